@@ -1,0 +1,50 @@
+/**
+ * What the evaluator needs from the world, as interfaces: lang/ does no I/O itself. The kernel layer
+ * and the CLI implement these; kernel functions receive a CallContext.
+ */
+import type { TypeCode, Value } from "./value.ts";
+
+/** What a kernel function sees of the call it is serving. */
+export interface CallContext {
+  /** Evaluates an expression in the caller's scope, with full language semantics (may throw). */
+  eval(expr: Value): Value;
+  /** The program's working directory (`-w`, default the current directory at start). */
+  readonly workingDir: string;
+  /** Writes program output (latin1 bytes). */
+  write(bytes: string): void;
+}
+
+/**
+ * A kernel function. `args` are the call's argument expressions, unevaluated, without the head
+ * symbol; the function evaluates what it needs through `cx.eval` (spec kernels §1).
+ */
+export type KernelFn = (cx: CallContext, args: readonly Value[]) => Value;
+
+/** A kernel as loaded into a runtime: its functions by bare name and the forms its manifest defines. */
+export interface LoadedKernel {
+  readonly functions: ReadonlyMap<string, KernelFn>;
+  readonly forms: ReadonlyMap<string, readonly TypeCode[]>;
+}
+
+/** A source file found for an import or a manifest. */
+export interface SourceFile {
+  /** Canonical absolute path (symlinks and `..` resolved), the file's identity. */
+  readonly path: string;
+  /** Contents as a latin1 byte string. */
+  readonly text: string;
+}
+
+/** Services the evaluator and checker take from their host. */
+export interface Host {
+  readonly workingDir: string;
+  /** Writes program output (latin1 bytes). */
+  write(bytes: string): void;
+  /** Loads (or returns the already loaded) kernel for `#(load "name")`; throws an Error with a reason. */
+  loadKernel(name: string): LoadedKernel;
+  /** Finds a kernel's manifest without loading code (for the checker), or null. */
+  findManifest(name: string): SourceFile | null;
+  /** Resolves and reads an import path (spec §6.1), or null when it cannot be found. */
+  readImport(path: string): SourceFile | null;
+  /** Logs a message about the run (stderr); never program output. */
+  log(level: "debug" | "info" | "warn" | "error", message: string): void;
+}

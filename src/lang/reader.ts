@@ -1,0 +1,280 @@
+/**
+ * The SLP reader (spec §1): turns source bytes into one value. Like the original it parses only the
+ * first object of the source; unlike it, it keeps going after a syntax error so one run reports
+ * every error it can find in that object, each with its byte offset.
+ */
+import {
+  aberrantLiteral,
+  List,
+  Real,
+  Str,
+  sym,
+  T_BRACE,
+  T_BRACKET,
+  T_DATUM,
+  T_ERROR,
+  T_PAREN,
+  T_SOME,
+  Wrap,
+  intFromBig,
+  type ListKind,
+  type Value,
+} from "./value.ts";
+
+/** One syntax error. `code` follows spec §1.6 (1–6); 7 is a bad number, 8 a mismatched closer. */
+export interface ParseDiagnostic {
+  readonly code: number;
+  readonly message: string;
+  readonly offset: number;
+}
+
+export interface ParseResult {
+  /** The first object, or null when there were errors. */
+  readonly value: Value | null;
+  readonly diagnostics: readonly ParseDiagnostic[];
+  /** Offset just past the first object (text after it is ignored, as in the original). */
+  readonly end: number;
+}
+
+/** Deepest list nesting the reader accepts; deeper input is rejected instead of overflowing the stack. */
+export const NESTING_DEPTH_MAX = 10_000;
+
+const CLOSER: Record<number, number> = { 40: 41, 91: 93, 123: 125 }; // ( [ {
+const KIND: Record<number, ListKind> = { 40: T_PAREN, 91: T_BRACKET, 123: T_BRACE };
+const UNCLOSED: Record<number, [number, string]> = {
+  40: [1, "Unclosed paren list"],
+  91: [2, "Unclosed environment"],
+  123: [3, "Unclosed brace list"],
+};
+const PREFIX_NAMES: Record<number, string> = { 39: "Quote", 64: "Error", 35: "Datum", 63: "Aberrant" };
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Kind of an atom per spec §1.4. */
+function atomKind(a: string): "int" | "real" | "sym" {
+  let i = 0;
+  const n = a.length;
+  const c0 = a.charCodeAt(0);
+  if (c0 === 43 || c0 === 45) i = 1;
+  if (i >= n) return "sym";
+  const c1 = a.charCodeAt(i);
+  if (!isDigit(c1) && c1 !== 46) return "sym";
+  let dot = false;
+  let exp = false;
+  for (; i < n; i++) {
+    const c = a.charCodeAt(i);
+    if (isDigit(c)) continue;
+    if (c === 46) {
+      if (dot || exp) return "sym";
+      dot = true;
+    } else if (c === 101 || c === 69) {
+      if (exp) return "sym";
+      exp = true;
+      const nx = a.charCodeAt(i + 1);
+      if (nx === 43 || nx === 45) i++;
+    } else return "sym";
+  }
+  return dot || exp ? "real" : "int";
+}
+
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+const DBL_MIN = 2.2250738585072014e-308;
+const STOD_PREFIX = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/;
+
+/** Converts an atom to a number value, or returns the C++ exception text (`stoll`/`stod`). */
+export function atomNumber(a: string, kind: "int" | "real"): Value | "stoll" | "stod" {
+  if (kind === "int") {
+    if (a.length < 16) return parseInt(a, 10) || 0;
+    const b = BigInt(a.charCodeAt(0) === 43 ? a.slice(1) : a);
+    if (b < INT64_MIN || b > INT64_MAX) return "stoll";
+    return intFromBig(b);
+  }
+  const m = STOD_PREFIX.exec(a);
+  if (m === null) return "stod";
+  const x = parseFloat(m[0]);
+  if (!Number.isFinite(x)) return "stod";
+  if (x === 0 ? /[1-9]/.test(m[1] ?? "") : Math.abs(x) < DBL_MIN) return "stod";
+  return new Real(x);
+}
+
+/** Parses the first object of `src` (a latin1 byte string). */
+export function read(src: string): ParseResult {
+  return new Reader(src).run();
+}
+
+class Reader {
+  private i = 0;
+  private depth = 0;
+  readonly diags: ParseDiagnostic[] = [];
+  constructor(private readonly s: string) {}
+
+  run(): ParseResult {
+    this.skip();
+    const c = this.s.charCodeAt(this.i);
+    if (this.i >= this.s.length || c === 41 || c === 93 || c === 125) {
+      return { value: null, diagnostics: [{ code: 5, message: "No object found in source", offset: 0 }], end: 0 };
+    }
+    const v = this.object();
+    return { value: this.diags.length === 0 ? v : null, diagnostics: this.diags, end: this.i };
+  }
+
+  private error(code: number, message: string, offset: number): void {
+    this.diags.push({ code, message, offset });
+  }
+
+  /** Skips whitespace and comments. */
+  private skip(): void {
+    const s = this.s;
+    const n = s.length;
+    let i = this.i;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (isSpace(c)) i++;
+      else if (c === 59) {
+        while (i < n && s.charCodeAt(i) !== 10) i++;
+        i++;
+      } else break;
+    }
+    this.i = Math.min(i, n);
+  }
+
+  /** Reads one object starting at a non-space, non-closer byte (the caller guarantees both). */
+  private object(): Value {
+    const s = this.s;
+    const start = this.i;
+    const c = s.charCodeAt(start);
+    const kind = KIND[c];
+    if (kind !== undefined) return this.list(c, kind);
+    if (c === 34) return this.string();
+    const prefix = PREFIX_NAMES[c];
+    if (prefix !== undefined) {
+      this.i++;
+      this.skip();
+      const nc = s.charCodeAt(this.i);
+      if (this.i >= s.length || nc === 41 || nc === 93 || nc === 125) {
+        this.error(6, `${prefix} operator requires an object`, this.i);
+        return 0;
+      }
+      const inner = this.object();
+      if (c === 63) return aberrantLiteral(inner);
+      return new Wrap(c === 39 ? T_SOME : c === 64 ? T_ERROR : T_DATUM, inner, start);
+    }
+    return this.atom();
+  }
+
+  private list(open: number, kind: ListKind): Value {
+    const s = this.s;
+    const n = s.length;
+    const start = this.i++;
+    const close = CLOSER[open]!;
+    if (++this.depth > NESTING_DEPTH_MAX) {
+      this.error(9, `Lists nest deeper than ${NESTING_DEPTH_MAX} levels`, start);
+      this.i = n;
+      return 0;
+    }
+    const items: Value[] = [];
+    for (;;) {
+      this.skip();
+      if (this.i >= n) {
+        const [code, msg] = UNCLOSED[open]!;
+        // Report only the innermost unclosed list: its enclosing lists are unclosed for the same reason.
+        if (!this.diags.some((d) => d.code >= 1 && d.code <= 3)) this.error(code, msg, start);
+        break;
+      }
+      const c = s.charCodeAt(this.i);
+      if (c === close) {
+        this.i++;
+        break;
+      }
+      if (c === 41 || c === 93 || c === 125) {
+        this.error(
+          8,
+          `Mismatched closing '${String.fromCharCode(c)}': expected '${String.fromCharCode(close)}' to close the list opened at offset ${start}`,
+          this.i,
+        );
+        this.i++; // Skip the stray closer and keep reading this list.
+        continue;
+      }
+      items.push(this.object());
+    }
+    this.depth--;
+    return new List(kind, items, start);
+  }
+
+  private string(): Value {
+    const s = this.s;
+    const n = s.length;
+    const start = this.i++;
+    let out = "";
+    let run = this.i;
+    for (;;) {
+      if (this.i >= n) {
+        this.error(4, "Unclosed string", start);
+        return new Str(out);
+      }
+      const c = s.charCodeAt(this.i);
+      if (c === 34) {
+        out += s.slice(run, this.i);
+        this.i++;
+        return new Str(out);
+      }
+      if (c === 92) {
+        out += s.slice(run, this.i);
+        if (this.i + 1 >= n) {
+          this.i = n;
+          this.error(4, "Unclosed string", start);
+          return new Str(out);
+        }
+        const e = s.charCodeAt(this.i + 1);
+        out += e === 110 ? "\n" : e === 116 ? "\t" : e === 114 ? "\r" : e === 48 ? "\0" : s[this.i + 1];
+        this.i += 2;
+        run = this.i;
+        continue;
+      }
+      this.i++;
+    }
+  }
+
+  private atom(): Value {
+    const s = this.s;
+    const n = s.length;
+    const start = this.i;
+    let i = start;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (isSpace(c) || c === 41 || c === 93 || c === 125 || c === 59) break;
+      i++;
+    }
+    this.i = i;
+    const a = s.slice(start, i);
+    const kind = atomKind(a);
+    if (kind === "sym") return sym(a);
+    const v = atomNumber(a, kind);
+    if (v === "stod" || v === "stoll") {
+      this.error(7, `${v}: number out of range or malformed: ${a}`, start);
+      return 0;
+    }
+    return v;
+  }
+}
+
+/** Line and column (both 1-based, column in bytes) of a byte offset. */
+export function lineCol(src: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let lineStart = 0;
+  const end = Math.min(offset, src.length);
+  for (let i = 0; i < end; i++) {
+    if (src.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, col: offset - lineStart + 1 };
+}
