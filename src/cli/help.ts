@@ -1,0 +1,36 @@
+/**
+ * `sup help`: the list of commands.
+ */
+import { EXIT_OK } from "./args.ts";
+
+export const HELP = `sup - a programmable runtime
+
+Usage: sup <command> [options]
+
+Commands:
+  run FILE [-i DIR]... [-w DIR] [--no-check] [--max-steps N] [--max-ms N]
+                      Check and run an SLP program
+  check FILE [-i DIR]... [-w DIR]
+                      Parse and type check a program without running it
+  repl [-i DIR]... [-w DIR]
+                      Interactive SLP session
+  version             Show version, Bun, commit, target and standard kernels
+  help                Show this help
+
+Options:
+  -i, --include DIR   Add a kernel/import search directory (repeatable)
+  -w, --working-dir DIR
+                      Working directory for imports, kernels and fs (default: current)
+  --no-check          Run without the static type check
+  --max-steps N       Stop the program after N steps (calls and loop turns)
+  --max-ms N          Stop the program after N milliseconds
+
+Exit codes: 0 success, 1 program failure (parse, check, uncaught exception), 2 usage error.
+Environment: SUP_HOME (default ~/.sup) holds user kernels and the build cache; SUP_LOG sets the log level.
+`;
+
+/** Runs the `help` subcommand. */
+export function helpCommand(): number {
+  process.stdout.write(HELP);
+  return EXIT_OK;
+}

@@ -1,0 +1,141 @@
+/**
+ * Compiles SLP values into closures, once per node: the closure is cached on the (immutable) List
+ * or Wrap node, so a program, a lambda body or a stored handler is compiled the first time it runs
+ * and reused after. Call heads that are built-in instructions are fixed at compile time (they cannot
+ * be shadowed); kernel functions are resolved at run time and cached per session generation.
+ */
+import { SlpException } from "./errors.ts";
+import type { KernelFn } from "./host.ts";
+import { DIRECTIVES, INSTRUCTIONS } from "./instructions.ts";
+import { type Code, type Interp, type Session } from "./interp.ts";
+import { moduleCall, moduleValue } from "./modules.ts";
+import { Aberrant, List, NONE, Sym, Wrap, T_BRACKET, T_DATUM, T_ERROR, T_PAREN, T_SOME, type Value, typeOf } from "./value.ts";
+
+/** Returns the compiled code of a value, compiling (and caching) it on first use. */
+export function compile(v: Value): Code {
+  if (v instanceof List || v instanceof Wrap) {
+    const c = v.compiled as Code | undefined;
+    if (c !== undefined) return c;
+    const made = v instanceof List ? compileList(v) : compileWrap(v);
+    v.compiled = made;
+    return made;
+  }
+  if (v instanceof Sym) return compileSymbol(v);
+  return () => v;
+}
+
+function compileSymbol(s: Sym): Code {
+  const slash = s.name.indexOf("/");
+  if (slash <= 0) {
+    return (it) => {
+      const v = it.lookup(s);
+      return v === undefined ? s : v;
+    };
+  }
+  const prefix = s.name.slice(0, slash);
+  const rest = s.name.slice(slash + 1);
+  return (it) => {
+    const v = it.lookup(s);
+    if (v !== undefined) return v;
+    return moduleValue(it, prefix, rest) ?? s;
+  };
+}
+
+function compileWrap(w: Wrap): Code {
+  if (w.t === T_SOME) {
+    const inner = w.inner;
+    return () => inner;
+  }
+  if (w.t === T_ERROR) return () => w;
+  // A datum (spec §5.1): `#(name …)` runs an instruction or directive; anything else is itself.
+  const inner = w.inner;
+  if (w.t === T_DATUM && inner instanceof List && inner.t === T_PAREN && inner.items[0] instanceof Sym) {
+    const name = inner.items[0].name;
+    const instr = INSTRUCTIONS.get(name);
+    if (instr !== undefined) return instr(inner, inner.items.slice(1));
+    const dir = DIRECTIVES.get(name);
+    if (dir !== undefined) return dir(inner, inner.items.slice(1));
+    return () => {
+      throw new SlpException(`Unknown datum callable symbol: ${name}`, w.pos);
+    };
+  }
+  return () => w;
+}
+
+function compileList(l: List): Code {
+  if (l.t === T_PAREN) return l.items.length === 0 ? () => l : compileCall(l);
+  if (l.t === T_BRACKET) return compileSequence(l);
+  return () => l; // brace lists are data
+}
+
+/** A bracket list: its elements in order in the current scope, with the lock rule (spec §5.4). */
+function compileSequence(l: List): Code {
+  const items = l.items;
+  const n = items.length;
+  if (n === 0) return () => noneValue;
+  const codes = items.map(compile);
+  const datum = items.map((v) => v instanceof Wrap && v.t === T_DATUM);
+  if (n === 1) {
+    const c0 = codes[0]!;
+    if (datum[0]) return c0;
+    return (it) => {
+      it.locked = true;
+      return c0(it);
+    };
+  }
+  return (it) => {
+    let r: Value = noneValue;
+    for (let i = 0; i < n; i++) {
+      if (!datum[i]) it.locked = true;
+      r = codes[i]!(it);
+    }
+    return r;
+  };
+}
+
+const noneValue: Value = NONE;
+
+interface CallSite {
+  session: Session | undefined;
+  gen: number;
+  kernel: KernelFn | undefined;
+}
+
+/** A paren-list call (spec §3.2). */
+function compileCall(l: List): Code {
+  const head = l.items[0]!;
+  const pos = l.pos;
+  if (!(head instanceof Sym)) {
+    const code = typeOf(head);
+    return () => {
+      throw new SlpException(`Cannot call non-symbol type: ${code}`, pos);
+    };
+  }
+  const args = l.items.slice(1);
+  const instr = INSTRUCTIONS.get(head.name);
+  if (instr !== undefined) return instr(l, args);
+
+  let argCodes: Code[] | undefined;
+  const site: CallSite = { session: undefined, gen: -1, kernel: undefined };
+  const name = head.name;
+  const slash = name.indexOf("/");
+  const mayBeModule = slash > 0;
+
+  return (it: Interp) => {
+    const session = it.session;
+    if (site.session !== session || site.gen !== session.kernelGen) {
+      site.session = session;
+      site.gen = session.kernelGen;
+      site.kernel = session.kernelFns.get(name);
+    }
+    const k = site.kernel;
+    if (k !== undefined) return k(it.cx, args);
+    if (mayBeModule) {
+      const r = moduleCall(it, name.slice(0, slash), name.slice(slash + 1), args, pos);
+      if (r !== undefined) return r;
+    }
+    const f = it.lookup(head);
+    if (f instanceof Aberrant) return it.callLambda(f, (argCodes ??= args.map(compile)), pos);
+    throw new SlpException(`Unknown callable symbol: ${name}`, pos);
+  };
+}

@@ -1,0 +1,14 @@
+/**
+ * SLP, the language: values, reader, printer, codec, checker, evaluator and modules.
+ * Invariants: pure – no I/O of its own (everything external comes through the Host interface);
+ * imports nothing from kernel/, node/ or cli/.
+ */
+export * from "./value.ts";
+export { read, lineCol, NESTING_DEPTH_MAX, type ParseDiagnostic, type ParseResult } from "./reader.ts";
+export { debugForm, fixed6, shortestReal, strForm, sourceForm, rebuildList, realThroughText } from "./printer.ts";
+export { SlpException, BudgetExceeded, type BudgetKind } from "./errors.ts";
+export type { CallContext, KernelFn, LoadedKernel, Host, SourceFile } from "./host.ts";
+export { parseManifest, type Manifest, type ManifestFunction, type ManifestResult } from "./manifest.ts";
+export { Interp, Session, CALL_DEPTH_MAX, type Budget, type Code } from "./interp.ts";
+export { compile } from "./compile.ts";
+export { runProgram, parseFile, locate, formatDiagnostic, type RunOutcome, type SourceDiagnostic } from "./run.ts";

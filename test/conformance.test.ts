@@ -1,0 +1,68 @@
+/**
+ * Conformance: every `test/conformance/**\/NAME.sxs` runs through the real CLI (`bin/sup run`) in a
+ * fresh temp directory and must print exactly `NAME.expected` on stdout. Header comment lines at
+ * the top of a program set expectations: `; exit: N` (default 0), `; args: …` (extra CLI
+ * arguments), `; stderr: text` (a substring stderr must contain; repeatable).
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { Glob } from "bun";
+
+const ROOT = join(import.meta.dir, "..");
+const SUP = join(ROOT, "bin", "sup");
+const DIR = join(import.meta.dir, "conformance");
+
+interface Expectation {
+  exit: number;
+  args: string[];
+  stderr: string[];
+}
+
+function header(src: string): Expectation {
+  const e: Expectation = { exit: 0, args: [], stderr: [] };
+  for (const line of src.split("\n")) {
+    const m = /^;\s*(exit|args|stderr):\s?(.*)$/.exec(line);
+    if (m === null) {
+      if (line.startsWith(";") || line.trim() === "") continue;
+      break;
+    }
+    if (m[1] === "exit") e.exit = Number(m[2]);
+    else if (m[1] === "args") e.args.push(...m[2]!.trim().split(/\s+/).filter(Boolean));
+    else e.stderr.push(m[2]!);
+  }
+  return e;
+}
+
+const files = [...new Glob("**/*.sxs").scanSync(DIR)].sort();
+
+describe("conformance", () => {
+  for (const rel of files) {
+    const path = join(DIR, rel);
+    const expectedPath = path.replace(/\.sxs$/, ".expected");
+    if (!existsSync(expectedPath)) continue; // helper modules imported by other programs
+    test(relative(DIR, path), () => {
+      const src = readFileSync(path, "latin1");
+      const want = header(src);
+      const work = mkdtempSync(join(tmpdir(), "sup-conf-"));
+      try {
+        const r = Bun.spawnSync([SUP, "run", path, "-w", work, "-i", join(DIR, rel, ".."), ...want.args], {
+          cwd: work,
+          env: { ...process.env, SUP_LOG: "warn" },
+          stdout: "pipe",
+          stderr: "pipe",
+        });
+        const stdout = r.stdout.toString("latin1");
+        const stderr = r.stderr.toString();
+        const expected = readFileSync(expectedPath, "latin1");
+        if (stdout !== expected || r.exitCode !== want.exit) console.error(`--- ${rel} stderr:\n${stderr}`);
+        expect(stdout).toBe(expected);
+        expect(r.exitCode).toBe(want.exit);
+        for (const s of want.stderr) expect(stderr).toContain(s);
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    });
+  }
+});
