@@ -1,0 +1,140 @@
+/**
+ * The `kv` kernel (kernels spec §9): named stores of values, in memory or on disk, addressed by
+ * literal `store:key` symbols. Invariants: store names and designators are never evaluated; checks
+ * run in the spec's order (argument count, designator shape, store open) before any value is
+ * evaluated; every failure is an error value, never an exception. Store names are global within
+ * one kernel instance (one runtime). Imports lang/ values, the codec and the logger (the last two
+ * through ./disk-store.ts) and nothing else of sup.
+ */
+import { join } from "node:path";
+import type { KernelFn } from "../../src/lang/host.ts";
+import { read } from "../../src/lang/reader.ts";
+import { Str, Sym, errorValue, textFromLatin1, type Value } from "../../src/lang/value.ts";
+import type { BuiltinKernel, BuiltinKernelFactory } from "../../src/kernel/builtin-kernel.ts";
+import { DiskStore } from "./disk-store.ts";
+import { MemoryStore, type KvStore } from "./stores.ts";
+
+const errorCache = new Map<string, Value>();
+
+/**
+ * The error value `@(<text>)` exactly as the original builds it: by parsing that text, so a word
+ * such as `2` in "set requires 2 arguments" is an integer, not a symbol. Values are immutable, so
+ * each text is parsed once.
+ */
+export function kvError(text: string): Value {
+  let v = errorCache.get(text);
+  if (v === undefined) {
+    v = read("@(" + text + ")").value ?? errorValue(text);
+    errorCache.set(text, v);
+  }
+  return v;
+}
+
+/** A designator resolved to its open store and key, or the error value that stopped it. */
+type Target = { readonly ok: true; readonly store: KvStore; readonly key: string } | { readonly ok: false; readonly error: Value };
+
+/** Creates one kernel instance with its own set of open stores. */
+const createKv: BuiltinKernelFactory = (): BuiltinKernel => {
+  const stores = new Map<string, KvStore>();
+
+  /** Validates `fn`'s designator (first argument) in the spec's order. */
+  const resolve = (fn: string, args: readonly Value[], count: number): Target => {
+    const fail = (text: string): Target => ({ ok: false, error: kvError(text) });
+    if (args.length < count) return fail(`${fn} requires ${count} argument${count === 1 ? "" : "s"}`);
+    const d = args[0];
+    if (!(d instanceof Sym)) return fail(`${fn} requires symbol:key format`);
+    // Split at the first colon; both the store name and the key must be non-empty.
+    const colon = d.name.indexOf(":");
+    if (colon <= 0 || colon === d.name.length - 1) return fail(`${fn} requires symbol:key format`);
+    const store = stores.get(d.name.slice(0, colon));
+    if (store === undefined) return fail(`${fn}: store not found`);
+    return { ok: true, store, key: d.name.slice(colon + 1) };
+  };
+
+  const openMemory: KernelFn = (_cx, args) => {
+    if (args.length < 1) return kvError("open-memory requires 1 argument");
+    const name = args[0];
+    if (!(name instanceof Sym)) return kvError("open-memory requires symbol argument");
+    if (!stores.has(name.name)) stores.set(name.name, new MemoryStore());
+    return 0;
+  };
+
+  const openDisk: KernelFn = (cx, args) => {
+    if (args.length < 2) return kvError("open-disk requires 2 arguments");
+    // The original evaluates the path before it looks at the (literal) name.
+    const path = cx.eval(args[1]!);
+    const name = args[0];
+    if (!(name instanceof Sym) || !(path instanceof Str)) return kvError("open-disk requires symbol and string arguments");
+    if (stores.has(name.name)) return 0;
+    try {
+      // Relative to the process's current directory, as in the original (not the -w directory).
+      stores.set(name.name, new DiskStore(join(textFromLatin1(path.s), textFromLatin1(name.name))));
+    } catch {
+      return kvError("open-disk: failed to create store");
+    }
+    return 0;
+  };
+
+  const set: KernelFn = (cx, args) => {
+    const t = resolve("set", args, 2);
+    if (!t.ok) return t.error;
+    const v = cx.eval(args[1]!);
+    return attempt(() => t.store.set(t.key, v)) ? 0 : kvError("set: failed to store value");
+  };
+
+  const get: KernelFn = (_cx, args) => {
+    const t = resolve("get", args, 1);
+    if (!t.ok) return t.error;
+    let r: ReturnType<KvStore["get"]>;
+    try {
+      r = t.store.get(t.key);
+    } catch {
+      // A backend that cannot read answers like the original's failed lookup.
+      return kvError("get: key not found");
+    }
+    if (r.kind === "missing") return kvError("get: key not found");
+    if (r.kind === "corrupt") return kvError("deserialize: invalid data");
+    return r.value;
+  };
+
+  const del: KernelFn = (_cx, args) => {
+    const t = resolve("del", args, 1);
+    if (!t.ok) return t.error;
+    return attempt(() => t.store.delete(t.key)) ? 0 : kvError("del: failed to delete key");
+  };
+
+  const snx: KernelFn = (cx, args) => {
+    const t = resolve("snx", args, 2);
+    if (!t.ok) return t.error;
+    // The value is evaluated even when the key turns out to exist, as in the original.
+    const v = cx.eval(args[1]!);
+    return attempt(() => t.store.setIfAbsent(t.key, v)) ? 0 : kvError("snx: key already exists");
+  };
+
+  const cas: KernelFn = (cx, args) => {
+    const t = resolve("cas", args, 3);
+    if (!t.ok) return t.error;
+    const expected = cx.eval(args[1]!);
+    const next = cx.eval(args[2]!);
+    return attempt(() => t.store.compareAndSwap(t.key, expected, next)) ? 0 : kvError("cas: comparison failed");
+  };
+
+  return {
+    functions: { "open-memory": openMemory, "open-disk": openDisk, set, get, del, snx, cas },
+    shutdown(): void {
+      for (const s of stores.values()) s.close();
+      stores.clear();
+    },
+  };
+};
+
+/** Runs a store operation; a backend failure (I/O, locked or corrupt database) counts as false. */
+function attempt(op: () => boolean): boolean {
+  try {
+    return op();
+  } catch {
+    return false;
+  }
+}
+
+export default createKv;
