@@ -21,7 +21,7 @@ import {
   type Value,
 } from "./value.ts";
 
-/** One syntax error. `code` follows spec §1.6 (1–6); 7 is a bad number, 8 a mismatched closer. */
+/** One syntax error. `code` follows spec §1.6 (1–6); 7 is a bad number, 8 a mismatched closer, 9 too deep. */
 export interface ParseDiagnostic {
   readonly code: number;
   readonly message: string;
@@ -36,7 +36,11 @@ export interface ParseResult {
   readonly end: number;
 }
 
-/** Deepest list nesting the reader accepts; deeper input is rejected instead of overflowing the stack. */
+/**
+ * Deepest nesting the reader accepts, counting lists and prefixes (`'`, `@`, `#`, `?`) alike: both
+ * recurse, so deeper input is rejected instead of overflowing the stack. The value codec uses the
+ * same limit, so every value the reader produces can be encoded.
+ */
 export const NESTING_DEPTH_MAX = 10_000;
 
 const CLOSER: Record<number, number> = { 40: 41, 91: 93, 123: 125 }; // ( [ {
@@ -112,6 +116,10 @@ export function read(src: string): ParseResult {
 class Reader {
   private i = 0;
   private depth = 0;
+  /** Set once nesting went too deep: reading stopped there, so enclosing lists are not "unclosed". */
+  private aborted = false;
+  /** Closing characters of the lists being read, innermost last. */
+  private readonly closers: number[] = [];
   readonly diags: ParseDiagnostic[] = [];
   constructor(private readonly s: string) {}
 
@@ -155,6 +163,7 @@ class Reader {
     if (c === 34) return this.string();
     const prefix = PREFIX_NAMES[c];
     if (prefix !== undefined) {
+      if (!this.enter(start)) return 0;
       this.i++;
       this.skip();
       const nc = s.charCodeAt(this.i);
@@ -163,10 +172,20 @@ class Reader {
         return 0;
       }
       const inner = this.object();
+      this.depth--;
       if (c === 63) return aberrantLiteral(inner);
       return new Wrap(c === 39 ? T_SOME : c === 64 ? T_ERROR : T_DATUM, inner, start);
     }
     return this.atom();
+  }
+
+  /** Enters one nesting level for the object at `start`; past the limit, reports it and stops reading. */
+  private enter(start: number): boolean {
+    if (++this.depth <= NESTING_DEPTH_MAX) return true;
+    this.error(9, `Objects nest deeper than ${NESTING_DEPTH_MAX} levels`, start);
+    this.i = this.s.length;
+    this.aborted = true;
+    return false;
   }
 
   private list(open: number, kind: ListKind): Value {
@@ -174,18 +193,16 @@ class Reader {
     const n = s.length;
     const start = this.i++;
     const close = CLOSER[open]!;
-    if (++this.depth > NESTING_DEPTH_MAX) {
-      this.error(9, `Lists nest deeper than ${NESTING_DEPTH_MAX} levels`, start);
-      this.i = n;
-      return 0;
-    }
+    if (!this.enter(start)) return 0;
     const items: Value[] = [];
+    this.closers.push(close);
     for (;;) {
       this.skip();
       if (this.i >= n) {
         const [code, msg] = UNCLOSED[open]!;
-        // Report only the innermost unclosed list: its enclosing lists are unclosed for the same reason.
-        if (!this.diags.some((d) => d.code >= 1 && d.code <= 3)) this.error(code, msg, start);
+        // Report only the innermost unclosed list or string: everything enclosing it is unclosed for
+        // the same reason, and after a nesting error reading stopped early on purpose.
+        if (!this.aborted && !this.diags.some((d) => d.code >= 1 && d.code <= 4)) this.error(code, msg, start);
         break;
       }
       const c = s.charCodeAt(this.i);
@@ -194,16 +211,21 @@ class Reader {
         break;
       }
       if (c === 41 || c === 93 || c === 125) {
+        const at = lineCol(s, start);
         this.error(
           8,
-          `Mismatched closing '${String.fromCharCode(c)}': expected '${String.fromCharCode(close)}' to close the list opened at offset ${start}`,
+          `Mismatched closing '${String.fromCharCode(c)}': expected '${String.fromCharCode(close)}' to close the list opened at line ${at.line}, column ${at.col}`,
           this.i,
         );
-        this.i++; // Skip the stray closer and keep reading this list.
+        // A closer that belongs to an enclosing list closes this one too (the usual missing-closer
+        // typo); any other stray closer is skipped.
+        if (this.closers.includes(c)) break;
+        this.i++;
         continue;
       }
       items.push(this.object());
     }
+    this.closers.pop();
     this.depth--;
     return new List(kind, items, start);
   }
