@@ -275,7 +275,7 @@ export class Interp {
   }
 
   private enterLambda(def: LambdaDef, v0: Value, v1: Value, rest: Value[] | undefined, pos: number): Value {
-    if (--this.stepsLeft <= 0) this.step();
+    if (--this.stepsLeft <= 0) this.stepsLeft = this.session.checkBudget(STEPS_PER_CLOCK_CHECK - this.stepsLeft);
     if (++this.callDepth > CALL_DEPTH_MAX) {
       this.callDepth--;
       throw new BudgetExceeded("depth", CALL_DEPTH_MAX);
