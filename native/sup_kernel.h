@@ -154,6 +154,15 @@ typedef struct sup_api {
      * NUL-terminated bytes. Owned by the host, valid until kernel_shutdown returns.
      */
     const char *working_dir;
+
+    /*
+     * A host-owned buffer for small results (present when size >= 80). A value function may copy a
+     * result blob of at most result_cap bytes here and return result_buf instead of a blob of its
+     * own; the host reads it as soon as the function returns, before anything else can run, so
+     * nested calls may all use it. sv_return() does this. Valid until kernel_shutdown returns.
+     */
+    uint8_t *result_buf;
+    uint64_t result_cap;
 } sup_api;
 
 /* Entry points a kernel exports (declared here so the compiler checks their signatures). */

@@ -751,6 +751,15 @@ const uint8_t *sv_return(sv_builder *b, const sup_api *api, sup_ctx ctx) {
     sv_result_slot = blob;
     /* A huge buffer is not kept for reuse: it is freed with the next result instead. */
     sv_result_slot_cap = cap <= SV_RESULT_REUSE_BYTES_MAX ? cap : 0;
+    /* Small results go to the host's buffer: the host then reads its own memory, not ours. */
+    if (api != NULL && api->size >= 80 && api->result_buf != NULL) {
+        uint64_t total = 8;
+        for (int i = 0; i < 8; i++) total += (uint64_t)blob[i] << (8 * i);
+        if (total <= api->result_cap) {
+            memcpy(api->result_buf, blob, (size_t)total);
+            return api->result_buf;
+        }
+    }
     return blob;
 }
 

@@ -3,21 +3,19 @@
  */
 import { SupError } from "../errors.ts";
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.ts";
-import { checkCommand } from "./check.ts";
 import { HELP, helpCommand } from "./help.ts";
 import { errorLine } from "./output.ts";
-import { replCommand } from "./repl.ts";
-import { runCommand } from "./run.ts";
-import { versionCommand } from "./version.ts";
 
 type Command = (argv: string[]) => number | Promise<number>;
 
+// Subcommands are imported when chosen, so `sup run` does not load the REPL or version code.
+const version: Command = async () => (await import("./version.ts")).versionCommand();
 const COMMANDS: Record<string, Command> = {
-  run: runCommand,
-  check: checkCommand,
-  repl: replCommand,
-  version: versionCommand,
-  "--version": versionCommand,
+  run: async (argv) => (await import("./run.ts")).runCommand(argv),
+  check: async (argv) => (await import("./check.ts")).checkCommand(argv),
+  repl: async (argv) => (await import("./repl.ts")).replCommand(argv),
+  version,
+  "--version": version,
   help: helpCommand,
   "--help": helpCommand,
   "-h": helpCommand,

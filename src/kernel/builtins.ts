@@ -1,18 +1,18 @@
 /**
- * The TypeScript kernels shipped with sup, imported statically so a compiled binary carries them.
- * Native standard kernels (alu, random, forge) live beside them as C sources.
+ * The TypeScript kernels shipped with sup. Each is required on first load (kv pulls in SQLite, which
+ * a program that never loads kv should not pay for at start-up); the literal paths keep them in a
+ * bundled or compiled binary. Native standard kernels (alu, random, forge) live beside them as C.
  */
 import { fileURLToPath } from "node:url";
-import fs from "../../kernels/fs/mod.ts";
-import io from "../../kernels/io/mod.ts";
-import kv from "../../kernels/kv/mod.ts";
 import type { BuiltinKernelFactory } from "./builtin-kernel.ts";
 
-/** Factories of the built-in TypeScript kernels by name. */
-export const BUILTIN_KERNELS: ReadonlyMap<string, BuiltinKernelFactory> = new Map([
-  ["io", io],
-  ["kv", kv],
-  ["fs", fs],
+type Loader = () => BuiltinKernelFactory;
+
+/** Loaders of the built-in TypeScript kernels' factories, by name. */
+export const BUILTIN_KERNELS: ReadonlyMap<string, Loader> = new Map<string, Loader>([
+  ["io", () => (require("../../kernels/io/mod.ts") as { default: BuiltinKernelFactory }).default],
+  ["kv", () => (require("../../kernels/kv/mod.ts") as { default: BuiltinKernelFactory }).default],
+  ["fs", () => (require("../../kernels/fs/mod.ts") as { default: BuiltinKernelFactory }).default],
 ]);
 
 /** Directory holding the standard kernels' manifests and sources. */

@@ -11,7 +11,7 @@
  */
 import { CFunction, FFIType, JSCallback, ptr, read as readMemory, toArrayBuffer, type Pointer } from "bun:ffi";
 import { SupError } from "../errors.ts";
-import { decode, encode } from "../lang/codec.ts";
+import { decode, encode, encodeView } from "../lang/codec.ts";
 import { SlpException } from "../lang/errors.ts";
 import type { CallContext, KernelFn, LoadedKernel } from "../lang/host.ts";
 import type { Manifest, ManifestFunction } from "../lang/manifest.ts";
@@ -26,8 +26,32 @@ const SUP_CALL_SCALAR = 1;
 const SUP_CALL_VALUE = 2;
 /** Bytes of the length that starts every blob (sup_kernel.h SUP_BLOB_HEADER_BYTES). */
 const BLOB_HEADER_BYTES = 8;
-/** sizeof(sup_api) on a 64-bit target: two u32, then seven pointers. */
-const API_TABLE_BYTES = 64;
+/** sizeof(sup_api) on a 64-bit target: two u32, then seven pointers, the result buffer and its size. */
+const API_TABLE_BYTES = 80;
+/**
+ * The host's result buffer (sup_api.result_buf): small results are copied here by sv_return, so the
+ * host decodes its own memory instead of reading C memory word by word. Shared by all kernels:
+ * it is read as soon as a function returns, before anything else can write it.
+ */
+const RESULT_BUFFER_BYTES = 64 * 1024;
+const resultBuffer = new Uint8Array(RESULT_BUFFER_BYTES);
+const resultView = new DataView(resultBuffer.buffer);
+const resultPtr = ptr(resultBuffer);
+/** Argument buffers by call depth, reused: a nested call (through eval) gets its own. */
+const argBuffers: Uint8Array[] = [];
+/** Addresses of argBuffers, so calls pass a number instead of making bun:ffi look up the pointer. */
+const argPointers: number[] = [];
+
+/** Copies encoded arguments into the reusable buffer of call depth d. */
+function argBuffer(d: number, bytes: Uint8Array): Uint8Array {
+  let b = argBuffers[d];
+  if (b === undefined || b.length < bytes.length) {
+    argBuffers[d] = b = new Uint8Array(Math.max(256, bytes.length * 2));
+    argPointers[d] = ptr(b);
+  }
+  b.set(bytes);
+  return b;
+}
 /** Longest function name read from register_function; longer is a kernel bug. */
 const FUNCTION_NAME_BYTES_MAX = 4096;
 /** Manifest attributes (after the return type) this host understands. */
@@ -254,6 +278,8 @@ function apiTable(hostId: number, workingDir: Uint8Array): BigUint64Array {
   t[5] = BigInt(cb.read.ptr!);
   t[6] = BigInt(cb.write.ptr!);
   t[7] = BigInt(ptr(workingDir));
+  t[8] = BigInt(resultPtr);
+  t[9] = BigInt(RESULT_BUFFER_BYTES);
   return t;
 }
 
@@ -309,20 +335,36 @@ function scalarFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<C
     return toValue(r);
   };
   if (n === 2) {
-    return (cx, args) => {
+    const f: KernelFn = (cx, args) => {
       if (live.closed) throw unloaded(name);
       const argc = args.length;
       if (argc < 2) return finish(call(argc, 0, 0));
       const a = conv0(cx.eval(args[0]!));
       return finish(call(argc, a, conv1(cx.eval(args[1]!))));
     };
+    f.eager = {
+      arity: 2,
+      call: (a, b) => {
+        if (live.closed) throw unloaded(name);
+        return finish(call(2, conv0(a), conv1(b)));
+      },
+    };
+    return f;
   }
   if (n === 1) {
-    return (cx, args) => {
+    const f: KernelFn = (cx, args) => {
       if (live.closed) throw unloaded(name);
       const argc = args.length;
       return finish(argc < 1 ? call(argc, 0) : call(argc, conv0(cx.eval(args[0]!))));
     };
+    f.eager = {
+      arity: 1,
+      call: (a) => {
+        if (live.closed) throw unloaded(name);
+        return finish(call(1, conv0(a)));
+      },
+    };
+    return f;
   }
   const converters = conv.params.map((p) => (p === "real" ? asReal : asInt));
   return (cx, args) => {
@@ -338,7 +380,7 @@ const NO_ARGS: readonly Value[] = [];
 
 /** Wraps a value-convention C function. */
 function valueFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Convention, { kind: "value" }>, live: Liveness): KernelFn {
-  const call = c as unknown as (ctx: number, args: Uint8Array, len: number, argc: number) => number | null;
+  const call = c as unknown as (ctx: number, args: number, len: number, argc: number) => number | null;
   const required = conv.variadic ? conv.params - 1 : conv.params;
   return (cx, args) => {
     if (live.closed) throw unloaded(name);
@@ -352,18 +394,21 @@ function valueFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Co
       for (let i = 0; i < m; i++) evaluated[i] = cx.eval(args[i]!);
       values = evaluated;
     }
-    const buf = encode(new List(T_PAREN, values));
+    const encoded = encodeView(new List(T_PAREN, values));
+    const len = encoded.length;
+    const buf = argBuffer(depth, encoded);
+    const bufPtr = argPointers[depth]!;
     const ctx = enterFrame(cx, buf);
     let result: number | null = null;
     let failure: unknown = null;
     try {
-      result = call(ctx, buf, buf.length, argc);
+      result = call(ctx, bufPtr, len, argc);
     } finally {
       failure = leaveFrame();
     }
     if (failure !== null) throw failure;
     if (!result) throw new SlpException(`native kernel function '${name}' returned no value`);
-    const d = decode(resultBytes(result));
+    const d = decode(result === resultPtr ? resultBuffer.subarray(BLOB_HEADER_BYTES, BLOB_HEADER_BYTES + resultView.getUint32(0, true)) : resultBytes(result));
     if (!d.ok) throw new SlpException(`native kernel function '${name}' returned a malformed value: ${d.error.message}`);
     return d.value;
   };

@@ -40,7 +40,7 @@ export class KernelRegistry {
 
   constructor(
     private readonly search: KernelSearchPath,
-    private readonly builtins: ReadonlyMap<string, BuiltinKernelFactory>,
+    private readonly builtins: ReadonlyMap<string, () => BuiltinKernelFactory>,
   ) {}
 
   /** The directory a kernel name resolves to (kernels spec §1.1 plus sup's project and home dirs), or null. */
@@ -89,7 +89,7 @@ export class KernelRegistry {
 
   private loadTs(name: string, dir: string, manifest: Manifest): Held {
     const builtin = dir === join(this.search.builtinDir, name) ? this.builtins.get(name) : undefined;
-    let factory: BuiltinKernelFactory | undefined = builtin;
+    let factory: BuiltinKernelFactory | undefined = builtin?.();
     if (factory === undefined) {
       const file = join(dir, manifest.library);
       if (!existsSync(file) || !statSync(file).isFile()) throw new KernelLoadError(`Kernel dylib not found: ${file}`);

@@ -251,13 +251,21 @@ function tooDeepToEncode(): CodecError {
  * "codec-too-deep" for a value nested deeper than CODEC_DEPTH_MAX, which no decoder would accept.
  */
 export function encode(v: Value): Uint8Array {
+  return encodeView(v).slice();
+}
+
+/**
+ * Like encode, but returns a view of the codec's shared buffer, valid only until the next encode:
+ * for callers that copy or consume the bytes at once (native calls), saving an allocation.
+ */
+export function encodeView(v: Value): Uint8Array {
   at = 0;
   reserve(2);
   out[0] = MAGIC;
   out[1] = VERSION;
   at = 2;
   writeValue(v, 1);
-  const result = out.slice(0, at);
+  const result = out.subarray(0, at);
   if (out.length > ENCODE_BUFFER_BYTES_KEPT_MAX) useBuffer(new Uint8Array(ENCODE_BUFFER_BYTES_INITIAL));
   return result;
 }

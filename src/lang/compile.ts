@@ -5,7 +5,7 @@
  * be shadowed); kernel functions are resolved at run time and cached per session generation.
  */
 import { SlpException } from "./errors.ts";
-import type { KernelFn } from "./host.ts";
+import type { EagerKernelFn, KernelFn } from "./host.ts";
 import { DIRECTIVES, INSTRUCTIONS } from "./instructions.ts";
 import { type Code, type Interp, type Session } from "./interp.ts";
 import { moduleCall, moduleValue } from "./modules.ts";
@@ -99,6 +99,15 @@ interface CallSite {
   session: Session | undefined;
   gen: number;
   kernel: KernelFn | undefined;
+  /** The kernel's eager form when this call has exactly its arity. */
+  eager: EagerKernelFn["call"] | undefined;
+}
+
+/** Code that compiles its expression on first use (kernel arguments may never be evaluated). */
+function lazyCode(v: Value): Code {
+  if (typeof v === "number" || typeof v === "bigint") return () => v;
+  let c: Code | undefined;
+  return (it) => (c ??= compile(v))(it);
 }
 
 /** A paren-list call (spec §3.2). */
@@ -115,18 +124,47 @@ function compileCall(l: List): Code {
   const instr = INSTRUCTIONS.get(head.name);
   if (instr !== undefined) return instr(l, args);
 
+  if (!head.name.includes("/")) {
+    // Kernel functions are always named `load-name/fn` and module calls `m/fn`, so a head without
+    // a slash can only name a lambda: skip the kernel and module lookups entirely.
+    const codes = args.map(compile);
+    const name = head.name;
+    return (it: Interp) => {
+      const f = it.lookup(head);
+      if (f instanceof Aberrant) return it.callLambda(f, codes, pos);
+      throw new SlpException(`Unknown callable symbol: ${name}`, pos);
+    };
+  }
   let argCodes: Code[] | undefined;
-  const site: CallSite = { session: undefined, gen: -1, kernel: undefined };
+  const site: CallSite = { session: undefined, gen: -1, kernel: undefined, eager: undefined };
   const name = head.name;
   const slash = name.indexOf("/");
   const mayBeModule = slash > 0;
+  // A leading slash (an absolute kernel path) cannot be a module prefix.
+  const nargs = args.length;
+  const c0 = nargs >= 1 ? lazyCode(args[0]!) : undefined;
+  const c1 = nargs >= 2 ? lazyCode(args[1]!) : undefined;
+  const c2 = nargs >= 3 ? lazyCode(args[2]!) : undefined;
 
   return (it: Interp) => {
     const session = it.session;
     if (site.session !== session || site.gen !== session.kernelGen) {
       site.session = session;
       site.gen = session.kernelGen;
-      site.kernel = session.kernelFns.get(name);
+      const k = session.kernelFns.get(name);
+      site.kernel = k;
+      site.eager = k?.eager !== undefined && k.eager.arity === nargs ? k.eager.call : undefined;
+    }
+    const e = site.eager;
+    if (e !== undefined) {
+      if (nargs === 2) {
+        const a = c0!(it);
+        return e(a, c1!(it), NONE);
+      }
+      if (nargs === 1) return e(c0!(it), NONE, NONE);
+      const a = c0!(it);
+      const b = c1!(it);
+      return e(a, b, c2!(it));
     }
     const k = site.kernel;
     if (k !== undefined) return k(it.cx, args);

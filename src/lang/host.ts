@@ -18,7 +18,20 @@ export interface CallContext {
  * A kernel function. `args` are the call's argument expressions, unevaluated, without the head
  * symbol; the function evaluates what it needs through `cx.eval` (spec kernels §1).
  */
-export type KernelFn = (cx: CallContext, args: readonly Value[]) => Value;
+export type KernelFn = ((cx: CallContext, args: readonly Value[]) => Value) & {
+  /**
+   * Optional fast path for a call written with exactly `arity` (1–3) arguments: the caller
+   * evaluates them in order and passes the values (missing ones as NONE). Must behave exactly
+   * like the general form on such a call.
+   */
+  eager?: EagerKernelFn;
+};
+
+/** The eager form of a kernel function (see KernelFn). */
+export interface EagerKernelFn {
+  readonly arity: 1 | 2 | 3;
+  readonly call: (a: Value, b: Value, c: Value) => Value;
+}
 
 /** A kernel as loaded into a runtime: its functions by bare name and the forms its manifest defines. */
 export interface LoadedKernel {
