@@ -11,7 +11,7 @@
  */
 import { CFunction, FFIType, JSCallback, ptr, read as readMemory, toArrayBuffer, type Pointer } from "bun:ffi";
 import { SupError } from "../errors.ts";
-import { decode, encode, encodeView } from "../lang/codec.ts";
+import { decode, encode, encodeInto, encodeScratch, type EncodeScratch } from "../lang/codec.ts";
 import { SlpException } from "../lang/errors.ts";
 import type { CallContext, KernelFn, LoadedKernel } from "../lang/host.ts";
 import type { Manifest, ManifestFunction } from "../lang/manifest.ts";
@@ -37,21 +37,10 @@ const RESULT_BUFFER_BYTES = 64 * 1024;
 const resultBuffer = new Uint8Array(RESULT_BUFFER_BYTES);
 const resultView = new DataView(resultBuffer.buffer);
 const resultPtr = ptr(resultBuffer);
-/** Argument buffers by call depth, reused: a nested call (through eval) gets its own. */
-const argBuffers: Uint8Array[] = [];
-/** Addresses of argBuffers, so calls pass a number instead of making bun:ffi look up the pointer. */
-const argPointers: number[] = [];
-
-/** Copies encoded arguments into the reusable buffer of call depth d. */
-function argBuffer(d: number, bytes: Uint8Array): Uint8Array {
-  let b = argBuffers[d];
-  if (b === undefined || b.length < bytes.length) {
-    argBuffers[d] = b = new Uint8Array(Math.max(256, bytes.length * 2));
-    argPointers[d] = ptr(b);
-  }
-  b.set(bytes);
-  return b;
-}
+/** Encode buffers for arguments, by call depth: a nested call (through eval) gets its own. */
+const argScratch: EncodeScratch[] = [];
+/** Above this size a depth's buffer is not kept after the call (one huge call should not pin it). */
+const ARG_BUFFER_BYTES_KEPT_MAX = 1 << 20;
 /** Longest function name read from register_function; longer is a kernel bug. */
 const FUNCTION_NAME_BYTES_MAX = 4096;
 /** Manifest attributes (after the return type) this host understands. */
@@ -394,10 +383,11 @@ function valueFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Co
       for (let i = 0; i < m; i++) evaluated[i] = cx.eval(args[i]!);
       values = evaluated;
     }
-    const encoded = encodeView(new List(T_PAREN, values));
-    const len = encoded.length;
-    const buf = argBuffer(depth, encoded);
-    const bufPtr = argPointers[depth]!;
+    const d0 = depth;
+    const scratch = (argScratch[d0] ??= encodeScratch());
+    const buf = encodeInto(new List(T_PAREN, values), scratch);
+    const len = buf.length;
+    const bufPtr = ptr(buf);
     const ctx = enterFrame(cx, buf);
     let result: number | null = null;
     let failure: unknown = null;
@@ -406,6 +396,7 @@ function valueFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Co
     } finally {
       failure = leaveFrame();
     }
+    if (scratch.out.length > ARG_BUFFER_BYTES_KEPT_MAX) argScratch[d0] = encodeScratch();
     if (failure !== null) throw failure;
     if (!result) throw new SlpException(`native kernel function '${name}' returned no value`);
     const d = decode(result === resultPtr ? resultBuffer.subarray(BLOB_HEADER_BYTES, BLOB_HEADER_BYTES + resultView.getUint32(0, true)) : resultBytes(result));

@@ -254,9 +254,44 @@ export function encode(v: Value): Uint8Array {
   return encodeView(v).slice();
 }
 
+/** A caller-owned encode buffer (see encodeInto); grows as needed and is reused across calls. */
+export interface EncodeScratch {
+  out: Uint8Array;
+  view: DataView;
+  buffer: Buffer;
+}
+
+/** Makes an empty EncodeScratch. */
+export function encodeScratch(): EncodeScratch {
+  const out = new Uint8Array(ENCODE_BUFFER_BYTES_INITIAL);
+  return { out, view: new DataView(out.buffer), buffer: Buffer.from(out.buffer) };
+}
+
+/**
+ * Encodes into a caller-owned scratch buffer and returns a view of it, valid until that scratch is
+ * used again. Native calls keep one per call depth, so their argument bytes stay put while the
+ * kernel runs (and calls back into code that encodes) without a copy.
+ */
+export function encodeInto(v: Value, scratch: EncodeScratch): Uint8Array {
+  const saved = { out, view: outView, buffer: outBuffer };
+  out = scratch.out;
+  outView = scratch.view;
+  outBuffer = scratch.buffer;
+  try {
+    return encodeView(v);
+  } finally {
+    scratch.out = out;
+    scratch.view = outView;
+    scratch.buffer = outBuffer;
+    out = saved.out;
+    outView = saved.view;
+    outBuffer = saved.buffer;
+  }
+}
+
 /**
  * Like encode, but returns a view of the codec's shared buffer, valid only until the next encode:
- * for callers that copy or consume the bytes at once (native calls), saving an allocation.
+ * for callers that copy or consume the bytes at once, saving an allocation.
  */
 export function encodeView(v: Value): Uint8Array {
   at = 0;

@@ -90,6 +90,7 @@ function atomKind(a: string): "int" | "real" | "sym" {
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const DBL_MIN = 2.2250738585072014e-308;
+const PLAIN_REAL = /^[+-]?\d+\.\d+$/;
 const STOD_PREFIX = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/;
 
 /** Converts an atom to a number value, or returns the C++ exception text (`stoll`/`stod`). */
@@ -100,6 +101,9 @@ export function atomNumber(a: string, kind: "int" | "real"): Value | "stoll" | "
     if (b < INT64_MIN || b > INT64_MAX) return "stoll";
     return intFromBig(b);
   }
+  // Plain `digits.digits` (the usual real in data) needs no prefix search: parseFloat reads it
+  // exactly as strtod would, and it cannot overflow or underflow at this length.
+  if (a.length < 24 && PLAIN_REAL.test(a)) return new Real(parseFloat(a));
   const m = STOD_PREFIX.exec(a);
   if (m === null) return "stod";
   const x = parseFloat(m[0]);
@@ -120,6 +124,7 @@ class Reader {
   private aborted = false;
   /** Closing characters of the lists being read, innermost last. */
   private readonly closers: number[] = [];
+  private readonly stack: Value[] = [];
   readonly diags: ParseDiagnostic[] = [];
   constructor(private readonly s: string) {}
 
@@ -194,7 +199,10 @@ class Reader {
     const start = this.i++;
     const close = CLOSER[open]!;
     if (!this.enter(start)) return 0;
-    const items: Value[] = [];
+    // Elements collect on one shared stack and are copied out at their exact count: growing a
+    // fresh array per list leaves slack and garbage that dominate memory on large data files.
+    const stack = this.stack;
+    const base = stack.length;
     this.closers.push(close);
     for (;;) {
       this.skip();
@@ -223,10 +231,12 @@ class Reader {
         this.i++;
         continue;
       }
-      items.push(this.object());
+      stack.push(this.object());
     }
     this.closers.pop();
     this.depth--;
+    const items = stack.slice(base);
+    stack.length = base;
     return new List(kind, items, start);
   }
 
@@ -269,6 +279,24 @@ class Reader {
     const n = s.length;
     const start = this.i;
     let i = start;
+    // Plain decimal integers (the commonest atom in data) are read without making a substring.
+    let digits = 0;
+    let acc = 0;
+    const neg = s.charCodeAt(i) === 45;
+    if (neg) i++;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      acc = acc * 10 + (c - 48);
+      digits++;
+      i++;
+    }
+    const end = i < n ? s.charCodeAt(i) : 32;
+    if (digits > 0 && digits < 16 && (isSpace(end) || end === 41 || end === 93 || end === 125 || end === 59)) {
+      this.i = i;
+      return neg ? (acc === 0 ? 0 : -acc) : acc;
+    }
+    i = start;
     while (i < n) {
       const c = s.charCodeAt(i);
       if (isSpace(c) || c === 41 || c === 93 || c === 125 || c === 59) break;
