@@ -103,13 +103,6 @@ interface CallSite {
   eager: EagerKernelFn["call"] | undefined;
 }
 
-/** Code that compiles its expression on first use (kernel arguments may never be evaluated). */
-function lazyCode(v: Value): Code {
-  if (typeof v === "number" || typeof v === "bigint") return () => v;
-  let c: Code | undefined;
-  return (it) => (c ??= compile(v))(it);
-}
-
 /** A paren-list call (spec §3.2). */
 function compileCall(l: List): Code {
   const head = l.items[0]!;
@@ -142,9 +135,11 @@ function compileCall(l: List): Code {
   const mayBeModule = slash > 0;
   // A leading slash (an absolute kernel path) cannot be a module prefix.
   const nargs = args.length;
-  const c0 = nargs >= 1 ? lazyCode(args[0]!) : undefined;
-  const c1 = nargs >= 2 ? lazyCode(args[1]!) : undefined;
-  const c2 = nargs >= 3 ? lazyCode(args[2]!) : undefined;
+  // Compiling has no effects (errors surface when code runs), so argument code is made up front
+  // even though a kernel may never evaluate an argument.
+  const c0 = nargs >= 1 ? compile(args[0]!) : undefined;
+  const c1 = nargs >= 2 ? compile(args[1]!) : undefined;
+  const c2 = nargs >= 3 ? compile(args[2]!) : undefined;
 
   return (it: Interp) => {
     const session = it.session;
@@ -173,7 +168,7 @@ function compileCall(l: List): Code {
       if (r !== undefined) return r;
     }
     const f = it.lookup(head);
-    if (f instanceof Aberrant) return it.callLambda(f, (argCodes ??= args.map(compile)), pos);
+    if (f instanceof Aberrant) return it.callLambda(f, (argCodes ??= [c0, c1, c2, ...args.slice(3).map(compile)].slice(0, nargs) as Code[]), pos);
     throw new SlpException(`Unknown callable symbol: ${name}`, pos);
   };
 }
