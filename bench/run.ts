@@ -15,6 +15,7 @@ import { ProgramHost } from "../src/node/program-host.ts";
 import { read, runProgram } from "../src/lang/mod.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
+const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : null;
 const BENCH_DIR = process.env.SLP_BENCH_DIR ?? resolve(ROOT, "..", "shared", "bench", "slp");
 
 /** The original interpreter's medians (seconds, MiB) from the benchmark folder's README. */
@@ -58,7 +59,7 @@ function main(): void {
   const work = mkdtempSync(join(tmpdir(), "sup-bench-"));
   writeParseBig(join(work, "parse_big.sxs"));
   console.log(`sup benchmark: ${sup}, median of ${runs} runs, original = C++ sxs medians from ${BENCH_DIR}/README.md\n`);
-  console.log("program      wall ms   peak MiB   original s   speed-up   output");
+  console.log("program      wall ms   peak MiB   original s  orig MiB   speed-up   output");
   let failures = 0;
   try {
     for (const name of Object.keys(ORIGINAL)) {
@@ -70,10 +71,14 @@ function main(): void {
       let ok = true;
       for (let r = 0; r < runs; r++) {
         rmSync(join(work, "slp-bench-kv-disk"), { recursive: true, force: true });
+        const rssFile = join(work, "rss");
+        // GNU time reports the peak of the measured process itself; Bun's resourceUsage is the
+        // fallback where it is not installed.
+        const cmd = TIME !== null ? [TIME, "-f", "%M", "-o", rssFile, sup, "run", prog] : [sup, "run", prog];
         const t0 = performance.now();
-        const p = Bun.spawnSync([sup, "run", prog], { cwd: work, stdout: "pipe", stderr: "pipe" });
+        const p = Bun.spawnSync(cmd, { cwd: work, stdout: "pipe", stderr: "pipe" });
         times.push(performance.now() - t0);
-        rss.push(p.resourceUsage.maxRSS / (1024 * 1024));
+        rss.push(TIME !== null ? Number(readFileSync(rssFile, "utf8").trim()) / 1024 : p.resourceUsage.maxRSS / (1024 * 1024));
         if (p.exitCode !== 0 || p.stdout.toString("latin1") !== expected) {
           ok = false;
           if (r === 0) console.error(`${name}: exit ${p.exitCode}\n${p.stderr.toString()}\n${p.stdout.toString()}`);
@@ -84,7 +89,7 @@ function main(): void {
       const orig = ORIGINAL[name]!;
       const speedup = (orig.s * 1000) / ms;
       console.log(
-        `${name.padEnd(12)} ${ms.toFixed(1).padStart(8)} ${median(rss).toFixed(1).padStart(10)} ${orig.s.toFixed(3).padStart(12)} ${speedup.toFixed(1).padStart(9)}x   ${ok ? "ok" : "MISMATCH"}`,
+        `${name.padEnd(12)} ${ms.toFixed(1).padStart(8)} ${median(rss).toFixed(1).padStart(10)} ${orig.s.toFixed(3).padStart(12)} ${orig.mib.toFixed(1).padStart(9)} ${speedup.toFixed(1).padStart(9)}x   ${ok ? "ok" : "MISMATCH"}`,
       );
     }
     if (only === undefined || only.includes("fib-js")) fibVersusJs(runs);
@@ -124,7 +129,6 @@ function fibVersusJs(runs: number): void {
   const s = median(slp);
   const j = median(js);
   console.log(`\nfib(23) in-process: SLP ${s.toFixed(2)} ms, JavaScript ${j.toFixed(3)} ms, ratio ${(s / j).toFixed(1)}x (target <= 20x)`);
-  void existsSync;
 }
 
 main();
