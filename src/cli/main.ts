@@ -47,4 +47,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exit(await main(process.argv.slice(2)));
+// No top-level await: a bytecode-compiled binary (`bun build --compile --bytecode`) cannot use it.
+void main(process.argv.slice(2)).then((code) => process.exit(code));
