@@ -38,7 +38,13 @@ const resultBuffer = new Uint8Array(RESULT_BUFFER_BYTES);
 const resultView = new DataView(resultBuffer.buffer);
 const resultPtr = ptr(resultBuffer);
 /** Encode buffers for arguments, by call depth: a nested call (through eval) gets its own. */
-const argScratch: EncodeScratch[] = [];
+const argScratch: ArgScratch[] = [];
+/** An encode buffer plus the address of its bytes, taken again only when the codec grew it. */
+type ArgScratch = EncodeScratch & { addressOf: Uint8Array | null; address: number };
+
+function argScratchAt(d: number): ArgScratch {
+  return (argScratch[d] ??= { ...encodeScratch(), addressOf: null, address: 0 });
+}
 /** Above this size a depth's buffer is not kept after the call (one huge call should not pin it). */
 const ARG_BUFFER_BYTES_KEPT_MAX = 1 << 20;
 /** Longest function name read from register_function; longer is a kernel bug. */
@@ -384,10 +390,15 @@ function valueFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Co
       values = evaluated;
     }
     const d0 = depth;
-    const scratch = (argScratch[d0] ??= encodeScratch());
+    const scratch = argScratchAt(d0);
     const buf = encodeInto(new List(T_PAREN, values), scratch);
     const len = buf.length;
-    const bufPtr = ptr(buf);
+    // The view starts where the scratch buffer does; its address only changes when it grows.
+    if (scratch.addressOf !== scratch.out) {
+      scratch.addressOf = scratch.out;
+      scratch.address = ptr(scratch.out);
+    }
+    const bufPtr = scratch.address;
     const ctx = enterFrame(cx, buf);
     let result: number | null = null;
     let failure: unknown = null;
@@ -396,7 +407,7 @@ function valueFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Co
     } finally {
       failure = leaveFrame();
     }
-    if (scratch.out.length > ARG_BUFFER_BYTES_KEPT_MAX) argScratch[d0] = encodeScratch();
+    if (scratch.out.length > ARG_BUFFER_BYTES_KEPT_MAX) argScratch[d0] = { ...encodeScratch(), addressOf: null, address: 0 };
     if (failure !== null) throw failure;
     if (!result) throw new SlpException(`native kernel function '${name}' returned no value`);
     const d = decode(result === resultPtr ? resultBuffer.subarray(BLOB_HEADER_BYTES, BLOB_HEADER_BYTES + resultView.getUint32(0, true)) : resultBytes(result));

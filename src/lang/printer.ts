@@ -99,13 +99,30 @@ export function debugForm(v: Value): string {
 
 /** Bytes of a list for STR-FORM: integers give one byte each, strings their bytes, others nothing. */
 function listBytes(items: readonly Value[]): string {
+  // Runs of integers are turned into text with one fromCharCode call each, not one per byte.
   let out = "";
+  let run: number[] = [];
   for (const it of items) {
-    if (typeof it === "number") out += String.fromCharCode(((it % 256) + 256) % 256);
-    else if (typeof it === "bigint") out += String.fromCharCode(Number(BigInt.asUintN(8, it)));
-    else if (it instanceof Str) out += it.s;
+    // `& 255` is the value mod 256 for every safe integer, negative ones included (ToInt32 wraps mod 2^32).
+    if (typeof it === "number") run.push(it & 255);
+    else if (typeof it === "bigint") run.push(Number(BigInt.asUintN(8, it)));
+    else if (it instanceof Str) {
+      if (run.length > 0) {
+        out += bytesText(run);
+        run = [];
+      }
+      out += it.s;
+    }
   }
-  return out;
+  return run.length > 0 ? out + bytesText(run) : out;
+}
+
+/** Latin1 text of byte values, in chunks small enough for fromCharCode's argument limit. */
+function bytesText(codes: number[]): string {
+  if (codes.length <= 8192) return String.fromCharCode.apply(null, codes);
+  let s = "";
+  for (let i = 0; i < codes.length; i += 8192) s += String.fromCharCode.apply(null, codes.slice(i, i + 8192));
+  return s;
 }
 
 /** STR-FORM (spec §2.6.4): the result of `(cast :str v)`, also used by `eq`. */
