@@ -98,9 +98,8 @@ export class Interp {
   private vals: Value[] = [];
   private deps: number[] = [];
   /** The trail: one entry per binding made, holding what it shadowed, so a pop can restore it. */
-  private readonly trailId: number[] = [];
-  private readonly trailVal: Value[] = [];
-  private readonly trailDep: number[] = [];
+  /** Entries of three slots: symbol id, shadowed value, shadowed depth. */
+  private readonly trail: (number | Value)[] = [];
   /** marks[d] is the trail length when the scope at depth d was pushed (global scope is depth 1). */
   private readonly marks: number[] = [0, 0];
   /** Number of live trail entries; the arrays are never shrunk, only overwritten. */
@@ -153,15 +152,14 @@ export class Interp {
   define(s: Sym, v: Value): void {
     const id = s.id;
     if (id >= this.deps.length) this.grow();
-    const k = this.tp++;
-    if (k === this.trailId.length) {
-      this.trailId.push(id);
-      this.trailVal.push(this.vals[id]!);
-      this.trailDep.push(this.deps[id]!);
-    } else {
-      this.trailId[k] = id;
-      this.trailVal[k] = this.vals[id]!;
-      this.trailDep[k] = this.deps[id]!;
+    const k = this.tp;
+    this.tp = k + 3;
+    const trail = this.trail;
+    if (k === trail.length) trail.push(id, this.vals[id]!, this.deps[id]!);
+    else {
+      trail[k] = id;
+      trail[k + 1] = this.vals[id]!;
+      trail[k + 2] = this.deps[id]!;
     }
     this.vals[id] = v;
     this.deps[id] = this.depth;
@@ -189,18 +187,16 @@ export class Interp {
   popScope(): void {
     const d = this.depth;
     const mark = this.marks[d]!;
-    const tid = this.trailId;
     let k = this.tp;
     if (k > mark) {
       const vals = this.vals;
       const deps = this.deps;
-      const tval = this.trailVal;
-      const tdep = this.trailDep;
+      const trail = this.trail;
       while (k > mark) {
-        k--;
-        const id = tid[k]!;
-        vals[id] = tval[k]!;
-        deps[id] = tdep[k]!;
+        k -= 3;
+        const id = trail[k] as number;
+        vals[id] = trail[k + 1] as Value;
+        deps[id] = trail[k + 2] as number;
       }
       this.tp = mark;
     }
@@ -235,7 +231,7 @@ export class Interp {
   /** The live lambda an ABERRANT value names in this interpreter, if any. */
   lambdaOf(f: Aberrant): LambdaDef | undefined {
     const r = f.ref;
-    if (r instanceof LambdaDef && r.alive && r.interp === this) return r;
+    if (r !== undefined && r.alive && r.interp === this) return r;
     return f.id > 0 ? this.lambdas.get(f.id) : undefined;
   }
 

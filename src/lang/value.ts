@@ -7,6 +7,8 @@
  * JS strings (one char per byte, 0–255). Values are immutable once built.
  */
 
+import type { LambdaDef } from "./interp.ts";
+
 export const T_NONE = 0;
 export const T_SOME = 1;
 export const T_PAREN = 2;
@@ -82,7 +84,7 @@ export class Wrap {
  */
 export class Aberrant {
   readonly t = T_ABERRANT;
-  ref: unknown = undefined;
+  ref: LambdaDef | undefined = undefined;
   constructor(
     readonly id: number,
     readonly inner: Value | null = null,
