@@ -49,6 +49,7 @@ export async function replCommand(argv: string[]): Promise<number> {
     prompt(buffer.trim() !== "");
   }
   out.flush();
+  session.close();
   host.close();
   return EXIT_OK;
 }

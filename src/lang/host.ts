@@ -52,8 +52,14 @@ export interface Host {
   readonly workingDir: string;
   /** Writes program output (latin1 bytes). */
   write(bytes: string): void;
-  /** Loads (or returns the already loaded) kernel for `#(load "name")`; throws an Error with a reason. */
+  /**
+   * Acquires the kernel for `#(load "name")` (loading it if needed); throws an Error with a reason.
+   * The session holds it until it ends, then hands it back through releaseKernel, so a kernel that
+   * was replaced meanwhile stays usable by the programs that started on it.
+   */
   loadKernel(name: string): LoadedKernel;
+  /** Gives back a kernel acquired with loadKernel (called once per acquisition, when the session ends). */
+  releaseKernel?(name: string, kernel: LoadedKernel): void;
   /** Finds a kernel's manifest without loading code (for the checker), or null. */
   findManifest(name: string): SourceFile | null;
   /** Resolves and reads an import path (spec §6.1), or null when it cannot be found. */

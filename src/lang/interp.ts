@@ -78,6 +78,27 @@ export class Session {
     this.kernelGen++;
   }
 
+  /** Swaps a kernel this session uses for another version (the REPL's reload); releases the old one. */
+  replaceKernel(name: string, k: LoadedKernel): void {
+    this.dropKernel(name);
+    this.addKernel(name, k);
+  }
+
+  /** Stops using a kernel: its functions become unknown to this session, and it is released. */
+  dropKernel(name: string): void {
+    const old = this.kernels.get(name);
+    if (old === undefined) return;
+    this.kernels.delete(name);
+    for (const fn of old.functions.keys()) this.kernelFns.delete(`${name}/${fn}`);
+    this.kernelGen++;
+    this.host.releaseKernel?.(name, old);
+  }
+
+  /** Ends the session: every kernel it acquired is released (once). */
+  close(): void {
+    for (const name of [...this.kernels.keys()]) this.dropKernel(name);
+  }
+
   /** Called every STEPS_PER_CLOCK_CHECK steps (or fewer near the step limit); throws when a budget is spent. */
   checkBudget(spent: number): number {
     this.stepsUsed += spent;

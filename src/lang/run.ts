@@ -55,5 +55,7 @@ export function runProgram(program: Value, file: SourceFile, host: Host, budget:
       return { ok: false, exception: new BudgetExceeded("depth", it.callDepth), where: null };
     }
     throw e;
+  } finally {
+    session.close();
   }
 }
