@@ -2,10 +2,10 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CallContext } from "../../src/lang/host.ts";
 import { SlpException } from "../../src/lang/errors.ts";
 import { sourceForm } from "../../src/lang/printer.ts";
-import { List, NONE, Real, Str, Sym, str, sym, T_BRACKET, T_PAREN, type Value } from "../../src/lang/value.ts";
+import { List, NONE, Real, Str, str, sym, T_BRACKET, T_PAREN, type Value } from "../../src/lang/value.ts";
+import { fakeContext } from "../../test/support/fake-context.ts";
 import createFs from "./mod.ts";
 import { POSITION_MAX, parseMode } from "./file-table.ts";
 import { appendPath, tempDirectory } from "./paths.ts";
@@ -14,26 +14,12 @@ const scratch = mkdtempSync(join(tmpdir(), "sup-fs-test-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 let rootCount = 0;
 
-/** A fresh working directory, kernel instance and evaluator: symbols look up `vars`, `(trace x)` logs x. */
+/** A fresh working directory, kernel instance and fake context (see `fakeContext`) with a call helper. */
 function setup() {
   const root = join(scratch, `w${rootCount++}`);
   mkdirSync(root);
   const kernel = createFs();
-  const vars = new Map<Sym, Value>();
-  const trace: Value[] = [];
-  const cx: CallContext = {
-    workingDir: root,
-    write: () => undefined,
-    eval(e: Value): Value {
-      if (e instanceof Sym) return vars.get(e) ?? e;
-      if (e instanceof List && e.t === T_PAREN && e.items[0] === sym("trace")) {
-        const v = cx.eval(e.items[1]!);
-        trace.push(v);
-        return v;
-      }
-      return e;
-    },
-  };
+  const { cx, vars, trace } = fakeContext({ workingDir: root });
   const call = (fn: string, ...args: Value[]): Value => kernel.functions[fn]!(cx, args);
   const s = (v: Value): string => (v instanceof Str ? v.s : `<not a string: ${sourceForm(v)}>`);
   const file = (name: string, contents: string) => writeFileSync(join(root, name), Buffer.from(contents, "latin1"));
@@ -55,7 +41,7 @@ describe("fs handles", () => {
     expect(t.call("close", 1)).toBe(-1);
     expect(t.call("tell", 1)).toBe(-1);
     expect(t.call("open", str("w"), str("b"))).toBe(3);
-    expect(createFs().functions["open"]!(cxOf(t), [str("r"), str("a")])).toBe(1); // Per instance.
+    expect(createFs().functions["open"]!(fakeContext({ workingDir: t.root }).cx, [str("r"), str("a")])).toBe(1); // Per instance.
   });
 
   test("open: every C mode", () => {
@@ -287,10 +273,6 @@ describe("fs writing and positions", () => {
     expect(readdirSync("/proc/self/fd").length).toBe(before);
   });
 });
-
-function cxOf(x: ReturnType<typeof setup>): CallContext {
-  return { workingDir: x.root, write: () => undefined, eval: (e) => e };
-}
 
 describe("fs paths", () => {
   test("exists", () => {

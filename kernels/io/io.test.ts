@@ -1,35 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import type { CallContext } from "../../src/lang/host.ts";
 import { SlpException } from "../../src/lang/errors.ts";
-import { List, NONE, Real, Sym, Wrap, str, sym, T_BRACKET, T_PAREN, T_SOME, type Value } from "../../src/lang/value.ts";
+import { List, NONE, Real, Wrap, str, sym, T_PAREN, T_SOME, type Value } from "../../src/lang/value.ts";
+import { fakeContext } from "../../test/support/fake-context.ts";
 import createIo, { formatPut } from "./mod.ts";
-
-/** A minimal evaluator: atoms are themselves, symbols look up `vars`, `(trace x)` logs and returns x, `(boom)` throws. */
-function fakeContext(vars: Map<Sym, Value> = new Map()) {
-  const out: string[] = [];
-  const trace: Value[] = [];
-  const cx: CallContext = {
-    workingDir: "/",
-    write: (bytes) => void out.push(bytes),
-    eval(e: Value): Value {
-      if (e instanceof Sym) return vars.get(e) ?? e;
-      if (e instanceof Wrap && e.t === T_SOME) return e.inner;
-      if (e instanceof List && e.t === T_BRACKET) {
-        let last: Value = NONE;
-        for (const it of e.items) last = cx.eval(it);
-        return last;
-      }
-      if (e instanceof List && e.t === T_PAREN && e.items[0] === sym("trace")) {
-        const v = cx.eval(e.items[1]!);
-        trace.push(v);
-        return v;
-      }
-      if (e instanceof List && e.t === T_PAREN && e.items[0] === sym("boom")) throw new SlpException("boom");
-      return e;
-    },
-  };
-  return { cx, out, trace, printed: () => out.join("") };
-}
 
 const call = (...items: Value[]) => new List(T_PAREN, items);
 const put = createIo().functions["put"]!;
@@ -67,7 +40,7 @@ describe("io/put", () => {
   });
 
   test("format is evaluated (a bound symbol)", () => {
-    const f = fakeContext(new Map([[sym("fmt"), str("v=%d\n")]]));
+    const f = fakeContext({ vars: new Map([[sym("fmt"), str("v=%d\n")]]) });
     expect(put(f.cx, [sym("fmt"), 7])).toBe(4);
     expect(f.printed()).toBe("v=7\n");
   });

@@ -3,7 +3,6 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { CallContext } from "../../src/lang/host.ts";
 import { sourceForm } from "../../src/lang/printer.ts";
 import {
   Aberrant,
@@ -24,34 +23,13 @@ import {
   T_SOME,
   type Value,
 } from "../../src/lang/value.ts";
+import { fakeContext } from "../../test/support/fake-context.ts";
 import createKv from "./mod.ts";
 import { BATCH_AGE_MS_MAX, BATCH_WRITES_MAX, batchClock } from "./disk-store.ts";
 import { valueEquals } from "./stores.ts";
 
-/** A minimal evaluator: atoms are themselves, symbols look up `vars`, `'x` gives x, `(trace x)` logs x. */
-function fakeContext(vars: Map<Sym, Value> = new Map()) {
-  const trace: Value[] = [];
-  const cx: CallContext = {
-    workingDir: "/nonexistent-working-dir",
-    write: () => undefined,
-    eval(e: Value): Value {
-      if (e instanceof Sym) return vars.get(e) ?? e;
-      if (e instanceof Wrap && e.t === T_SOME) return e.inner;
-      if (e instanceof List && e.t === T_BRACKET) {
-        let last: Value = NONE;
-        for (const it of e.items) last = cx.eval(it);
-        return last;
-      }
-      if (e instanceof List && e.t === T_PAREN && e.items[0] === sym("trace")) {
-        const v = cx.eval(e.items[1]!);
-        trace.push(v);
-        return v;
-      }
-      return e;
-    },
-  };
-  return { cx, trace };
-}
+/** The shared fake context, with a working directory that does not exist: kv must never need one. */
+const kvContext = (vars?: Map<Sym, Value>) => fakeContext({ vars, workingDir: "/nonexistent-working-dir" });
 
 const q = (v: Value): Value => new Wrap(T_SOME, v);
 const list = (t: typeof T_PAREN | typeof T_BRACE | typeof T_BRACKET, ...items: Value[]) => new List(t, items);
@@ -66,7 +44,7 @@ const freshDir = () => join(scratch, `d${dirCount++}`);
 /** A kernel instance with one open store `s` of the given kind, plus a call helper. */
 function setup(kind: "memory" | "disk", dir = freshDir()) {
   const kernel = createKv();
-  const f = fakeContext();
+  const f = kvContext();
   const call = (fn: string, ...args: Value[]): Value => kernel.functions[fn]!(f.cx, args);
   const opened = kind === "memory" ? call("open-memory", sym("s")) : call("open-disk", sym("s"), str(dir));
   expect(opened).toBe(0);
@@ -227,7 +205,7 @@ for (const kind of ["memory", "disk"] as const) {
 
     test("designator symbols are literal: a bound variable is not looked up", () => {
       const kernel = createKv();
-      const f = fakeContext(new Map([[sym("my-var"), sym("s:k")]]));
+      const f = kvContext(new Map([[sym("my-var"), sym("s:k")]]));
       kernel.functions["open-memory"]!(f.cx, [sym("s")]);
       expect(shown(kernel.functions["set"]!(f.cx, [sym("my-var"), 1]))).toBe("@(set requires symbol:key format)");
     });
@@ -274,7 +252,7 @@ describe("kv opening stores", () => {
   test("open-disk creates path/S with missing parents, path evaluated", () => {
     const kernel = createKv();
     const base = join(freshDir(), "deep", "er");
-    const f = fakeContext(new Map([[sym("p"), str(base)]]));
+    const f = kvContext(new Map([[sym("p"), str(base)]]));
     expect(kernel.functions["open-disk"]!(f.cx, [sym("cache"), sym("p")])).toBe(0);
     const db = new Database(join(base, "cache", "kv.sqlite"), { readonly: true });
     expect(db.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
@@ -285,7 +263,7 @@ describe("kv opening stores", () => {
   test("store names are per kernel instance", () => {
     const a = setup("memory");
     const b = createKv();
-    expect(shown(b.functions["get"]!(fakeContext().cx, [sym("s:k")]))).toBe("@(get: store not found)");
+    expect(shown(b.functions["get"]!(kvContext().cx, [sym("s:k")]))).toBe("@(get: store not found)");
     a.kernel.shutdown!();
   });
 });
@@ -353,7 +331,7 @@ describe("kv disk persistence", () => {
     mkdirSync(join(dir, "s"), { recursive: true });
     writeFileSync(join(dir, "s", "kv.sqlite"), Buffer.alloc(4096, 0x41));
     const kernel = createKv();
-    const cx = fakeContext().cx;
+    const cx = kvContext().cx;
     expect(shown(kernel.functions["open-disk"]!(cx, [sym("s"), str(dir)]))).toBe("@(open-disk: failed to create store)");
   });
 

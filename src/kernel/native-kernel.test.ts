@@ -9,7 +9,8 @@ import type { CallContext } from "../lang/host.ts";
 import { parseManifest } from "../lang/manifest.ts";
 import { realThroughText, sourceForm } from "../lang/printer.ts";
 import { read } from "../lang/reader.ts";
-import { List, NONE, Real, Str, Sym, sym, T_BRACKET, T_PAREN, T_SOME, Wrap, type Value } from "../lang/value.ts";
+import { List, NONE, Real, Str, Sym, sym, T_BRACKET, T_PAREN, type Value } from "../lang/value.ts";
+import { fakeContext } from "../../test/support/fake-context.ts";
 import { NativeBuildError, type CompilerChoice } from "./native-build.ts";
 import { loadNativeKernel, NativeKernelError, type NativeKernel } from "./native-kernel.ts";
 
@@ -38,38 +39,6 @@ function load(dir: string, compiler: CompilerChoice = "auto", workingDir = "/"):
   const k = loadNativeKernel(dir, parsed.manifest, { workingDir }, { compiler, cacheDir });
   loaded.push(k);
   return k;
-}
-
-/**
- * A minimal evaluator: numbers, strings and brace lists are themselves; symbols look up `vars` (else
- * themselves); `'x` gives x; `[a b]` evaluates each and gives the last (NONE when empty);
- * `(trace x)` records and returns x's value; `(boom)` throws; other paren lists are themselves.
- */
-function fakeContext(vars: Map<Sym, Value> = new Map()) {
-  const trace: Value[] = [];
-  const out: string[] = [];
-  const boom = new SlpException("boom");
-  const cx: CallContext = {
-    workingDir: "/",
-    write: (bytes) => void out.push(bytes),
-    eval(e: Value): Value {
-      if (e instanceof Sym) return vars.get(e) ?? e;
-      if (e instanceof Wrap && e.t === T_SOME) return e.inner;
-      if (e instanceof List && e.t === T_BRACKET) {
-        let last: Value = NONE;
-        for (const it of e.items) last = cx.eval(it);
-        return last;
-      }
-      if (e instanceof List && e.t === T_PAREN && e.items[0] === sym("trace")) {
-        const v = cx.eval(e.items[1]!);
-        trace.push(v);
-        return v;
-      }
-      if (e instanceof List && e.t === T_PAREN && e.items[0] === sym("boom")) throw boom;
-      return e;
-    },
-  };
-  return { cx, trace, out, boom };
 }
 
 /** Calls `fn` of kernel `k` with the argument source `src` (unevaluated, as the evaluator would). */
@@ -169,7 +138,7 @@ function aluSuite(compiler: CompilerChoice) {
   });
 
   test("bound symbols are evaluated", () => {
-    const f = fakeContext(new Map<Sym, Value>([[sym("x"), 40]]));
+    const f = fakeContext({ vars: new Map<Sym, Value>([[sym("x"), 40]]) });
     expect(callRaw(alu, "add", "x 2", f.cx)).toBe(42);
   });
 
@@ -457,7 +426,7 @@ describe("forge", () => {
   });
 
   test("from_bits evaluates each item (symbols bound to integers count)", () => {
-    const f = fakeContext(new Map<Sym, Value>([[sym("one"), 1]]));
+    const f = fakeContext({ vars: new Map<Sym, Value>([[sym("one"), 1]]) });
     expect(callRaw(forge, "from_bits", "{one 0}", f.cx)).toBe(2);
     expect(callRaw(forge, "from_bits", "'((trace 1) (trace 1))", f.cx)).toBe(3);
     expect(f.trace).toEqual([1, 1]);
@@ -469,7 +438,7 @@ describe("forge", () => {
   });
 
   test("drop_match evaluates each item and keeps the evaluated value", () => {
-    const f = fakeContext(new Map<Sym, Value>([[sym("y"), 1]]));
+    const f = fakeContext({ vars: new Map<Sym, Value>([[sym("y"), 1]]) });
     expect(show(forge, "drop_match", "'(y 2) 1", f.cx)).toBe("(2)");
     expect(show(forge, "drop_match", "'(y 3) 2", f.cx)).toBe("(1 3)");
     expect(show(forge, "drop_match", "'((trace 7) 8) 0", f.cx)).toBe("(7 8)");
@@ -477,12 +446,12 @@ describe("forge", () => {
   });
 
   test("upcast evaluates a non-list target a second time", () => {
-    const f = fakeContext(
-      new Map<Sym, Value>([
+    const f = fakeContext({
+      vars: new Map<Sym, Value>([
         [sym("a"), sym("b")],
         [sym("b"), 42],
       ]),
-    );
+    });
     expect(show(forge, "rev", "a", f.cx)).toBe("(42)");
     expect(show(forge, "concat", "'(1) a", f.cx)).toBe("(1 42)");
     expect(show(forge, "lsh", "a 0", f.cx)).toBe("b");

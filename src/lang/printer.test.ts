@@ -21,29 +21,7 @@ import {
   type ListKind,
   type Value,
 } from "./value.ts";
-
-/** A small seeded PRNG (mulberry32), so every failure can be replayed from its seed. */
-class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  u64(): bigint {
-    return (BigInt(this.int(0x100000000)) << 32n) | BigInt(this.int(0x100000000));
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-}
+import { Rng } from "../../test/support/rng.ts";
 
 const SEED = 0x9e3779b9;
 
