@@ -32,6 +32,11 @@ describe("exit codes", () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain('Unknown command "frobnicate"');
   });
+  test("a command named like an Object property is unknown, not a crash", () => {
+    const r = sup(["constructor"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('Unknown command "constructor"');
+  });
   test("run without a file is a usage error", () => {
     const r = sup(["run"]);
     expect(r.code).toBe(2);

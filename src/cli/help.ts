@@ -14,6 +14,9 @@ Commands:
                       Parse and type check a program without running it
   repl [-i DIR]... [-w DIR]
                       Interactive SLP session
+  project new|build|run|clean [NAME] [DIR]
+                      Create a project, build its kernels, run it, or remove its build cache
+  deps [DIR]          List a project's kernels and modules, where each comes from, and its state
   version             Show version, Bun, commit, target and standard kernels
   help                Show this help
 

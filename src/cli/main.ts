@@ -14,6 +14,8 @@ const COMMANDS: Record<string, Command> = {
   run: async (argv) => (await import("./run.ts")).runCommand(argv),
   check: async (argv) => (await import("./check.ts")).checkCommand(argv),
   repl: async (argv) => (await import("./repl.ts")).replCommand(argv),
+  project: async (argv) => (await import("./project.ts")).projectCommand(argv),
+  deps: async (argv) => (await import("./deps.ts")).depsCommand(argv),
   version,
   "--version": version,
   help: helpCommand,
@@ -27,7 +29,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(HELP);
     return EXIT_USAGE;
   }
-  const command = COMMANDS[name];
+  // Own properties only: `sup constructor` must not find Object.prototype's.
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (command === undefined) {
     errorLine(`error: Unknown command "${name}": run "sup help" for the list of commands`);
     return EXIT_USAGE;

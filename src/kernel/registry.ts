@@ -1,18 +1,32 @@
 /**
  * The kernel registry of one runtime: resolves kernel names through the search path, reads
- * manifests, loads TypeScript (built-in or project) and native kernels, and shuts them down.
- * A failed load leaves the registry as it was.
+ * manifests, loads TypeScript (built-in or project) and native kernels, and keeps them as versions.
+ *
+ * Every load of a name makes a KernelVersion. Sessions acquire the current version and release it
+ * when they end; `replace` loads a new version from disk and makes it current only once it fully
+ * loaded, and `unload` takes the name out of the runtime. A version that is no longer current
+ * (retired) stays alive while any session holds it and is shut down with its last release, so a
+ * program that started on a version finishes on it and no library is closed under a running
+ * session. Any failed load, replace or unload leaves the registry as it was.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { SupError } from "../errors.ts";
 import { parseManifest, type KernelFn, type LoadedKernel, type Manifest, type SourceFile, type TypeCode } from "../lang/mod.ts";
 import type { BuiltinKernel, BuiltinKernelFactory } from "./builtin-kernel.ts";
+import type { NativeBuildOptions } from "./native-build.ts";
 
-/** A kernel failed to load; the message says why (shown in logs, the program sees `load: failed …`). */
+/** A kernel failed to load or reload; the message says why (the program sees `load: failed …`). */
 export class KernelLoadError extends SupError {
   constructor(message: string) {
     super("kernel-load", message);
+  }
+}
+
+/** A kernel name was used that this runtime has not loaded (unload, reload, or acquire without autoload). */
+export class KernelNotLoadedError extends SupError {
+  constructor(message: string) {
+    super("kernel-not-loaded", message);
   }
 }
 
@@ -28,20 +42,83 @@ export interface KernelSearchPath {
   readonly builtinDir: string;
 }
 
-/** A kernel instance held by the registry. */
-interface Held {
-  readonly kernel: LoadedKernel;
-  readonly shutdown: () => void;
+/** How a registry behaves beyond its search path. */
+export interface KernelRegistryOptions {
+  /**
+   * Whether a program's `#(load "x")` loads a kernel the runtime does not have (default true, as
+   * `sup run` needs). A node turns it off so only explicitly loaded kernels are capabilities.
+   */
+  readonly autoload?: boolean;
+  /** Compiler and cache for native kernels (default: from the environment). */
+  readonly nativeBuild?: NativeBuildOptions;
 }
 
-/** Loaded kernels of one runtime. */
+/** What `list()` reports about one version (the REPL's `:kernels`). */
+export interface KernelInfo {
+  readonly name: string;
+  /** 1 for the first load of the name in this registry, then one more per successful load. */
+  readonly version: number;
+  readonly kind: "typescript" | "native";
+  /** The kernel directory. */
+  readonly dir: string;
+  /** Where the code came from: `builtin:<name>`, a module path, a library path or `tinycc:<dir>`. */
+  readonly origin: string;
+  /** Sessions holding this version. */
+  readonly refs: number;
+  /** Retired versions are no longer current and live only until their last session releases them. */
+  readonly state: "current" | "retired";
+  /** When the version was loaded (ms since the epoch). */
+  readonly loadedAt: number;
+}
+
+/** One load of a kernel name: its code, who holds it, and how to shut it down. */
+class KernelVersion {
+  refs = 0;
+  retired = false;
+  readonly loadedAt = Date.now();
+
+  constructor(
+    readonly name: string,
+    readonly version: number,
+    readonly dir: string,
+    readonly kind: KernelInfo["kind"],
+    readonly origin: string,
+    readonly kernel: LoadedKernel,
+    readonly shutdown: () => void,
+  ) {}
+
+  info(): KernelInfo {
+    const { name, version, kind, dir, origin, refs, loadedAt } = this;
+    return { name, version, kind, dir, origin, refs, state: this.retired ? "retired" : "current", loadedAt };
+  }
+}
+
+/** Code as loaded, before it becomes a version. */
+type Loaded = Pick<KernelVersion, "kind" | "origin" | "kernel" | "shutdown">;
+
+const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+/** Ascending load name, then version: the original's shutdown order, and `:kernels`'. */
+const byNameThenVersion = (a: KernelVersion, b: KernelVersion): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version - b.version);
+
+/** Loaded kernels of one runtime, by load name, with their versions and reference counts. */
 export class KernelRegistry {
-  private readonly held = new Map<string, Held>();
+  private readonly current = new Map<string, KernelVersion>();
+  /** Retired versions still held by a session. */
+  private readonly retired = new Set<KernelVersion>();
+  /** Every version not yet shut down, by the kernel it handed out (release finds it here). */
+  private readonly versions = new Map<LoadedKernel, KernelVersion>();
+  /** Kernels shut down by `shutdown()` while still held: their late releases are expected. */
+  private readonly forced = new WeakSet<LoadedKernel>();
+  private readonly lastVersion = new Map<string, number>();
+  private readonly autoload: boolean;
 
   constructor(
     private readonly search: KernelSearchPath,
     private readonly builtins: ReadonlyMap<string, () => BuiltinKernelFactory>,
-  ) {}
+    private readonly options: KernelRegistryOptions = {},
+  ) {
+    this.autoload = options.autoload ?? true;
+  }
 
   /** The directory a kernel name resolves to (kernels spec §1.1 plus sup's project and home dirs), or null. */
   resolve(name: string): string | null {
@@ -72,33 +149,168 @@ export class KernelRegistry {
     }
   }
 
-  /** Loads a kernel under its load name (once; later calls return the same instance). */
+  /** Makes `name` loaded (from disk, unless it already is) without taking a reference; returns its kernel. */
   load(name: string): LoadedKernel {
-    const have = this.held.get(name);
-    if (have !== undefined) return have.kernel;
-    const dir = this.resolve(name);
-    if (dir === null) throw new KernelLoadError(`Could not resolve kernel: ${name}`);
-    const source = readFileSync(join(dir, "kernel.sxs"), "latin1");
-    const parsed = parseManifest(source, "strict");
-    if (!parsed.ok) throw new KernelLoadError(`Error processing ${join(dir, "kernel.sxs")}: ${parsed.error}`);
-    const manifest = parsed.manifest;
-    const held = manifest.library.endsWith(".ts") ? this.loadTs(name, dir, manifest) : this.loadNative(dir, manifest);
-    this.held.set(name, held);
-    return held.kernel;
+    return (this.current.get(name) ?? this.install(name)).kernel;
   }
 
-  private loadTs(name: string, dir: string, manifest: Manifest): Held {
+  /** Takes a reference to the current version of `name` (loading it when autoload allows); pair with release. */
+  acquire(name: string): LoadedKernel {
+    let v = this.current.get(name);
+    if (v === undefined) {
+      if (!this.autoload) throw new KernelNotLoadedError(`Kernel "${name}" is not loaded in this runtime`);
+      v = this.install(name);
+    }
+    v.refs++;
+    return v.kernel;
+  }
+
+  /** Drops a reference taken by acquire; the last release of a retired version shuts it down. */
+  release(name: string, kernel: LoadedKernel): void {
+    const v = this.versions.get(kernel);
+    if (v === undefined) {
+      if (this.forced.has(kernel)) return;
+      throw new Error(`bug: release of kernel "${name}" that this registry does not hold`);
+    }
+    if (v.name !== name || v.refs <= 0) throw new Error(`bug: unbalanced release of kernel "${name}" version ${v.version}`);
+    v.refs--;
+    if (v.retired && v.refs === 0) this.stop(v);
+  }
+
+  /**
+   * Loads a new version of a loaded kernel from disk (manifest re-read, native code rebuilt when its
+   * sources changed) and makes it current; the old version is retired. On failure nothing changes.
+   */
+  replace(name: string): KernelInfo {
+    const old = this.current.get(name);
+    if (old === undefined) throw new KernelNotLoadedError(`Cannot reload kernel "${name}": it is not loaded`);
+    let next: KernelVersion;
+    try {
+      next = this.loadVersion(name);
+    } catch (e) {
+      if (e instanceof SupError) throw new KernelLoadError(`Cannot reload kernel "${name}": ${e.message}`);
+      throw e;
+    }
+    this.makeCurrent(next);
+    this.retire(old);
+    return next.info();
+  }
+
+  /**
+   * Takes `name` out of the runtime: its version is retired (sessions holding it finish on it), and a
+   * later load or acquire reads it from disk again.
+   */
+  unload(name: string): void {
+    const v = this.current.get(name);
+    if (v === undefined) throw new KernelNotLoadedError(`Cannot unload kernel "${name}": it is not loaded`);
+    this.current.delete(name);
+    this.retire(v);
+  }
+
+  /** The current version of `name`, or null. */
+  info(name: string): KernelInfo | null {
+    return this.current.get(name)?.info() ?? null;
+  }
+
+  /** Every live version, current and retired, by name then version. */
+  list(): KernelInfo[] {
+    return [...this.current.values(), ...this.retired].sort(byNameThenVersion).map((v) => v.info());
+  }
+
+  /** Names of the loaded (current) kernels. */
+  loaded(): string[] {
+    return [...this.current.keys()];
+  }
+
+  /**
+   * Shuts every version down in ascending load-name order (as the original does), held or not, and
+   * forgets them: for the end of the runtime. Every version is shut down even if one throws.
+   */
+  shutdown(): void {
+    const all = [...this.current.values(), ...this.retired].sort(byNameThenVersion);
+    this.current.clear();
+    this.retired.clear();
+    let failure: unknown = null;
+    for (const v of all) {
+      if (v.refs > 0) this.forced.add(v.kernel);
+      try {
+        this.stop(v);
+      } catch (e) {
+        failure ??= e;
+      }
+    }
+    if (failure !== null) throw failure;
+  }
+
+  /** Loads `name` from disk and makes it current (nothing was current). */
+  private install(name: string): KernelVersion {
+    return this.makeCurrent(this.loadVersion(name));
+  }
+
+  private makeCurrent(v: KernelVersion): KernelVersion {
+    this.current.set(v.name, v);
+    this.versions.set(v.kernel, v);
+    return v;
+  }
+
+  private retire(v: KernelVersion): void {
+    v.retired = true;
+    if (v.refs === 0) this.stop(v);
+    else this.retired.add(v);
+  }
+
+  private stop(v: KernelVersion): void {
+    this.versions.delete(v.kernel);
+    this.retired.delete(v);
+    v.shutdown();
+  }
+
+  /** Loads `name` from disk as a new version (not yet registered); throws a SupError saying why. */
+  private loadVersion(name: string): KernelVersion {
+    const dir = this.resolve(name);
+    if (dir === null) throw new KernelLoadError(`Could not resolve kernel: ${name}`);
+    const manifestPath = join(dir, "kernel.sxs");
+    let source: string;
+    try {
+      source = readFileSync(manifestPath, "latin1");
+    } catch (e) {
+      throw new KernelLoadError(`Cannot read ${manifestPath}: ${errorText(e)}`);
+    }
+    const parsed = parseManifest(source, "strict");
+    if (!parsed.ok) throw new KernelLoadError(`Error processing ${manifestPath}: ${parsed.error}`);
+    const manifest = parsed.manifest;
+    const loaded = manifest.library.endsWith(".ts") ? this.loadTs(name, dir, manifest) : this.loadNative(dir, manifest);
+    const version = (this.lastVersion.get(name) ?? 0) + 1;
+    this.lastVersion.set(name, version);
+    return new KernelVersion(name, version, dir, loaded.kind, loaded.origin, loaded.kernel, loaded.shutdown);
+  }
+
+  private loadTs(name: string, dir: string, manifest: Manifest): Loaded {
     const builtin = dir === join(this.search.builtinDir, name) ? this.builtins.get(name) : undefined;
     let factory: BuiltinKernelFactory | undefined = builtin?.();
+    let origin = `builtin:${name}`;
     if (factory === undefined) {
       const file = join(dir, manifest.library);
       if (!existsSync(file) || !statSync(file).isFile()) throw new KernelLoadError(`Kernel dylib not found: ${file}`);
-      // Bun's require loads TypeScript synchronously; the load directive is synchronous.
-      const mod = require(file) as { default?: unknown };
+      origin = file;
+      // Every load reads the module afresh so a reload sees the edited file (its own imports stay
+      // cached). Bun's require loads TypeScript synchronously; the load directive is synchronous.
+      delete require.cache[file];
+      let mod: { default?: unknown };
+      try {
+        mod = require(file) as { default?: unknown };
+      } catch (e) {
+        throw new KernelLoadError(`Cannot import kernel module ${file}: ${errorText(e)}`);
+      }
       if (typeof mod.default !== "function") throw new KernelLoadError(`Kernel module ${file} must export a default factory function`);
       factory = mod.default as BuiltinKernelFactory;
     }
-    const instance: BuiltinKernel = factory();
+    let instance: BuiltinKernel;
+    try {
+      instance = factory();
+    } catch (e) {
+      throw new KernelLoadError(`Kernel factory of ${origin} failed: ${errorText(e)}`);
+    }
     const functions = new Map<string, KernelFn>(Object.entries(instance.functions));
     for (const f of manifest.functions) {
       if (!functions.has(f.name)) {
@@ -107,34 +319,18 @@ export class KernelRegistry {
       }
     }
     const kernel: LoadedKernel = { functions, forms: manifest.forms as ReadonlyMap<string, readonly TypeCode[]> };
-    return { kernel, shutdown: () => instance.shutdown?.() };
+    return { kind: "typescript", origin, kernel, shutdown: () => instance.shutdown?.() };
   }
 
-  private loadNative(dir: string, manifest: Manifest): Held {
+  private loadNative(dir: string, manifest: Manifest): Loaded {
     try {
       // Loaded on first use: programs without native kernels never pay for the FFI binding.
       const { loadNativeKernel } = require("./native-kernel.ts") as typeof import("./native-kernel.ts");
-      const native = loadNativeKernel(dir, manifest, { workingDir: this.search.workingDir });
-      return { kernel: native, shutdown: () => native.unload() };
+      const native = loadNativeKernel(dir, manifest, { workingDir: this.search.workingDir }, this.options.nativeBuild);
+      return { kind: "native", origin: native.origin, kernel: native, shutdown: () => native.unload() };
     } catch (e) {
       if (e instanceof SupError) throw new KernelLoadError(e.message);
       throw e;
-    }
-  }
-
-  /** Names of the loaded kernels. */
-  loaded(): string[] {
-    return [...this.held.keys()];
-  }
-
-  /** Shuts every kernel down in ascending load-name order (as the original does) and forgets them. */
-  shutdown(): void {
-    for (const name of [...this.held.keys()].sort()) {
-      try {
-        this.held.get(name)!.shutdown();
-      } finally {
-        this.held.delete(name);
-      }
     }
   }
 }

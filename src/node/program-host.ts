@@ -1,6 +1,8 @@
 /**
- * The Host a program runs against outside a node (`sup run`, `sup check`, the REPL): files from
- * disk, kernels from a registry, output to a sink. Import resolution follows spec §6.1.
+ * The Host a program runs against outside a node (`sup run`, `sup check`, the REPL, a Runtime):
+ * files from disk, kernels from a registry, output to a sink. Import resolution follows spec §6.1.
+ * A session acquires each kernel it loads from the registry and releases it when it ends, so a
+ * kernel replaced meanwhile stays alive for it.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
@@ -13,25 +15,34 @@ export interface ProgramHostOptions {
   readonly includePaths: readonly string[];
   /** Receives program output (latin1 byte strings). */
   readonly write: (bytes: string) => void;
+  /** A registry shared with other hosts (a Runtime's); by default the host makes and owns its own. */
+  readonly registry?: KernelRegistry;
 }
 
-/** A Host backed by the local filesystem and a fresh kernel registry. */
+/** A Host backed by the local filesystem and a kernel registry. */
 export class ProgramHost implements Host {
   readonly workingDir: string;
   readonly registry: KernelRegistry;
   readonly write: (bytes: string) => void;
   private readonly includePaths: readonly string[];
+  private readonly ownsRegistry: boolean;
 
   constructor(opts: ProgramHostOptions) {
     this.workingDir = opts.workingDir;
     this.includePaths = opts.includePaths;
     this.write = opts.write;
+    this.ownsRegistry = opts.registry === undefined;
     const supHome = process.env.SUP_HOME ?? null;
-    this.registry = new KernelRegistry({ includePaths: opts.includePaths, workingDir: opts.workingDir, supHome, builtinDir: STANDARD_KERNEL_DIR }, BUILTIN_KERNELS);
+    this.registry =
+      opts.registry ?? new KernelRegistry({ includePaths: opts.includePaths, workingDir: opts.workingDir, supHome, builtinDir: STANDARD_KERNEL_DIR }, BUILTIN_KERNELS);
   }
 
   loadKernel(name: string): LoadedKernel {
-    return this.registry.load(name);
+    return this.registry.acquire(name);
+  }
+
+  releaseKernel(name: string, kernel: LoadedKernel): void {
+    this.registry.release(name, kernel);
   }
 
   findManifest(name: string): SourceFile | null {
@@ -57,8 +68,8 @@ export class ProgramHost implements Host {
     log(level, message);
   }
 
-  /** Shuts down every loaded kernel. */
+  /** Shuts down every loaded kernel when the registry is this host's own (a shared one belongs to its Runtime). */
   close(): void {
-    this.registry.shutdown();
+    if (this.ownsRegistry) this.registry.shutdown();
   }
 }

@@ -1,0 +1,161 @@
+/**
+ * The native build cache: the content hash that names a kernel's library, and the compile that
+ * fills one cache entry. An entry is `<root>/kernels/<name>-<hash>/` holding the library and
+ * `build.json` (which kernel directory it was built from, so `sup deps` can tell a stale entry).
+ *
+ * Invariant: the library appears at its final path only by an atomic rename after the compiler
+ * succeeded; a failed build removes its temporary file and leaves no library behind.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import type { Manifest } from "../lang/manifest.ts";
+import { compileCommand, compilerIdentity, languageOf, SYSTEM_COMPILE_FLAGS, SYSTEM_LINK_LIBS, type SourceLanguage } from "./native-compiler.ts";
+
+/** Hex digits of the content hash kept in a cache directory name: 64 bits, ample for one user's kernels. */
+const CACHE_HASH_HEX_DIGITS = 16;
+/** Bumped when the build recipe changes in a way the other key parts would not show. */
+const BUILD_RECIPE_VERSION = "sup-native-build-2";
+/** The record of what an entry was built from. */
+const BUILD_INFO_FILE = "build.json";
+/** The files of native/ whose contents key every kernel's cache entry. */
+const NATIVE_KEY_FILES = ["sup_kernel.h", "sup_value.h", "sup_value.c"];
+/** Headers of a kernel directory that key its entry besides its sources. */
+const HEADER_EXTENSIONS = [".h", ".hpp", ".hh", ".hxx"];
+
+/** What keys a cache entry. */
+export interface CacheKeyInputs {
+  readonly dir: string;
+  readonly manifest: Manifest;
+  readonly sources: readonly string[];
+  readonly language: SourceLanguage;
+  readonly compiler: string;
+  readonly nativeDir: string;
+}
+
+/**
+ * The cache key: recipe, kernel directory, compiler identity, language, flags, kernel sources and
+ * headers, manifest, native helpers. The directory is part of it so two kernel directories never
+ * share one library file, which would make them share one instance (and its C globals) in a process.
+ */
+export function cacheKey(k: CacheKeyInputs): string {
+  const h = new Bun.CryptoHasher("sha256");
+  const part = (label: string, data: string | Uint8Array) => {
+    h.update(`${label}\0${data.length}\0`);
+    h.update(data);
+  };
+  part("recipe", BUILD_RECIPE_VERSION);
+  part("dir", k.dir);
+  part("compiler", compilerIdentity(k.compiler));
+  part("language", k.language);
+  part("flags", [...SYSTEM_COMPILE_FLAGS, ...SYSTEM_LINK_LIBS].join(" "));
+  const headers = readdirSync(k.dir)
+    .filter((f) => HEADER_EXTENSIONS.some((e) => f.endsWith(e)))
+    .sort();
+  for (const f of [...k.sources.map((s) => basename(s)), ...headers]) part(`kernel/${f}`, readFileSync(join(k.dir, f)));
+  const manifestPath = join(k.dir, "kernel.sxs");
+  part("manifest", existsSync(manifestPath) ? readFileSync(manifestPath) : JSON.stringify({ library: k.manifest.library, functions: k.manifest.functions }));
+  for (const f of NATIVE_KEY_FILES) part(`native/${f}`, readFileSync(join(k.nativeDir, f)));
+  return h.digest("hex").slice(0, CACHE_HASH_HEX_DIGITS);
+}
+
+/** One compile into the cache. */
+export interface CacheBuild {
+  readonly name: string;
+  readonly dir: string;
+  /** The library's final path: `<root>/kernels/<name>-<hash>/<library>`. */
+  readonly target: string;
+  readonly compiler: string;
+  readonly language: SourceLanguage;
+  readonly sources: readonly string[];
+  readonly helperSources: readonly string[];
+  readonly includeDirs: readonly string[];
+}
+
+/** Why a compile failed: the compiler's exit status and output, or an I/O problem with the cache. */
+export type CacheBuildFailure = { readonly kind: "compile"; readonly status: number; readonly detail: string } | { readonly kind: "io"; readonly detail: string };
+
+/**
+ * Compiles into a temporary file next to the target and renames it into place; then records the
+ * entry and removes older entries of the same kernel directory. Returns null on success.
+ */
+export function buildIntoCache(b: CacheBuild): CacheBuildFailure | null {
+  const outDir = dirname(b.target);
+  const temp = join(outDir, `.${basename(b.target)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (e) {
+    return { kind: "io", detail: `cannot create the cache directory "${outDir}": ${(e as Error).message}` };
+  }
+  const argv = compileCommand(b.compiler, b.language, {
+    cSources: b.sources.filter((s) => languageOf(s) === "c"),
+    cxxSources: b.sources.filter((s) => languageOf(s) === "c++"),
+    helperSources: b.helperSources,
+    includeDirs: b.includeDirs,
+    output: temp,
+  });
+  let status: number;
+  let output: string;
+  try {
+    const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
+    status = r.exitCode ?? -1;
+    output = r.stderr.toString() + r.stdout.toString();
+  } catch (e) {
+    status = -1;
+    output = `cannot run ${b.compiler}: ${(e as Error).message}`;
+  }
+  if (status !== 0 || !existsSync(temp)) {
+    rmSync(temp, { force: true });
+    removeIfEmpty(outDir);
+    return { kind: "compile", status, detail: output };
+  }
+  try {
+    writeFileSync(join(outDir, BUILD_INFO_FILE), JSON.stringify({ dir: b.dir, compiler: b.compiler, sources: b.sources.map((s) => basename(s)) }) + "\n");
+    renameSync(temp, b.target);
+  } catch (e) {
+    rmSync(temp, { force: true });
+    return { kind: "io", detail: `cannot write "${b.target}": ${(e as Error).message}` };
+  }
+  pruneOtherBuilds(dirname(dirname(outDir)), b.name, b.dir, outDir);
+  return null;
+}
+
+/** Other cache entries (under `<root>/kernels`) built from the same kernel directory as `keep`. */
+export function findOtherBuilds(root: string, name: string, dir: string, keep: string): string[] {
+  const kernels = join(root, "kernels");
+  let entries: string[];
+  try {
+    entries = readdirSync(kernels);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const e of entries) {
+    const entry = join(kernels, e);
+    if (!e.startsWith(`${name}-`) || entry === keep) continue;
+    try {
+      const info = JSON.parse(readFileSync(join(entry, BUILD_INFO_FILE), "utf8")) as { dir?: unknown };
+      if (info.dir === dir) out.push(entry);
+    } catch {
+      // Entries without a readable record were made by older versions; they are not ours to judge.
+    }
+  }
+  return out;
+}
+
+/**
+ * Removes the entries a new build replaced. A process that still has the old library open keeps
+ * its mapping (unlinking does not unmap), so this is safe while other runs are going.
+ */
+function pruneOtherBuilds(root: string, name: string, dir: string, keep: string): void {
+  for (const entry of findOtherBuilds(root, name, dir, keep)) {
+    rmSync(entry, { recursive: true, force: true });
+  }
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true });
+  } catch {
+    // Another build may be using the directory; leaving it is harmless.
+  }
+}
