@@ -9,7 +9,7 @@ import type { CallContext } from "../lang/host.ts";
 import { parseManifest } from "../lang/manifest.ts";
 import { realThroughText, sourceForm } from "../lang/printer.ts";
 import { read } from "../lang/reader.ts";
-import { List, NONE, Real, Str, Sym, sym, T_BRACKET, T_PAREN, type Value } from "../lang/value.ts";
+import { List, NONE, Real, Str, Sym, sym, T_BRACE, T_BRACKET, T_PAREN, type Value } from "../lang/value.ts";
 import { fakeContext } from "../../test/support/fake-context.ts";
 import { NativeBuildError, type CompilerChoice } from "./native-build.ts";
 import { loadNativeKernel, NativeKernelError, type NativeKernel } from "./native-kernel.ts";
@@ -273,6 +273,15 @@ describe("forge", () => {
   let forge: NativeKernel;
   beforeAll(() => {
     forge = load(join(KERNELS_DIR, "forge"));
+  });
+
+  test("an argument larger than the codec's kept buffer reaches C intact (regression)", () => {
+    // 400,000 ints encode to more than 1 MiB, past the size at which the codec swaps in a fresh
+    // buffer; the call must still pass the bytes it encoded.
+    const big = new List(T_BRACE, Array.from({ length: 400_000 }, (_, i) => i));
+    const { cx } = fakeContext({ vars: new Map([[sym("big"), big]]) });
+    expect(forge.functions.get("count")!(cx, [sym("big")])).toBe(400_000);
+    expect(forge.functions.get("count")!(cx, [sym("big")])).toBe(400_000);
   });
 
   const ROWS: [string, string, string][] = [

@@ -393,12 +393,17 @@ function valueFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Co
     const scratch = argScratchAt(d0);
     const buf = encodeInto(new List(T_PAREN, values), scratch);
     const len = buf.length;
-    // The view starts where the scratch buffer does; its address only changes when it grows.
-    if (scratch.addressOf !== scratch.out) {
-      scratch.addressOf = scratch.out;
-      scratch.address = ptr(scratch.out);
-    }
-    const bufPtr = scratch.address;
+    // The view usually starts where the scratch buffer does, whose address only changes when it
+    // grows; but an encode that grew past the codec's keep limit returns a view of a buffer the
+    // scratch no longer holds, so that case takes the view's own address.
+    let bufPtr: number;
+    if (buf.buffer === scratch.out.buffer) {
+      if (scratch.addressOf !== scratch.out) {
+        scratch.addressOf = scratch.out;
+        scratch.address = ptr(scratch.out);
+      }
+      bufPtr = scratch.address;
+    } else bufPtr = ptr(buf);
     const ctx = enterFrame(cx, buf);
     let result: number | null = null;
     let failure: unknown = null;
