@@ -1,0 +1,303 @@
+/**
+ * The Store: a node's code, change log, settings, job runs and kv data in one SQLite database.
+ * Every write is one transaction, committed with synchronous=FULL before the call returns; change
+ * listeners run after the commit.
+ */
+import type { Database } from "bun:sqlite";
+import { encode } from "../lang/codec.ts";
+import { openFailure, StoreInputError, StoreIoError, StoreLimitError, storeFailure } from "./errors.ts";
+import {
+  AUTHOR_BYTES_MAX,
+  KV_KEY_BYTES_MAX,
+  KV_VALUE_BYTES_MAX,
+  SETTING_JSON_BYTES_MAX,
+  SETTING_KEY_BYTES_MAX,
+  SOURCE_BYTES_MAX,
+} from "./limits.ts";
+import { openDatabase } from "./open.ts";
+import { SCHEMA_VERSION_KEY } from "./schema.ts";
+import { one, sha256Hex, toChange, toVersion } from "./rows.ts";
+import { prepareStatements, type Statements } from "./statements.ts";
+import type { Change, CodeKind, CodeVersion, JobRun, PutCodeInput, StoreOptions } from "./types.ts";
+import { checkBytes, checkCodeName, checkInteger, checkTenant, metaJson, shown } from "./validate.ts";
+import { jobRunIn, putIn, removeIn, rollbackIn, type ChangeAuthor, type VersionContent } from "./writes.ts";
+
+/** The tenant of code written without one. */
+export const DEFAULT_TENANT = "default";
+/** The origin recorded for changes made on this node when the caller gives none. */
+export const LOCAL_ORIGIN = "local";
+/** The author recorded for rollbacks and removals when the caller gives none. */
+export const DEFAULT_AUTHOR = "sup";
+
+/** A node's SQLite store (docs/node.md): content-addressed code versions, change log, settings. */
+export class Store {
+  private readonly st: Statements;
+  private readonly now: () => number;
+  private readonly listeners = new Set<{ readonly fn: (c: Change) => void }>();
+  private lastSeq: number;
+  private closed = false;
+  private readonly txPut: typeof putIn;
+  private readonly txRollback: typeof rollbackIn;
+  private readonly txRemove: typeof removeIn;
+  private readonly txJobRun: typeof jobRunIn;
+
+  private constructor(
+    private readonly db: Database,
+    /** The database file (or ":memory:"). */
+    readonly path: string,
+    options: StoreOptions,
+  ) {
+    this.st = prepareStatements(db);
+    this.now = options.now ?? Date.now;
+    this.lastSeq = one(this.st.lastSeq.get()).seq;
+    // IMMEDIATE: take the write lock at BEGIN, so a transaction never fails half-way with
+    // SQLITE_BUSY when it upgrades from reading to writing while another connection writes.
+    this.txPut = db.transaction(putIn).immediate;
+    this.txRollback = db.transaction(rollbackIn).immediate;
+    this.txRemove = db.transaction(removeIn).immediate;
+    this.txJobRun = db.transaction(jobRunIn).immediate;
+  }
+
+  /** Opens or creates the store at `path` (":memory:" for a private one); StoreOpenError on failure. */
+  static open(path: string, options: StoreOptions = {}): Store {
+    const db = openDatabase(path);
+    try {
+      return new Store(db, path, options);
+    } catch (e) {
+      // Preparing statements and reading the log are the first reads of most pages.
+      db.close();
+      throw openFailure(e, path);
+    }
+  }
+
+  /** The latest change sequence this store knows: read at open, then bumped by each write made
+   * through it (another connection's writes show in changesSince, not here). */
+  get seq(): number {
+    return this.lastSeq;
+  }
+
+  /** Stores a new version of a name: blob, version, name pointer and change in one transaction. */
+  putCode(input: PutCodeInput): CodeVersion {
+    const tenant = input.tenant ?? DEFAULT_TENANT;
+    const origin = input.origin ?? LOCAL_ORIGIN;
+    const action = `Cannot store code "${shown(input.name)}"`;
+    checkTenant(action, tenant);
+    checkCodeName(action, input.name, input.kind);
+    checkBytes(action, "source", input.source, SOURCE_BYTES_MAX);
+    checkBytes(action, "author", input.author, AUTHOR_BYTES_MAX);
+    checkBytes(action, "origin", origin, AUTHOR_BYTES_MAX);
+    const meta = metaJson(action, input.meta);
+    const encoded = encode(input.program);
+    const content: VersionContent = { hash: sha256Hex(encoded), sourceHash: sha256Hex(input.source), source: input.source, kind: input.kind, meta };
+    const v = this.guard(action, () => this.txPut(this.st, tenant, input.name, content, encoded, this.by(input.author, origin)));
+    this.publish({ seq: v.seq, tenant, name: v.name, op: "put", version: v.version, author: v.author, origin, at: v.createdAt });
+    return v;
+  }
+
+  /** A version of a name: the current one when `version` is omitted; null when there is none. */
+  getCode(tenant: string, name: string, version?: number): CodeVersion | null {
+    const row = this.guard(`Cannot read code "${shown(name)}"`, () =>
+      version === undefined ? this.st.current.get(tenant, name) : this.st.version.get(tenant, name, version),
+    );
+    return row === null ? null : toVersion(row);
+  }
+
+  /** The current versions of all names, by tenant then name; optionally of one tenant or kind. */
+  listCode(tenant?: string, kind?: CodeKind): CodeVersion[] {
+    return this.guard("Cannot list code", () => this.st.listCurrent.all(tenant ?? null, kind ?? null)).map(toVersion);
+  }
+
+  /** Every version of a name, oldest first (also after removal); empty for an unknown name. */
+  history(tenant: string, name: string): CodeVersion[] {
+    return this.guard(`Cannot read the history of "${shown(name)}"`, () => this.st.history.all(tenant, name)).map(toVersion);
+  }
+
+  /**
+   * Makes a new version that copies the program, kind and meta of version `to`. Without `to`: the
+   * version before the current one, or, for removed code, the version that was removed.
+   */
+  rollback(tenant: string, name: string, to?: number, author: string = DEFAULT_AUTHOR, origin: string = LOCAL_ORIGIN): CodeVersion {
+    const action = `Cannot roll back "${shown(name)}"`;
+    checkTenant(action, tenant);
+    if (to !== undefined) checkInteger(action, "version", to, 1);
+    checkBytes(action, "author", author, AUTHOR_BYTES_MAX);
+    checkBytes(action, "origin", origin, AUTHOR_BYTES_MAX);
+    const v = this.guard(action, () => this.txRollback(this.st, tenant, name, to, this.by(author, origin)));
+    this.publish({ seq: v.seq, tenant, name, op: "rollback", version: v.version, author, origin, at: v.createdAt });
+    return v;
+  }
+
+  /** Removes a name (its pointer becomes NULL); its versions and history stay. */
+  removeCode(tenant: string, name: string, author: string = DEFAULT_AUTHOR, origin: string = LOCAL_ORIGIN): void {
+    const action = `Cannot remove "${shown(name)}"`;
+    checkTenant(action, tenant);
+    checkBytes(action, "author", author, AUTHOR_BYTES_MAX);
+    checkBytes(action, "origin", origin, AUTHOR_BYTES_MAX);
+    this.publish(this.guard(action, () => this.txRemove(this.st, tenant, name, this.by(author, origin))));
+  }
+
+  /** The changes after sequence `seq`, oldest first; at most `limit` of them when given. */
+  changesSince(seq: number, limit?: number): Change[] {
+    const action = "Cannot read the change log";
+    checkInteger(action, "sequence", seq, 0);
+    if (limit !== undefined) checkInteger(action, "limit", limit, 0);
+    // LIMIT -1 is SQLite's "no limit".
+    return this.guard(action, () => this.st.changesSince.all(seq, limit ?? -1)).map(toChange);
+  }
+
+  /** Calls `listener` after each change committed through this store object; returns an unsubscribe. */
+  onChange(listener: (c: Change) => void): () => void {
+    // A fresh entry per call, so one function subscribed twice is called twice and unsubscribes once.
+    const entry = { fn: listener };
+    this.listeners.add(entry);
+    return () => void this.listeners.delete(entry);
+  }
+
+  /** The codec bytes of a stored program, by hash; null when absent. */
+  getEncoded(hash: string): Uint8Array | null {
+    return this.guard(`Cannot read blob "${shown(hash)}"`, () => this.st.blob.get(hash))?.encoded ?? null;
+  }
+
+  /** A setting's JSON value, unchecked against `T`; undefined when unset. */
+  getSetting<T>(key: string): T | undefined {
+    const row = this.guard(`Cannot read setting "${shown(key)}"`, () => this.st.getSetting.get(key));
+    return row === null ? undefined : (JSON.parse(row.value) as T);
+  }
+
+  /** Saves a setting as JSON (the schema version is the store's own and cannot be set). */
+  putSetting(key: string, value: unknown): void {
+    const action = `Cannot save setting "${shown(key)}"`;
+    this.checkSettingKey(action, key);
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch (e) {
+      throw new StoreInputError("store-bad-setting", `${action}: the value is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    // JSON.stringify returns undefined for undefined, functions and symbols: nothing to store.
+    if (json === undefined) throw new StoreInputError("store-bad-setting", `${action}: the value is not JSON (${typeof value})`);
+    checkBytes(action, "value", json, SETTING_JSON_BYTES_MAX);
+    const text = json;
+    this.guard(action, () => this.st.putSetting.run(key, text));
+  }
+
+  /** Deletes a setting; false when it was not set. */
+  deleteSetting(key: string): boolean {
+    const action = `Cannot delete setting "${shown(key)}"`;
+    this.checkSettingKey(action, key);
+    return this.guard(action, () => this.st.deleteSetting.run(key)).changes > 0;
+  }
+
+  /** Records a finished run of a job, keeping only its JOB_RUNS_KEPT newest runs. */
+  recordJobRun(tenant: string, name: string, run: JobRun): void {
+    const action = `Cannot record a run of "${shown(name)}"`;
+    checkTenant(action, tenant);
+    checkCodeName(action, name, "job");
+    if (!Number.isFinite(run.at) || !Number.isFinite(run.durationMs)) {
+      throw new StoreInputError("store-bad-argument", `${action}: time ${run.at} or duration ${run.durationMs} is not a finite number`);
+    }
+    this.guard(action, () => this.txJobRun(this.st, tenant, name, run));
+  }
+
+  /** The recorded runs of a job, oldest first (at most JOB_RUNS_KEPT). */
+  jobRuns(tenant: string, name: string): JobRun[] {
+    const rows = this.guard(`Cannot read the runs of "${shown(name)}"`, () => this.st.jobRuns.all(tenant, name));
+    return rows.map((r) => ({
+      at: r.at,
+      durationMs: r.durationMs,
+      ok: r.ok === 1,
+      ...(r.result === null ? {} : { result: r.result }),
+      ...(r.error === null ? {} : { error: r.error }),
+    }));
+  }
+
+  /** A tenant's kv value (codec bytes); null when absent. */
+  kvGet(tenant: string, store: string, key: string): Uint8Array | null {
+    return this.guard(`Cannot read kv key "${shown(key)}"`, () => this.st.kvGet.get(tenant, store, key))?.value ?? null;
+  }
+
+  /** Sets a tenant's kv value. */
+  kvSet(tenant: string, store: string, key: string, value: Uint8Array): void {
+    const action = `Cannot set kv key "${shown(key)}"`;
+    this.checkKvKey(action, tenant, store, key);
+    if (value.byteLength > KV_VALUE_BYTES_MAX) throw new StoreLimitError(action, "value", value.byteLength, KV_VALUE_BYTES_MAX);
+    this.guard(action, () => this.st.kvSet.run(tenant, store, key, value));
+  }
+
+  /** Deletes a tenant's kv value; false when it was absent. */
+  kvDelete(tenant: string, store: string, key: string): boolean {
+    const action = `Cannot delete kv key "${shown(key)}"`;
+    this.checkKvKey(action, tenant, store, key);
+    return this.guard(action, () => this.st.kvDelete.run(tenant, store, key)).changes > 0;
+  }
+
+  /** Runs SQLite's integrity and foreign-key checks; returns the problems found (none: empty). */
+  checkIntegrity(): string[] {
+    return this.guard("Cannot check the store", () => {
+      const problems = this.db
+        .query<{ integrity_check: string }, []>("PRAGMA integrity_check")
+        .all()
+        .map((r) => r.integrity_check)
+        .filter((m) => m !== "ok");
+      for (const fk of this.db.query<{ table: string; rowid: number | null; parent: string }, []>("PRAGMA foreign_key_check").all()) {
+        problems.push(`row ${fk.rowid} of ${fk.table} refers to a missing row of ${fk.parent}`);
+      }
+      return problems;
+    });
+  }
+
+  /** Closes the database; later calls fail with "store-closed". Safe to call twice. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    // throwOnError: finalize the prepared statements now, so the file is really closed on return.
+    try {
+      this.db.close(true);
+    } catch (e) {
+      throw storeFailure(e, this.path, `Cannot close store "${this.path}"`);
+    }
+  }
+
+  /** Runs `fn`, turning SQLite failures into StoreIoErrors that say what was being done. */
+  private guard<T>(action: string, fn: () => T): T {
+    if (this.closed) throw new StoreIoError("store-closed", this.path, `${action}: store "${this.path}" is closed`);
+    try {
+      return fn();
+    } catch (e) {
+      throw storeFailure(e, this.path, action);
+    }
+  }
+
+  /** Records a committed change and tells the listeners; a listener's error reaches the writer. */
+  private publish(change: Change): void {
+    this.lastSeq = change.seq;
+    let failure: { readonly error: unknown } | null = null;
+    // Every listener runs even if one throws; the first error is rethrown after the others, so a
+    // broken listener is not hidden, and the write (already durable) is reported as it stands.
+    for (const entry of [...this.listeners]) {
+      try {
+        entry.fn(change);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure !== null) throw failure.error;
+  }
+
+  /** Who is making a change now. */
+  private by(author: string, origin: string): ChangeAuthor {
+    return { author, origin, at: this.now() };
+  }
+
+  private checkSettingKey(action: string, key: string): void {
+    checkBytes(action, "key", key, SETTING_KEY_BYTES_MAX);
+    if (key === SCHEMA_VERSION_KEY) throw new StoreInputError("store-bad-setting", `${action}: it belongs to the store itself`);
+  }
+
+  private checkKvKey(action: string, tenant: string, store: string, key: string): void {
+    checkTenant(action, tenant);
+    checkBytes(action, "store name", store, KV_KEY_BYTES_MAX);
+    checkBytes(action, "key", key, KV_KEY_BYTES_MAX);
+  }
+}
