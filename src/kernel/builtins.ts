@@ -13,6 +13,8 @@ export const BUILTIN_KERNELS: ReadonlyMap<string, Loader> = new Map<string, Load
   ["io", () => (require("../../kernels/io/mod.ts") as { default: BuiltinKernelFactory }).default],
   ["kv", () => (require("../../kernels/kv/mod.ts") as { default: BuiltinKernelFactory }).default],
   ["fs", () => (require("../../kernels/fs/mod.ts") as { default: BuiltinKernelFactory }).default],
+  ["json", () => (require("../../kernels/json/mod.ts") as { default: BuiltinKernelFactory }).default],
+  ["http", () => (require("../../kernels/http/mod.ts") as { default: BuiltinKernelFactory }).default],
 ]);
 
 /** Directory holding the standard kernels' manifests and sources. */

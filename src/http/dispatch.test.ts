@@ -1,0 +1,155 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { setLogLevel } from "../log.ts";
+import { Runtime } from "../node/runtime.ts";
+import { Dispatcher } from "./dispatch.ts";
+import { REQUEST_BODY_BYTES_MAX } from "./limits.ts";
+import { MemoryRouteSource } from "./memory-source.ts";
+import { REQUEST_ID_HEADER } from "./response.ts";
+import { RouteTable } from "./route-table.ts";
+import { TenantSelector } from "./tenant.ts";
+
+const rt = new Runtime({ supHome: null });
+afterAll(() => rt.close());
+
+function setup(): { src: MemoryRouteSource; d: Dispatcher } {
+  const src = new MemoryRouteSource();
+  src.put("GET /users/:id", `[ #(load "http" "json") (http/json 200 (json/object "id" (http/param "id"))) ]`);
+  src.put("POST /echo", `[ #(load "http") (http/body) ]`);
+  src.put("GET /boom", `[ (nope) ]`);
+  src.put("GET /five", `[ 5 ]`);
+  src.put("GET /spin", `[ (do [ 1 ]) ]`, { meta: { budgetSteps: 1e9, budgetMs: 50 } });
+  src.put("GET /x", `"acme x"`, { tenant: "acme" });
+  const d = new Dispatcher({ routes: new RouteTable(src), host: rt.host, tenants: new TenantSelector({ byPath: true }) });
+  return { src, d };
+}
+
+const get = (d: Dispatcher, path: string, init?: RequestInit) => d.handle(new Request(`http://127.0.0.1${path}`, init), "127.0.0.1");
+
+/** Runs `fn` with every log line captured (at debug level) and returns them. */
+async function captureLogs(fn: () => Promise<void>): Promise<string[]> {
+  const lines: string[] = [];
+  const write = process.stderr.write;
+  setLogLevel("debug");
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    await fn();
+  } finally {
+    process.stderr.write = write;
+    setLogLevel("warn");
+  }
+  return lines;
+}
+
+describe("Dispatcher", () => {
+  test("a route with a param answers JSON, with a request id", async () => {
+    const { d } = setup();
+    const r = await get(d, "/users/42");
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toBe("application/json");
+    expect(r.headers.get(REQUEST_ID_HEADER)).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/);
+    expect(await r.json()).toEqual({ id: "42" });
+  });
+
+  test("no route is 404", async () => {
+    const { d } = setup();
+    const r = await get(d, "/nothing");
+    expect(r.status).toBe(404);
+    expect(await r.text()).toBe(`Not Found (request ${r.headers.get(REQUEST_ID_HEADER)})\n`);
+    expect((await get(d, "/users/1", { method: "DELETE" })).status).toBe(404);
+  });
+
+  test("HEAD is served by the GET route", async () => {
+    const { d } = setup();
+    expect((await get(d, "/users/1", { method: "HEAD" })).status).toBe(200);
+  });
+
+  test("tenants are selected by path prefix", async () => {
+    const { d } = setup();
+    expect(await (await get(d, "/t/acme/x")).text()).toBe("acme x");
+    expect((await get(d, "/x")).status).toBe(404);
+  });
+
+  test(`a body of ${REQUEST_BODY_BYTES_MAX} bytes reaches the handler; one more byte is 413`, async () => {
+    const { d } = setup();
+    const ok = await get(d, "/echo", { method: "POST", body: "a".repeat(REQUEST_BODY_BYTES_MAX) });
+    expect(ok.status).toBe(200);
+    expect((await ok.text()).length).toBe(REQUEST_BODY_BYTES_MAX);
+    const big = await get(d, "/echo", { method: "POST", body: "a".repeat(REQUEST_BODY_BYTES_MAX + 1) });
+    expect(big.status).toBe(413);
+    expect(big.headers.get(REQUEST_ID_HEADER)).not.toBeNull();
+  });
+
+  test("an exception is 500 with a request id, and the log line names it", async () => {
+    const { d } = setup();
+    let r: Response | undefined;
+    const logs = await captureLogs(async () => {
+      r = await get(d, "/boom");
+    });
+    const id = r!.headers.get(REQUEST_ID_HEADER)!;
+    expect(r!.status).toBe(500);
+    expect(await r!.text()).toBe(`Internal Server Error (request ${id})\n`);
+    const failure = logs.find((l) => l.startsWith("error handler failed"));
+    expect(failure).toContain(`id=${id}`);
+    expect(failure).toContain('exception="Unknown callable symbol: nope"');
+    expect(failure).toContain('at="default:GET /boom:1:3"');
+    const access = logs.find((l) => l.startsWith("info request"));
+    expect(access).toContain(`id=${id} method=GET path=/boom tenant=default route="GET /boom" version=1 status=500 ms=`);
+  });
+
+  test("a value that is not a response is 500", async () => {
+    const { d } = setup();
+    expect((await get(d, "/five")).status).toBe(500);
+  });
+
+  test("a runaway handler is 503 while a concurrent request still succeeds", async () => {
+    const { d } = setup();
+    const t0 = performance.now();
+    const [spin, user] = await Promise.all([get(d, "/spin"), get(d, "/users/7")]);
+    expect(spin.status).toBe(503);
+    expect(user.status).toBe(200);
+    expect(await user.json()).toEqual({ id: "7" });
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    const metrics = d.metrics.render([]);
+    expect(metrics).toContain('sup_http_budget_exhausted_total{tenant="default",route="GET /spin",kind="time"} 1');
+  });
+
+  test("a request in flight finishes on the version it started with", async () => {
+    const { src, d } = setup();
+    src.put("POST /v", `"one"`);
+    let finish!: () => void;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array([1]));
+        finish = () => c.close();
+      },
+    });
+    const inFlight = d.handle(new Request("http://127.0.0.1/v", { method: "POST", body }), "");
+    // The route is resolved before the body is read; new code is written while the body arrives.
+    await Promise.resolve();
+    expect(d.inFlight).toBe(1);
+    src.put("POST /v", `"two"`);
+    expect(await (await get(d, "/v", { method: "POST" })).text()).toBe("two");
+    finish();
+    expect(await (await inFlight).text()).toBe("one");
+    await d.idle();
+    expect(d.inFlight).toBe(0);
+  });
+
+  test("metrics count requests by route and status", async () => {
+    const { d } = setup();
+    await get(d, "/users/1");
+    await get(d, "/users/2");
+    await get(d, "/boom");
+    await get(d, "/nothing");
+    const text = d.metrics.render([{ tenant: "default", name: "GET /users/:id", version: 3 }]);
+    expect(text).toContain('sup_http_requests_total{tenant="default",route="GET /users/:id",status="200"} 2');
+    expect(text).toContain('sup_http_requests_total{tenant="default",route="GET /boom",status="500"} 1');
+    expect(text).toContain('sup_http_requests_total{tenant="default",route="(none)",status="404"} 1');
+    expect(text).toContain('sup_http_handler_errors_total{tenant="default",route="GET /boom",kind="exception"} 1');
+    expect(text).toContain('sup_http_request_duration_seconds_count{tenant="default",route="GET /users/:id"} 2');
+    expect(text).toContain('sup_http_route_version{tenant="default",route="GET /users/:id"} 3');
+  });
+});

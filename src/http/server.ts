@@ -1,0 +1,138 @@
+/**
+ * The node's HTTP server: an Elysia app with `GET /_sup/health`, `GET /_sup/metrics` (Prometheus
+ * text) and a catch-all that hands every other request, of any method, to the Dispatcher. Paths
+ * under `/_sup/` are the server's own and never reach routes. `stop` is graceful: it stops
+ * accepting connections, answers requests that still arrive on open connections with 503, waits for
+ * requests in flight (up to `drainMs`), then closes what is left.
+ */
+import { Elysia } from "elysia";
+import type { Host } from "../lang/mod.ts";
+import { log } from "../log.ts";
+import { Dispatcher } from "./dispatch.ts";
+import { HttpServerStateError } from "./errors.ts";
+import { DRAIN_MS_DEFAULT } from "./limits.ts";
+import { HttpMetrics } from "./metrics.ts";
+import { RouteTable, type RouteSource } from "./route-table.ts";
+import { TenantSelector, type TenantSelectorOptions } from "./tenant.ts";
+
+/** What a server serves and how. */
+export interface HttpServerOptions {
+  /** The routes (the node's Store). */
+  readonly source: RouteSource;
+  /** The host handlers run against (the node's Runtime host). */
+  readonly host: Host;
+  readonly tenants?: TenantSelectorOptions;
+  /** Request body limit in bytes (default REQUEST_BODY_BYTES_MAX). */
+  readonly bodyBytesMax?: number;
+  /** Uniform draws for non-sticky splits (default Math.random). */
+  readonly random?: () => number;
+  /** Extra fields for the health answer (node id, versions…). */
+  readonly health?: () => Readonly<Record<string, unknown>>;
+}
+
+/** Where a server listens. */
+export interface ListenOptions {
+  /** Default 127.0.0.1. */
+  readonly hostname?: string;
+  /** Default 0: any free port (read it back from `port`). */
+  readonly port?: number;
+}
+
+const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+/** Paths the server keeps for itself; no route is ever matched under it. */
+const RESERVED_PREFIX = "/_sup/";
+
+/** The Bun server under the Elysia app. */
+type BunServer = NonNullable<Elysia["server"]>;
+
+/** The HTTP front of a node. */
+export class HttpServer {
+  readonly routes: RouteTable;
+  readonly metrics = new HttpMetrics();
+  readonly dispatcher: Dispatcher;
+  private readonly health: () => Readonly<Record<string, unknown>>;
+  private server: BunServer | null = null;
+  private draining = false;
+  private stopping: Promise<void> | null = null;
+  private startedAt = 0;
+
+  constructor(options: HttpServerOptions) {
+    this.routes = new RouteTable(options.source, { random: options.random });
+    this.dispatcher = new Dispatcher({
+      routes: this.routes,
+      host: options.host,
+      tenants: new TenantSelector(options.tenants),
+      metrics: this.metrics,
+      bodyBytesMax: options.bodyBytesMax,
+    });
+    this.health = options.health ?? (() => ({}));
+  }
+
+  /** The port being listened on; throws when the server is not started. */
+  get port(): number {
+    const port = this.server?.port;
+    if (port === undefined) throw new HttpServerStateError("Cannot read the port: the HTTP server is not listening");
+    return port;
+  }
+
+  /** Starts listening; returns the address (the real port when 0 was asked). */
+  start(options: ListenOptions = {}): { hostname: string; port: number } {
+    if (this.server !== null) throw new HttpServerStateError("Cannot start the HTTP server: it is already started");
+    const hostname = options.hostname ?? "127.0.0.1";
+    const app = new Elysia()
+      .get("/_sup/health", () => this.healthResponse())
+      .get("/_sup/metrics", () => new Response(this.metrics.render(this.routes.currentVersions()), { headers: { "content-type": PROMETHEUS_TYPE } }))
+      .all(
+        "/*",
+        ({ request, server, path }) => {
+          if (this.draining) return new Response("Service Unavailable: shutting down\n", { status: 503, headers: { connection: "close" } });
+          if (path.startsWith(RESERVED_PREFIX)) return new Response("Not Found\n", { status: 404 });
+          return this.dispatcher.handle(request, server?.requestIP(request)?.address ?? "");
+        },
+        // The dispatcher reads the body itself, bounded; Elysia must not parse it first.
+        { parse: "none" },
+      );
+    try {
+      app.listen({ hostname, port: options.port ?? 0 });
+    } catch (e) {
+      throw new HttpServerStateError(`Cannot listen on ${hostname}:${options.port ?? 0}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (app.server === null) throw new HttpServerStateError(`Cannot listen on ${hostname}:${options.port ?? 0}: no server was started`);
+    this.server = app.server;
+    this.draining = false;
+    this.startedAt = Date.now();
+    const address = { hostname, port: this.port };
+    log("info", "http listening", address);
+    return address;
+  }
+
+  /** Stops accepting, waits up to `drainMs` for requests in flight, then closes every connection. */
+  stop(options: { readonly drainMs?: number } = {}): Promise<void> {
+    // A second stop while one is draining waits for the same one.
+    this.stopping ??= this.drainAndClose(options.drainMs ?? DRAIN_MS_DEFAULT).finally(() => (this.stopping = null));
+    return this.stopping;
+  }
+
+  private async drainAndClose(drainMs: number): Promise<void> {
+    const server = this.server;
+    if (server === null) return;
+    this.draining = true;
+    // Stop listening; requests already received keep running.
+    void server.stop(false);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = await Promise.race([
+      this.dispatcher.idle().then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), drainMs))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) log("warn", "http stop: requests still in flight after drain", { inFlight: this.dispatcher.inFlight, drainMs });
+    await server.stop(true);
+    this.server = null;
+    log("info", "http stopped", {});
+  }
+
+  private healthResponse(): Response {
+    const body = { status: this.draining ? "draining" : "ok", inFlight: this.dispatcher.inFlight, uptimeMs: Date.now() - this.startedAt, routesSeq: this.routes.source.seq, ...this.health() };
+    return Response.json(body, { status: this.draining ? 503 : 200 });
+  }
+}
