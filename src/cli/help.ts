@@ -17,6 +17,13 @@ Commands:
   project new|build|run|clean [NAME] [DIR]
                       Create a project, build its kernels, run it, or remove its build cache
   deps [DIR]          List a project's kernels and modules, where each comes from, and its state
+  start [--data DIR] [--http HOST:PORT] [--kernels a,b,...]
+                      Run a node: code in its SQLite store (default ./sup-data), HTTP on 8080
+  code put NAME FILE | ls | show NAME [--version N] | history NAME | rollback NAME [--to N] | rm NAME
+                      Read and change a running node's code (--data DIR, --tenant T)
+  kernels ls | load NAME | unload NAME
+                      A running node's kernel set
+  status              What a running node reports about itself
   version             Show version, Bun, commit, target and standard kernels
   help                Show this help
 

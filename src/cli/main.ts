@@ -12,6 +12,10 @@ type Command = (argv: string[]) => number | Promise<number>;
 const version: Command = async () => (await import("./version.ts")).versionCommand();
 const COMMANDS: Record<string, Command> = {
   run: async (argv) => (await import("./run.ts")).runCommand(argv),
+  start: async (argv) => (await import("./start.ts")).startCommand(argv),
+  code: async (argv) => (await import("./code.ts")).codeCommand(argv),
+  kernels: async (argv) => (await import("./kernels.ts")).kernelsCommand(argv),
+  status: async (argv) => (await import("./status.ts")).statusCommand(argv),
   check: async (argv) => (await import("./check.ts")).checkCommand(argv),
   repl: async (argv) => (await import("./repl.ts")).replCommand(argv),
   project: async (argv) => (await import("./project.ts")).projectCommand(argv),

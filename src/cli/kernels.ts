@@ -1,0 +1,31 @@
+/**
+ * `sup kernels ls|load NAME|unload NAME`: the kernel set of a running node (kept in its store).
+ */
+import { admin, dataDirOf, AdminError } from "./admin-client.ts";
+import { EXIT_FAILURE, EXIT_OK, UsageError, parse } from "./args.ts";
+import { errorLine } from "./output.ts";
+
+export const KERNELS_USAGE = "Usage: sup kernels ls | load NAME | unload NAME [--data DIR]";
+
+/** Runs the `kernels` subcommand. */
+export async function kernelsCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { data: { type: "string" } });
+  const [sub, name] = positionals;
+  const data = dataDirOf(values.data);
+  try {
+    if (sub === "ls" || sub === undefined) {
+      const r = (await admin(data, "GET", "/kernels")) as { set: string[]; loaded: { name: string; version: number; kind: string; state: string; refs: number }[] };
+      for (const k of r.loaded) process.stdout.write(`${k.name}\tv${k.version}\t${k.kind}\t${k.state}\trefs ${k.refs}\n`);
+      return EXIT_OK;
+    }
+    if (sub !== "load" && sub !== "unload") throw new UsageError(`Unknown kernels command "${sub}"\n${KERNELS_USAGE}`);
+    if (name === undefined) throw new UsageError(`"sup kernels ${sub}" needs a NAME\n${KERNELS_USAGE}`);
+    const r = (await admin(data, "POST", `/kernels/${sub}`, { name })) as { set: string[] };
+    process.stdout.write(`${sub === "load" ? "loaded" : "unloaded"} ${name}; kernel set: ${r.set.join(" ")}\n`);
+    return EXIT_OK;
+  } catch (e) {
+    if (!(e instanceof AdminError)) throw e;
+    errorLine(`error: ${e.message}`);
+    return EXIT_FAILURE;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * `sup start [--data DIR] [--http HOST:PORT] [--kernels a,b,…]`: runs a node until SIGTERM/SIGINT,
+ * then drains in-flight requests and exits 0.
+ */
+import { log, setLogLevel } from "../log.ts";
+import { SupNode } from "../node/node.ts";
+import { dataDirOf } from "./admin-client.ts";
+import { UsageError, parse } from "./args.ts";
+
+export const START_USAGE = "Usage: sup start [--data DIR] [--http HOST:PORT] [--kernels NAME,NAME,...]";
+
+/** Parses `HOST:PORT` (or `:PORT`, or `PORT`). */
+export function parseHttpAddress(text: string): { host: string; port: number } {
+  const m = /^(?:(.*):)?(\d{1,5})$/.exec(text);
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || port > 65535) throw new UsageError(`Invalid --http address "${text}": expected HOST:PORT, e.g. 127.0.0.1:8080\n${START_USAGE}`);
+  return { host: m[1] === undefined || m[1] === "" ? "0.0.0.0" : m[1], port };
+}
+
+/** Runs the `start` subcommand; resolves when the node has stopped. */
+export async function startCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    data: { type: "string" },
+    http: { type: "string" },
+    kernels: { type: "string" },
+  });
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"\n${START_USAGE}`);
+  const { host, port } = parseHttpAddress(values.http ?? "0.0.0.0:8080");
+  const kernels = values.kernels?.split(",").map((k) => k.trim()).filter(Boolean);
+  if (kernels !== undefined && kernels.length === 0) throw new UsageError(`--kernels needs at least one kernel name\n${START_USAGE}`);
+  // A node logs each request unless SUP_LOG says otherwise; CLI commands stay quiet by default.
+  if (process.env.SUP_LOG === undefined) setLogLevel("info");
+  const node = await SupNode.start({ dataDir: dataDirOf(values.data), httpHost: host, httpPort: port, kernels });
+  const address = node.httpAddress();
+  process.stderr.write(`sup node ${node.id} running: data ${node.config.dataDir}${address !== null ? `, http://${address}/` : ", HTTP off"}\n`);
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      log("info", "stopping node", { signal });
+      void node.stop().then(done);
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  return 0;
+}

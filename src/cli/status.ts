@@ -1,0 +1,24 @@
+/**
+ * `sup status [--data DIR]`: what a running node reports about itself.
+ */
+import { admin, dataDirOf, AdminError } from "./admin-client.ts";
+import { EXIT_FAILURE, EXIT_OK, parse } from "./args.ts";
+import { errorLine } from "./output.ts";
+
+/** Runs the `status` subcommand. */
+export async function statusCommand(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { data: { type: "string" }, json: { type: "boolean" } });
+  try {
+    const s = (await admin(dataDirOf(values.data), "GET", "/status")) as Record<string, unknown>;
+    if (values.json) process.stdout.write(JSON.stringify(s, null, 2) + "\n");
+    else {
+      const kernels = (s.kernels as { name: string; version: number }[]).map((k) => `${k.name}@${k.version}`).join(" ");
+      process.stdout.write(`node ${s.id}\ndata ${s.dataDir}\nhttp ${s.http ?? "off"}\nkernels ${kernels}\ncode ${s.code} names, change seq ${s.seq}\n`);
+    }
+    return EXIT_OK;
+  } catch (e) {
+    if (!(e instanceof AdminError)) throw e;
+    errorLine(`error: ${e.message}`);
+    return EXIT_FAILURE;
+  }
+}

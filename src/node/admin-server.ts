@@ -1,0 +1,162 @@
+/**
+ * The admin interface of a node: JSON over HTTP on a Unix socket in the data directory, readable and
+ * writable by the owner only, so nothing on the network can reach it. Every failure becomes a JSON
+ * error with a code and a status; a bad request never takes the node down.
+ */
+import { chmodSync, existsSync, rmSync } from "node:fs";
+import { SupError } from "../errors.ts";
+import { log } from "../log.ts";
+import { NothingToRollBackError, StoreIoError, StoreNotFoundError } from "../store/mod.ts";
+import { CodeRejectedError, putCode } from "./code-ops.ts";
+import type { SupNode } from "./node.ts";
+
+/** Largest admin request body: code is at most 256 KiB, plus JSON framing and metadata. */
+const ADMIN_BODY_BYTES_MAX = 1024 * 1024;
+
+/** A request the admin interface refuses, with its HTTP status. */
+export class AdminRequestError extends SupError {
+  constructor(
+    code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(code, message);
+  }
+}
+
+type Json = Record<string, unknown>;
+type Handler = (node: SupNode, body: Json, query: URLSearchParams) => Promise<unknown> | unknown;
+
+function field(body: Json | URLSearchParams, name: string, required = true): string | undefined {
+  const v = body instanceof URLSearchParams ? body.get(name) ?? undefined : body[name];
+  if (v === undefined || v === null || v === "") {
+    if (required) throw new AdminRequestError("admin-bad-request", `Missing field "${name}"`, 400);
+    return undefined;
+  }
+  if (typeof v !== "string") throw new AdminRequestError("admin-bad-request", `Field "${name}" must be a string`, 400);
+  return v;
+}
+
+function intField(body: Json | URLSearchParams, name: string): number | undefined {
+  const v = body instanceof URLSearchParams ? body.get(name) ?? undefined : body[name];
+  if (v === undefined || v === null || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new AdminRequestError("admin-bad-request", `Field "${name}" must be a positive integer, got ${JSON.stringify(v)}`, 400);
+  return n;
+}
+
+function notFound(what: string): AdminRequestError {
+  return new AdminRequestError("not-found", what, 404);
+}
+
+const ROUTES: Record<string, Handler> = {
+  "POST /code/put": (node, b) => {
+    const meta = b.meta;
+    if (meta !== undefined && (typeof meta !== "object" || meta === null || Array.isArray(meta))) throw new AdminRequestError("admin-bad-request", 'Field "meta" must be an object', 400);
+    return putCode(node.store, node.runtime.host, node.id, {
+      tenant: field(b, "tenant", false),
+      name: field(b, "name")!,
+      source: field(b, "source")!,
+      meta: meta as Record<string, unknown> | undefined,
+      author: field(b, "author", false) ?? "admin",
+    });
+  },
+  "GET /code/ls": (node, _b, q) => node.store.listCode(q.get("tenant") ?? undefined).map(({ source: _s, ...rest }) => rest),
+  "GET /code/show": (node, _b, q) => {
+    const tenant = q.get("tenant") ?? "default";
+    const name = field(q, "name")!;
+    const v = node.store.getCode(tenant, name, intField(q, "version"));
+    if (v === null) throw notFound(`No code named "${name}"${q.get("version") ? ` at version ${q.get("version")}` : ""} in tenant "${tenant}"`);
+    return { ...v, runs: v.kind === "job" ? node.store.jobRuns(tenant, name) : undefined };
+  },
+  "GET /code/history": (node, _b, q) => {
+    const tenant = q.get("tenant") ?? "default";
+    const name = field(q, "name")!;
+    const h = node.store.history(tenant, name);
+    if (h.length === 0) throw notFound(`No code named "${name}" in tenant "${tenant}"`);
+    return h.map(({ source: _s, ...rest }) => rest);
+  },
+  "POST /code/rollback": (node, b) => node.store.rollback(field(b, "tenant", false) ?? "default", field(b, "name")!, intField(b, "to"), field(b, "author", false) ?? "admin", node.id),
+  "POST /code/rm": (node, b) => {
+    node.store.removeCode(field(b, "tenant", false) ?? "default", field(b, "name")!, field(b, "author", false) ?? "admin", node.id);
+    return { removed: b.name };
+  },
+  "GET /kernels": (node) => ({ set: node.kernelSet(), loaded: node.runtime.kernels() }),
+  "POST /kernels/load": async (node, b) => {
+    await node.loadKernel(field(b, "name")!);
+    return { set: node.kernelSet() };
+  },
+  "POST /kernels/unload": async (node, b) => {
+    await node.unloadKernel(field(b, "name")!);
+    return { set: node.kernelSet() };
+  },
+  "GET /status": (node) => node.status(),
+};
+
+/** Turns any failure into a JSON error response. */
+function errorResponse(e: unknown): Response {
+  if (e instanceof CodeRejectedError) {
+    return Response.json({ error: { code: e.code, message: e.message, diagnostics: e.diagnostics } }, { status: 422 });
+  }
+  if (e instanceof AdminRequestError) return Response.json({ error: { code: e.code, message: e.message } }, { status: e.status });
+  if (e instanceof StoreNotFoundError) return Response.json({ error: { code: e.code, message: e.message } }, { status: 404 });
+  if (e instanceof NothingToRollBackError) return Response.json({ error: { code: e.code, message: e.message } }, { status: 409 });
+  if (e instanceof StoreIoError) {
+    log("error", "admin request failed in the store", { code: e.code, error: e.message });
+    return Response.json({ error: { code: e.code, message: e.message } }, { status: 500 });
+  }
+  if (e instanceof SupError) return Response.json({ error: { code: e.code, message: e.message } }, { status: 400 });
+  log("error", "admin request failed", { error: e instanceof Error ? e.stack ?? e.message : String(e) });
+  return Response.json({ error: { code: "internal", message: "Internal error; see the node's log" } }, { status: 500 });
+}
+
+/** The admin socket server of one node. */
+export class AdminServer {
+  private constructor(
+    private readonly server: ReturnType<typeof Bun.serve>,
+    readonly socketPath: string,
+  ) {}
+
+  /** Listens on `socketPath` (replacing a stale socket, refusing if another node answers there). */
+  static async start(node: SupNode, socketPath: string): Promise<AdminServer> {
+    if (existsSync(socketPath)) {
+      const alive = await fetch("http://localhost/status", { unix: socketPath }).then(
+        () => true,
+        () => false,
+      );
+      if (alive) throw new AdminRequestError("node-running", `Another node is already running in this data directory (its admin socket ${socketPath} answers)`, 409);
+      rmSync(socketPath, { force: true });
+    }
+    const server = Bun.serve({
+      unix: socketPath,
+      maxRequestBodySize: ADMIN_BODY_BYTES_MAX,
+      fetch: async (req) => {
+        const url = new URL(req.url);
+        const handler = ROUTES[`${req.method} ${url.pathname}`];
+        if (handler === undefined) return errorResponse(notFound(`No admin endpoint ${req.method} ${url.pathname}`));
+        try {
+          let body: Json = {};
+          if (req.method === "POST") {
+            const parsed: unknown = await req.json().catch(() => {
+              throw new AdminRequestError("admin-bad-request", "Request body is not valid JSON", 400);
+            });
+            if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new AdminRequestError("admin-bad-request", "Request body must be a JSON object", 400);
+            body = parsed as Json;
+          }
+          return Response.json({ ok: await handler(node, body, url.searchParams) });
+        } catch (e) {
+          return errorResponse(e);
+        }
+      },
+    });
+    // Owner-only: the socket is the node's administrative authority.
+    chmodSync(socketPath, 0o600);
+    return new AdminServer(server, socketPath);
+  }
+
+  /** Stops listening and removes the socket file. */
+  async stop(): Promise<void> {
+    await this.server.stop(true);
+    rmSync(this.socketPath, { force: true });
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * A sup node: a long-lived runtime whose behaviour is SLP code in its SQLite store. It opens the
+ * store, restores its identity and kernel set (both kept in the store, so a restart brings back the
+ * same node), seeds the welcome route on first start, serves the admin socket, and runs the HTTP
+ * service while the `http` kernel is loaded. Composes store/, http/ and kernel/; nothing imports it
+ * but the CLI.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { SupError } from "../errors.ts";
+import { log } from "../log.ts";
+import { Store } from "../store/mod.ts";
+import { AdminServer } from "./admin-server.ts";
+import { putCode } from "./code-ops.ts";
+import { NodeHttp } from "./node-http.ts";
+import { Runtime } from "./runtime.ts";
+
+/** How to start a node. */
+export interface NodeConfig {
+  /** Data directory: the store, the admin socket, node-local kernels. */
+  readonly dataDir: string;
+  readonly httpHost: string;
+  /** 0 picks a free port (tests). */
+  readonly httpPort: number;
+  /** The kernel set for a first start; later starts use the stored set. */
+  readonly kernels?: readonly string[];
+  /** Select tenants by host name: `<tenant>.<suffix>` (true: any host with three labels or more). */
+  readonly tenantHost?: string | boolean;
+}
+
+/** The kernel set of a new node when none is given: the web-facing standard kernels. */
+export const DEFAULT_KERNELS: readonly string[] = ["http", "json", "io", "kv", "alu", "forge", "random"];
+
+/** Settings keys in the store. */
+const SETTING_NODE_ID = "node.id";
+const SETTING_KERNELS = "node.kernels";
+
+/** The welcome route a new node serves: itself code in the store, replaceable like any route. */
+export const WELCOME_ROUTE = "GET /";
+const WELCOME_SOURCE = `; The welcome page of a new sup node. It is code in the node's store:
+; replace it with  sup code put "GET /" my-page.sxs  and the next request runs the new version.
+[
+  #(load "http")
+  (http/text 200 "Welcome to sup.\\nThis page is SLP code stored in this node's database.\\nReplace it: sup code put \\"GET /\\" FILE\\n")
+]
+`;
+
+/** The node could not start. */
+export class NodeStartError extends SupError {
+  constructor(message: string) {
+    super("node-start", message);
+  }
+}
+
+/** A running node. */
+export class SupNode {
+  readonly id: string;
+  private readonly http: NodeHttp;
+  private admin: AdminServer | null = null;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly config: NodeConfig,
+    readonly store: Store,
+    readonly runtime: Runtime,
+  ) {
+    this.id = store.getSetting<string>(SETTING_NODE_ID) ?? "";
+    this.http = new NodeHttp(this);
+  }
+
+  /** Starts a node: store, kernels, welcome route, admin socket, HTTP. */
+  static async start(config: NodeConfig): Promise<SupNode> {
+    mkdirSync(config.dataDir, { recursive: true });
+    const store = Store.open(join(config.dataDir, "sup.db"));
+    let node: SupNode | null = null;
+    try {
+      if (store.getSetting<string>(SETTING_NODE_ID) === undefined) store.putSetting(SETTING_NODE_ID, crypto.randomUUID());
+      const stored = store.getSetting<string[]>(SETTING_KERNELS);
+      if (stored !== undefined && config.kernels !== undefined && config.kernels.join(",") !== stored.join(",")) {
+        log("warn", "kernel set comes from the store; change it with sup kernels load|unload", { stored: stored.join(","), given: config.kernels.join(",") });
+      }
+      const kernels = stored ?? [...(config.kernels ?? DEFAULT_KERNELS)];
+      if (stored === undefined) store.putSetting(SETTING_KERNELS, kernels);
+      // Only the node's kernel set is available to its code: a program cannot load anything else.
+      const runtime = new Runtime({ workingDir: config.dataDir, autoload: false });
+      node = new SupNode(config, store, runtime);
+      for (const k of kernels) node.loadKernelNow(k);
+      node.seedWelcome();
+      node.admin = await AdminServer.start(node, join(config.dataDir, "admin.sock"));
+      if (kernels.includes("http")) node.http.start();
+      log("info", "node started", { id: node.id, data: config.dataDir, http: node.httpAddress() ?? "off", kernels: kernels.join(",") });
+      return node;
+    } catch (e) {
+      if (node !== null) await node.stop();
+      else store.close();
+      throw e instanceof SupError ? e : new NodeStartError(`Cannot start node in "${config.dataDir}": ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private loadKernelNow(name: string): void {
+    try {
+      this.runtime.loadKernel(name);
+    } catch (e) {
+      throw new NodeStartError(`Cannot start node: kernel "${name}" of its kernel set does not load: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private seedWelcome(): void {
+    if (this.store.listCode().length > 0 || this.store.history("default", WELCOME_ROUTE).length > 0) return;
+    putCode(this.store, this.runtime.host, this.id, { name: WELCOME_ROUTE, source: WELCOME_SOURCE, author: "sup" });
+  }
+
+  /** The kernel names of the node's set, as stored. */
+  kernelSet(): string[] {
+    return this.store.getSetting<string[]>(SETTING_KERNELS) ?? [];
+  }
+
+  /** Adds a kernel to the running node and its stored set (starting HTTP when it is `http`). */
+  async loadKernel(name: string): Promise<void> {
+    this.runtime.loadKernel(name);
+    const set = this.kernelSet();
+    if (!set.includes(name)) this.store.putSetting(SETTING_KERNELS, [...set, name]);
+    if (name === "http") this.http.start();
+  }
+
+  /** Removes a kernel from the running node and its stored set (draining HTTP first when it is `http`). */
+  async unloadKernel(name: string): Promise<void> {
+    if (name === "http") await this.http.stop();
+    this.runtime.unloadKernel(name);
+    this.store.putSetting(
+      SETTING_KERNELS,
+      this.kernelSet().filter((k) => k !== name),
+    );
+  }
+
+  /** `host:port` the HTTP service listens on, or null when it is off. */
+  httpAddress(): string | null {
+    return this.http.address();
+  }
+
+  /** A summary for `sup status` and /_sup/health. */
+  status(): Record<string, unknown> {
+    return {
+      id: this.id,
+      dataDir: this.config.dataDir,
+      http: this.httpAddress(),
+      kernels: this.runtime.kernels().map((k) => ({ name: k.name, version: k.version, kind: k.kind, state: k.state })),
+      code: this.store.listCode().length,
+      seq: this.store.seq,
+      uptimeMs: Math.round(performance.now()),
+    };
+  }
+
+  /** Stops serving: drains HTTP, closes the admin socket, shuts kernels down, closes the store. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.http.stop();
+      await this.admin?.stop();
+      this.runtime.close();
+      this.store.close();
+      log("info", "node stopped", { id: this.id });
+    })();
+    return this.stopping;
+  }
+}
