@@ -3,7 +3,7 @@
  * (the match holds its program version from here on), read the bounded body, run the handler, map
  * its value, count and log. Every response carries an `x-request-id`; nothing here throws.
  */
-import type { Host } from "../lang/mod.ts";
+import type { Host, SessionScope } from "../lang/mod.ts";
 import { log } from "../log.ts";
 import { RequestBodyTooLargeError } from "./errors.ts";
 import { runHandler } from "./handler.ts";
@@ -23,6 +23,8 @@ export interface DispatcherOptions {
   readonly metrics?: HttpMetrics;
   /** Request body limit (default REQUEST_BODY_BYTES_MAX). */
   readonly bodyBytesMax?: number;
+  /** The scope (tenant and its services) handlers of a tenant run in; none when omitted. */
+  readonly scopeFor?: (tenant: string) => SessionScope;
 }
 
 /** Where a request went, for its log line and metrics. */
@@ -51,12 +53,14 @@ export class Dispatcher {
   readonly metrics: HttpMetrics;
   private readonly host: Host;
   private readonly bodyBytesMax: number;
+  private readonly scopeFor: ((tenant: string) => SessionScope) | null;
   private inFlightCount = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(options: DispatcherOptions) {
     this.routes = options.routes;
     this.host = options.host;
+    this.scopeFor = options.scopeFor ?? null;
     this.tenants = options.tenants ?? new TenantSelector();
     this.metrics = options.metrics ?? new HttpMetrics();
     this.bodyBytesMax = options.bodyBytesMax ?? REQUEST_BODY_BYTES_MAX;
@@ -115,7 +119,7 @@ export class Dispatcher {
       if (e instanceof RequestBodyTooLargeError) return errorResponse(413, "Payload Too Large", id);
       throw e;
     }
-    const outcome = runHandler(match.run, requestToValue(req, url, path, match.params, body), this.host);
+    const outcome = runHandler(match.run, requestToValue(req, url, path, match.params, body), this.host, this.scopeFor?.(tenant) ?? null);
     const where = { id, tenant, route, version: match.run.version };
     switch (outcome.kind) {
       case "value": {

@@ -5,7 +5,7 @@
  * exception, a program that did not parse and a bug in a kernel all come back as outcomes.
  * (Only a failure to release kernels at the end, itself a bug, would escape; the dispatcher catches it.)
  */
-import { BudgetExceeded, Interp, SlpException, Session, compile, locate, type Host, type SourceDiagnostic, type Value } from "../lang/mod.ts";
+import { BudgetExceeded, Interp, SlpException, Session, compile, locate, type Host, type SessionScope, type SourceDiagnostic, type Value } from "../lang/mod.ts";
 import { REQUEST_SYMBOL } from "../../kernels/http/shape.ts";
 import type { RouteVersion } from "./route-table.ts";
 
@@ -17,10 +17,10 @@ export type HandlerOutcome =
   | { readonly kind: "internal"; readonly message: string };
 
 /** Runs a route version's program with `request` bound to `$request`. */
-export function runHandler(run: RouteVersion, request: Value, host: Host): HandlerOutcome {
+export function runHandler(run: RouteVersion, request: Value, host: Host, scope: SessionScope | null = null): HandlerOutcome {
   const { program, file, diagnostics } = run.program;
   if (program === null) return { kind: "internal", message: `route program does not parse: ${diagnostics[0]?.message ?? "unknown error"}` };
-  const session = new Session(host, run.budget);
+  const session = new Session(host, run.budget, scope);
   let it: Interp | undefined;
   try {
     it = new Interp(session, file.path);

@@ -6,7 +6,7 @@
  * requests in flight (up to `drainMs`), then closes what is left.
  */
 import { Elysia } from "elysia";
-import type { Host } from "../lang/mod.ts";
+import type { Host, SessionScope } from "../lang/mod.ts";
 import { log } from "../log.ts";
 import { Dispatcher } from "./dispatch.ts";
 import { HttpServerStateError } from "./errors.ts";
@@ -26,6 +26,8 @@ export interface HttpServerOptions {
   readonly bodyBytesMax?: number;
   /** Uniform draws for non-sticky splits (default Math.random). */
   readonly random?: () => number;
+  /** The scope handlers of a tenant run in (the node's tenant-bound services). */
+  readonly scopeFor?: (tenant: string) => SessionScope;
   /** Extra fields for the health answer (node id, versions…). */
   readonly health?: () => Readonly<Record<string, unknown>>;
 }
@@ -64,6 +66,7 @@ export class HttpServer {
       tenants: new TenantSelector(options.tenants),
       metrics: this.metrics,
       bodyBytesMax: options.bodyBytesMax,
+      scopeFor: options.scopeFor,
     });
     this.health = options.health ?? (() => ({}));
   }

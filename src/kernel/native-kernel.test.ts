@@ -506,6 +506,7 @@ function evaluatorCalling(k: NativeKernel): CallContext {
   const cx: CallContext = {
     workingDir: "/",
     write: () => {},
+    scope: null,
     eval(e: Value): Value {
       if (e instanceof List && e.t === T_PAREN && e.items[0] instanceof Sym && e.items[0].name.startsWith("forge/")) {
         return k.functions.get(e.items[0].name.slice("forge/".length))!(cx, e.items.slice(1));

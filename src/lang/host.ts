@@ -12,6 +12,26 @@ export interface CallContext {
   readonly workingDir: string;
   /** Writes program output (latin1 bytes). */
   write(bytes: string): void;
+  /** Who the running code belongs to and what its embedder provides; null outside a node. */
+  readonly scope: SessionScope | null;
+}
+
+/** A typed name for a service an embedder hands to kernels through a session's scope. */
+export class ScopeKey<T> {
+  /** Carries T for type inference only; never set. */
+  declare readonly service?: T;
+  constructor(readonly name: string) {}
+}
+
+/**
+ * What an embedding (a node) tells kernels about the code a session runs: the tenant it belongs to,
+ * and services scoped to that tenant (the node's kv, its code store), so a kernel never reaches past
+ * the tenant it was called for.
+ */
+export interface SessionScope {
+  readonly tenant: string;
+  /** The service registered under key, or undefined when this embedding offers none. */
+  service<T>(key: ScopeKey<T>): T | undefined;
 }
 
 /**

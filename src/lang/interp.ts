@@ -7,7 +7,7 @@
  * A Session is one program run: the kernels, forms, modules and budget its interpreters share.
  */
 import { BudgetExceeded, SlpException } from "./errors.ts";
-import type { CallContext, Host, KernelFn, LoadedKernel } from "./host.ts";
+import type { CallContext, Host, KernelFn, LoadedKernel, SessionScope } from "./host.ts";
 import { compile } from "./compile.ts";
 import { moduleValue } from "./modules.ts";
 import { Aberrant, List, NONE, Sym, T_NONE, Wrap, typeOf, type TypeCode, type Value, errorValue, symbolCount, TYPE_NAMES } from "./value.ts";
@@ -64,6 +64,8 @@ export class Session {
   constructor(
     readonly host: Host,
     budget: Budget = {},
+    /** The tenant and services of the embedding (a node's request or job); null for plain runs. */
+    readonly scope: SessionScope | null = null,
   ) {
     this.stepsLimit = budget.steps ?? Infinity;
     this.timeMs = budget.timeMs ?? Infinity;
@@ -149,6 +151,7 @@ export class Interp {
       eval: (e: Value) => this.evalValue(e),
       workingDir: host.workingDir,
       write: (b: string) => host.write(b),
+      scope: session.scope,
     };
   }
 

@@ -20,6 +20,7 @@ export class NodeHttp {
       source: this.node.store,
       host: this.node.runtime.host,
       tenants: { byPath: true, byHost: config.tenantHost ?? false },
+      scopeFor: (tenant) => this.node.scopes.for(tenant),
       health: () => ({ node: this.node.id }),
     });
     this.listening = server.start({ hostname: config.httpHost, port: config.httpPort });

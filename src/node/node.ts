@@ -14,6 +14,7 @@ import { AdminServer } from "./admin-server.ts";
 import { putCode } from "./code-ops.ts";
 import { NodeHttp } from "./node-http.ts";
 import { Runtime } from "./runtime.ts";
+import { NodeScopes } from "./scopes.ts";
 
 /** How to start a node. */
 export interface NodeConfig {
@@ -55,6 +56,8 @@ export class NodeStartError extends SupError {
 /** A running node. */
 export class SupNode {
   readonly id: string;
+  /** The per-tenant scopes requests and jobs run in. */
+  readonly scopes: NodeScopes;
   private readonly http: NodeHttp;
   private admin: AdminServer | null = null;
   private stopping: Promise<void> | null = null;
@@ -65,6 +68,7 @@ export class SupNode {
     readonly runtime: Runtime,
   ) {
     this.id = store.getSetting<string>(SETTING_NODE_ID) ?? "";
+    this.scopes = new NodeScopes(() => new Map());
     this.http = new NodeHttp(this);
   }
 

@@ -1,4 +1,4 @@
-import type { CallContext } from "../../src/lang/host.ts";
+import type { CallContext, SessionScope } from "../../src/lang/host.ts";
 import { SlpException } from "../../src/lang/errors.ts";
 import { List, NONE, Sym, sym, T_BRACKET, T_PAREN, T_SOME, Wrap, type Value } from "../../src/lang/value.ts";
 
@@ -8,6 +8,8 @@ export interface FakeContextOptions {
   vars?: Map<Sym, Value>;
   /** The `workingDir` the context reports (default "/"). */
   workingDir?: string;
+  /** The scope the context reports (default null: not running in a node). */
+  scope?: SessionScope | null;
 }
 
 /** A fake context, with what it records for the test to inspect. */
@@ -40,6 +42,7 @@ export function fakeContext(options: FakeContextOptions = {}): FakeContext {
   const cx: CallContext = {
     workingDir: options.workingDir ?? "/",
     write: (bytes) => void out.push(bytes),
+    scope: options.scope ?? null,
     eval(e: Value): Value {
       if (e instanceof Sym) return vars.get(e) ?? e;
       if (e instanceof Wrap && e.t === T_SOME) return e.inner;
