@@ -3,15 +3,17 @@
  * literal `store:key` symbols. Invariants: store names and designators are never evaluated; checks
  * run in the spec's order (argument count, designator shape, store open) before any value is
  * evaluated; every failure is an error value, never an exception. Store names are global within
- * one kernel instance (one runtime). Imports lang/ values, the codec and the logger (the last two
+ * one kernel instance (one runtime), unless the session's scope offers a KvTable (a node: one per
+ * tenant, see ./scope.ts). Imports lang/ values, the codec and the logger (the last two
  * through ./disk-store.ts) and nothing else of sup.
  */
 import { join } from "node:path";
-import type { KernelFn } from "../../src/lang/host.ts";
+import type { CallContext, KernelFn } from "../../src/lang/host.ts";
 import { read } from "../../src/lang/reader.ts";
 import { Str, Sym, errorValue, textFromLatin1, type Value } from "../../src/lang/value.ts";
 import type { BuiltinKernel, BuiltinKernelFactory } from "../../src/kernel/builtin-kernel.ts";
 import { DiskStore } from "./disk-store.ts";
+import { KV_TABLE, type KvTable } from "./scope.ts";
 import { MemoryStore, type KvStore } from "./stores.ts";
 
 const errorCache = new Map<string, Value>();
@@ -33,12 +35,30 @@ export function kvError(text: string): Value {
 /** A designator resolved to its open store and key, or the error value that stopped it. */
 type Target = { readonly ok: true; readonly store: KvStore; readonly key: string } | { readonly ok: false; readonly error: Value };
 
+/** The original's table: stores global to the kernel instance, disk stores at the path given. */
+class LocalTable implements KvTable {
+  readonly stores = new Map<string, KvStore>();
+
+  get(name: string): KvStore | undefined {
+    return this.stores.get(name);
+  }
+  openMemory(name: string): void {
+    if (!this.stores.has(name)) this.stores.set(name, new MemoryStore());
+  }
+  openDisk(name: string, path: string): void {
+    // Relative to the process's current directory, as in the original (not the -w directory).
+    if (!this.stores.has(name)) this.stores.set(name, new DiskStore(join(path, textFromLatin1(name))));
+  }
+}
+
 /** Creates one kernel instance with its own set of open stores. */
 const createKv: BuiltinKernelFactory = (): BuiltinKernel => {
-  const stores = new Map<string, KvStore>();
+  const local = new LocalTable();
+  /** The stores a call may address: its tenant's when a node runs it, else this instance's. */
+  const tableOf = (cx: CallContext): KvTable => cx.scope?.service(KV_TABLE) ?? local;
 
   /** Validates `fn`'s designator (first argument) in the spec's order. */
-  const resolve = (fn: string, args: readonly Value[], count: number): Target => {
+  const resolve = (cx: CallContext, fn: string, args: readonly Value[], count: number): Target => {
     const fail = (text: string): Target => ({ ok: false, error: kvError(text) });
     if (args.length < count) return fail(`${fn} requires ${count} argument${count === 1 ? "" : "s"}`);
     const d = args[0];
@@ -46,16 +66,16 @@ const createKv: BuiltinKernelFactory = (): BuiltinKernel => {
     // Split at the first colon; both the store name and the key must be non-empty.
     const colon = d.name.indexOf(":");
     if (colon <= 0 || colon === d.name.length - 1) return fail(`${fn} requires symbol:key format`);
-    const store = stores.get(d.name.slice(0, colon));
+    const store = tableOf(cx).get(d.name.slice(0, colon));
     if (store === undefined) return fail(`${fn}: store not found`);
     return { ok: true, store, key: d.name.slice(colon + 1) };
   };
 
-  const openMemory: KernelFn = (_cx, args) => {
+  const openMemory: KernelFn = (cx, args) => {
     if (args.length < 1) return kvError("open-memory requires 1 argument");
     const name = args[0];
     if (!(name instanceof Sym)) return kvError("open-memory requires symbol argument");
-    if (!stores.has(name.name)) stores.set(name.name, new MemoryStore());
+    tableOf(cx).openMemory(name.name);
     return 0;
   };
 
@@ -65,10 +85,8 @@ const createKv: BuiltinKernelFactory = (): BuiltinKernel => {
     const path = cx.eval(args[1]!);
     const name = args[0];
     if (!(name instanceof Sym) || !(path instanceof Str)) return kvError("open-disk requires symbol and string arguments");
-    if (stores.has(name.name)) return 0;
     try {
-      // Relative to the process's current directory, as in the original (not the -w directory).
-      stores.set(name.name, new DiskStore(join(textFromLatin1(path.s), textFromLatin1(name.name))));
+      tableOf(cx).openDisk(name.name, textFromLatin1(path.s));
     } catch {
       return kvError("open-disk: failed to create store");
     }
@@ -76,14 +94,14 @@ const createKv: BuiltinKernelFactory = (): BuiltinKernel => {
   };
 
   const set: KernelFn = (cx, args) => {
-    const t = resolve("set", args, 2);
+    const t = resolve(cx, "set", args, 2);
     if (!t.ok) return t.error;
     const v = cx.eval(args[1]!);
     return attempt(() => t.store.set(t.key, v)) ? 0 : kvError("set: failed to store value");
   };
 
-  const get: KernelFn = (_cx, args) => {
-    const t = resolve("get", args, 1);
+  const get: KernelFn = (cx, args) => {
+    const t = resolve(cx, "get", args, 1);
     if (!t.ok) return t.error;
     let r: ReturnType<KvStore["get"]>;
     try {
@@ -97,14 +115,14 @@ const createKv: BuiltinKernelFactory = (): BuiltinKernel => {
     return r.value;
   };
 
-  const del: KernelFn = (_cx, args) => {
-    const t = resolve("del", args, 1);
+  const del: KernelFn = (cx, args) => {
+    const t = resolve(cx, "del", args, 1);
     if (!t.ok) return t.error;
     return attempt(() => t.store.delete(t.key)) ? 0 : kvError("del: failed to delete key");
   };
 
   const snx: KernelFn = (cx, args) => {
-    const t = resolve("snx", args, 2);
+    const t = resolve(cx, "snx", args, 2);
     if (!t.ok) return t.error;
     // The value is evaluated even when the key turns out to exist, as in the original.
     const v = cx.eval(args[1]!);
@@ -112,7 +130,7 @@ const createKv: BuiltinKernelFactory = (): BuiltinKernel => {
   };
 
   const cas: KernelFn = (cx, args) => {
-    const t = resolve("cas", args, 3);
+    const t = resolve(cx, "cas", args, 3);
     if (!t.ok) return t.error;
     const expected = cx.eval(args[1]!);
     const next = cx.eval(args[2]!);
@@ -122,8 +140,8 @@ const createKv: BuiltinKernelFactory = (): BuiltinKernel => {
   return {
     functions: { "open-memory": openMemory, "open-disk": openDisk, set, get, del, snx, cas },
     shutdown(): void {
-      for (const s of stores.values()) s.close();
-      stores.clear();
+      for (const s of local.stores.values()) s.close();
+      local.stores.clear();
     },
   };
 };

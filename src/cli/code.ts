@@ -5,14 +5,17 @@
 import { readFileSync, existsSync } from "node:fs";
 import { admin, dataDirOf, AdminError } from "./admin-client.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError, parse } from "./args.ts";
+import { jobInterval, jobPutWarning, jobShowLines, metaWithEvery, type JobRunInfo, type JobScheduleInfo } from "./code-jobs.ts";
 import { errorLine } from "./output.ts";
 
-export const CODE_USAGE = `Usage: sup code put NAME FILE [--meta JSON]
+export const CODE_USAGE = `Usage: sup code put NAME FILE [--meta JSON] [--every DURATION (jobs: 500ms, 10s, 5m, 1h)]
        sup code ls
        sup code show NAME [--version N]
        sup code history NAME
        sup code rollback NAME [--to N]
        sup code rm NAME
+       sup code split NAME V=W[,V=W...] [--sticky] [--sticky-key ip|header:H|cookie:C]
+       sup code split NAME off
 Options: --data DIR (default ./sup-data), --tenant T (default "default")`;
 
 interface VersionInfo {
@@ -25,10 +28,20 @@ interface VersionInfo {
   createdAt: number;
   source?: string;
   meta?: unknown;
-  runs?: { at: number; durationMs: number; ok: boolean; result?: string; error?: string }[];
+  runs?: JobRunInfo[];
+  schedule?: JobScheduleInfo;
 }
 
 const when = (ms: number) => new Date(ms).toISOString();
+
+/** Reads `1=90,2=10` into split arms. */
+export function parseSplitSpec(spec: string): { version: number; weight: number }[] {
+  return spec.split(",").map((part) => {
+    const m = /^v?(\d+)=(\d+(?:\.\d+)?)$/.exec(part.trim());
+    if (m === null) throw new UsageError(`Invalid split "${part}": expected VERSION=WEIGHT, e.g. 1=90,2=10`);
+    return { version: Number(m[1]), weight: Number(m[2]) };
+  });
+}
 
 /** Runs the `code` subcommand. */
 export async function codeCommand(argv: string[]): Promise<number> {
@@ -38,6 +51,9 @@ export async function codeCommand(argv: string[]): Promise<number> {
     version: { type: "string" },
     to: { type: "string" },
     meta: { type: "string" },
+    every: { type: "string" },
+    sticky: { type: "boolean" },
+    "sticky-key": { type: "string" },
   });
   const [sub, name, file, ...extra] = positionals;
   const data = dataDirOf(values.data);
@@ -61,13 +77,16 @@ export async function codeCommand(argv: string[]): Promise<number> {
             throw new UsageError(`Invalid --meta: not JSON: ${values.meta}`);
           }
         }
+        if (values.every !== undefined) meta = metaWithEvery(n, meta, values.every);
         const v = (await admin(data, "POST", "/code/put", { name: n, tenant, source: readFileSync(file, "utf8"), meta, author: process.env.USER ?? "cli" })) as VersionInfo;
-        process.stdout.write(`stored ${v.name} version ${v.version} (${v.hash.slice(0, 12)})\n`);
+        process.stdout.write(`stored ${v.name} version ${v.version} (${v.hash.slice(0, 12)})${v.kind === "job" ? `, ${jobInterval(v.meta)}` : ""}\n`);
+        const warning = v.kind === "job" ? jobPutWarning(v.name, v.meta) : null;
+        if (warning !== null) errorLine(warning);
         return EXIT_OK;
       }
       case "ls": {
         const list = (await admin(data, "GET", `/code/ls${tenant ? `?tenant=${encodeURIComponent(tenant)}` : ""}`)) as VersionInfo[];
-        for (const v of list) process.stdout.write(`${v.tenant}\t${v.name}\tv${v.version}\t${v.kind}\t${when(v.createdAt)}\n`);
+        for (const v of list) process.stdout.write(`${v.tenant}\t${v.name}\tv${v.version}\t${v.kind}\t${when(v.createdAt)}${v.kind === "job" ? `\t${jobInterval(v.meta)}` : ""}\n`);
         return EXIT_OK;
       }
       case "show": {
@@ -75,7 +94,7 @@ export async function codeCommand(argv: string[]): Promise<number> {
         const v = (await admin(data, "GET", `/code/show?${q}`)) as VersionInfo;
         process.stdout.write(`# ${v.tenant} ${v.name} version ${v.version} (${v.kind}, ${v.hash.slice(0, 12)}) by ${v.author} at ${when(v.createdAt)}\n`);
         if (v.meta !== undefined && Object.keys(v.meta as object).length > 0) process.stdout.write(`# meta ${JSON.stringify(v.meta)}\n`);
-        for (const r of v.runs ?? []) process.stdout.write(`# run ${when(r.at)} ${r.durationMs} ms ${r.ok ? "ok" : "error"} ${r.ok ? (r.result ?? "") : (r.error ?? "")}\n`);
+        if (v.kind === "job") process.stdout.write(jobShowLines(v.schedule ?? null, v.runs ?? []));
         process.stdout.write(v.source ?? "");
         return EXIT_OK;
       }
@@ -95,6 +114,14 @@ export async function codeCommand(argv: string[]): Promise<number> {
         await admin(data, "POST", "/code/rm", { name: needName(), tenant, author: process.env.USER ?? "cli" });
         process.stdout.write(`removed ${name}\n`);
         return EXIT_OK;
+      case "split": {
+        const n = needName();
+        if (file === undefined) throw new UsageError(`"sup code split" needs the split, e.g. 1=90,2=10 (or off)\n${CODE_USAGE}`);
+        const arms = file === "off" ? [] : parseSplitSpec(file);
+        const v = (await admin(data, "POST", "/code/split", { name: n, tenant, arms, sticky: values.sticky === true, stickyKey: values["sticky-key"], author: process.env.USER ?? "cli" })) as VersionInfo;
+        process.stdout.write(arms.length === 0 ? `split of ${v.name} off: version ${v.version}\n` : `split ${v.name} ${arms.map((a) => `v${a.version} ${a.weight}`).join(" / ")}${values.sticky === true ? " (sticky)" : ""}: version ${v.version}\n`);
+        return EXIT_OK;
+      }
       default:
         throw new UsageError(sub === undefined ? CODE_USAGE : `Unknown code command "${sub}"\n${CODE_USAGE}`);
     }

@@ -1,5 +1,5 @@
 /**
- * `sup start [--data DIR] [--http HOST:PORT] [--kernels a,b,…]`: runs a node until SIGTERM/SIGINT,
+ * `sup start [--data DIR] [--http HOST:PORT] [--kernels a,b,…] [--tenant-host SUFFIX]`: runs a node until SIGTERM/SIGINT,
  * then drains in-flight requests and exits 0.
  */
 import { log, setLogLevel } from "../log.ts";
@@ -7,7 +7,7 @@ import { SupNode } from "../node/node.ts";
 import { dataDirOf } from "./admin-client.ts";
 import { UsageError, parse } from "./args.ts";
 
-export const START_USAGE = "Usage: sup start [--data DIR] [--http HOST:PORT] [--kernels NAME,NAME,...]";
+export const START_USAGE = "Usage: sup start [--data DIR] [--http HOST:PORT] [--kernels NAME,NAME,...] [--tenant-host SUFFIX]";
 
 /** Parses `HOST:PORT` (or `:PORT`, or `PORT`). */
 export function parseHttpAddress(text: string): { host: string; port: number } {
@@ -23,6 +23,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     data: { type: "string" },
     http: { type: "string" },
     kernels: { type: "string" },
+    "tenant-host": { type: "string" },
   });
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"\n${START_USAGE}`);
   const { host, port } = parseHttpAddress(values.http ?? "0.0.0.0:8080");
@@ -30,7 +31,9 @@ export async function startCommand(argv: string[]): Promise<number> {
   if (kernels !== undefined && kernels.length === 0) throw new UsageError(`--kernels needs at least one kernel name\n${START_USAGE}`);
   // A node logs each request unless SUP_LOG says otherwise; CLI commands stay quiet by default.
   if (process.env.SUP_LOG === undefined) setLogLevel("info");
-  const node = await SupNode.start({ dataDir: dataDirOf(values.data), httpHost: host, httpPort: port, kernels });
+  const tenantHost = values["tenant-host"];
+  if (tenantHost !== undefined && !/^[a-z0-9.-]+$/i.test(tenantHost)) throw new UsageError(`Invalid --tenant-host "${tenantHost}": expected a domain suffix such as sup.example.com\n${START_USAGE}`);
+  const node = await SupNode.start({ dataDir: dataDirOf(values.data), httpHost: host, httpPort: port, kernels, tenantHost });
   const address = node.httpAddress();
   process.stderr.write(`sup node ${node.id} running: data ${node.config.dataDir}${address !== null ? `, http://${address}/` : ", HTTP off"}\n`);
   await new Promise<void>((done) => {

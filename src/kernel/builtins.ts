@@ -14,6 +14,7 @@ export const BUILTIN_KERNELS: ReadonlyMap<string, Loader> = new Map<string, Load
   ["kv", () => (require("../../kernels/kv/mod.ts") as { default: BuiltinKernelFactory }).default],
   ["fs", () => (require("../../kernels/fs/mod.ts") as { default: BuiltinKernelFactory }).default],
   ["json", () => (require("../../kernels/json/mod.ts") as { default: BuiltinKernelFactory }).default],
+  ["code", () => (require("../../kernels/code/mod.ts") as { default: BuiltinKernelFactory }).default],
   ["http", () => (require("../../kernels/http/mod.ts") as { default: BuiltinKernelFactory }).default],
 ]);
 

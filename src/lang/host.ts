@@ -24,6 +24,12 @@ export class ScopeKey<T> {
 }
 
 /**
+ * An embedder's import resolver: when a session's scope offers one, `#(import …)` paths resolve
+ * through it instead of the host's file system (a node: the tenant's `mod:` code in its store).
+ */
+export const IMPORTS = new ScopeKey<(path: string) => SourceFile | null>("imports");
+
+/**
  * What an embedding (a node) tells kernels about the code a session runs: the tenant it belongs to,
  * and services scoped to that tenant (the node's kv, its code store), so a kernel never reaches past
  * the tenant it was called for.

@@ -8,7 +8,7 @@ export { read, lineCol, NESTING_DEPTH_MAX, type ParseDiagnostic, type ParseResul
 export { debugForm, fixed6, shortestReal, strForm, sourceForm, rebuildList, realThroughText } from "./printer.ts";
 export { SlpException, BudgetExceeded, type BudgetKind } from "./errors.ts";
 export type { CallContext, KernelFn, LoadedKernel, Host, SourceFile, SessionScope } from "./host.ts";
-export { ScopeKey } from "./host.ts";
+export { IMPORTS, ScopeKey } from "./host.ts";
 export { parseManifest, type Manifest, type ManifestFunction, type ManifestResult } from "./manifest.ts";
 export { Interp, Session, CALL_DEPTH_MAX, type Budget, type Code } from "./interp.ts";
 export { compile } from "./compile.ts";

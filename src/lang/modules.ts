@@ -4,6 +4,7 @@
  * call as text, exactly as the original does (reals lose digits, strings are not escaped).
  */
 import { compile } from "./compile.ts";
+import { IMPORTS } from "./host.ts";
 import { SlpException } from "./errors.ts";
 import { Interp } from "./interp.ts";
 import { textFormElement } from "./printer.ts";
@@ -20,7 +21,8 @@ export function importModules(it: Interp, args: readonly Value[], pos: number): 
     if (!(name instanceof Sym)) throw new SlpException("import: symbol arguments must be symbols", pos);
     if (!(path instanceof Str)) throw new SlpException("import: file path arguments must be strings", pos);
     const failed = new SlpException(`import: failed to import ${name.name} from ${path.s}`, pos);
-    const file = host.readImport(path.s);
+    const resolve = session.scope?.service(IMPORTS);
+    const file = resolve !== undefined ? resolve(path.s) : host.readImport(path.s);
     if (file === null) {
       host.log("error", `Could not resolve import file: ${path.s}`);
       throw failed;

@@ -6,8 +6,8 @@
 import { chmodSync, existsSync, rmSync } from "node:fs";
 import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
-import { NothingToRollBackError, StoreIoError, StoreNotFoundError } from "../store/mod.ts";
-import { CodeRejectedError, putCode } from "./code-ops.ts";
+import { DEFAULT_TENANT, NothingToRollBackError, StoreIoError, StoreNotFoundError } from "../store/mod.ts";
+import { CodeRejectedError, putCode, splitCode } from "./code-ops.ts";
 import type { SupNode } from "./node.ts";
 
 /** Largest admin request body: code is at most 256 KiB, plus JSON framing and metadata. */
@@ -53,11 +53,27 @@ const ROUTES: Record<string, Handler> = {
   "POST /code/put": (node, b) => {
     const meta = b.meta;
     if (meta !== undefined && (typeof meta !== "object" || meta === null || Array.isArray(meta))) throw new AdminRequestError("admin-bad-request", 'Field "meta" must be an object', 400);
-    return putCode(node.store, node.runtime.host, node.id, {
-      tenant: field(b, "tenant", false),
+    const tenant = field(b, "tenant", false);
+    return putCode(node.store, node.checkHostFor(tenant ?? DEFAULT_TENANT), node.id, {
+      tenant,
       name: field(b, "name")!,
       source: field(b, "source")!,
       meta: meta as Record<string, unknown> | undefined,
+      author: field(b, "author", false) ?? "admin",
+    });
+  },
+  "POST /code/split": (node, b) => {
+    const arms = b.arms;
+    if (!Array.isArray(arms) || !arms.every((a) => typeof a === "object" && a !== null && typeof a.version === "number" && typeof a.weight === "number")) {
+      throw new AdminRequestError("admin-bad-request", 'Field "arms" must be a list of {version, weight}', 400);
+    }
+    const tenant = field(b, "tenant", false);
+    return splitCode(node.store, node.checkHostFor(tenant ?? DEFAULT_TENANT), node.id, {
+      tenant,
+      name: field(b, "name")!,
+      arms: arms as { version: number; weight: number }[],
+      sticky: b.sticky === true,
+      stickyKey: field(b, "stickyKey", false),
       author: field(b, "author", false) ?? "admin",
     });
   },
@@ -67,7 +83,9 @@ const ROUTES: Record<string, Handler> = {
     const name = field(q, "name")!;
     const v = node.store.getCode(tenant, name, intField(q, "version"));
     if (v === null) throw notFound(`No code named "${name}"${q.get("version") ? ` at version ${q.get("version")}` : ""} in tenant "${tenant}"`);
-    return { ...v, runs: v.kind === "job" ? node.store.jobRuns(tenant, name) : undefined };
+    if (v.kind !== "job") return v;
+    // A job's recorded runs, and what the scheduler does with its current version (null: not current).
+    return { ...v, runs: node.store.jobRuns(tenant, name), schedule: node.jobs?.state(tenant, name) ?? null };
   },
   "GET /code/history": (node, _b, q) => {
     const tenant = q.get("tenant") ?? "default";

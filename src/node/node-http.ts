@@ -9,6 +9,8 @@ import type { SupNode } from "./node.ts";
 export class NodeHttp {
   private server: HttpServer | null = null;
   private listening: { hostname: string; port: number } | null = null;
+  /** The port picked the first time when the configured one is 0, so a restart of HTTP keeps its address. */
+  private boundPort = 0;
 
   constructor(private readonly node: SupNode) {}
 
@@ -23,7 +25,8 @@ export class NodeHttp {
       scopeFor: (tenant) => this.node.scopes.for(tenant),
       health: () => ({ node: this.node.id }),
     });
-    this.listening = server.start({ hostname: config.httpHost, port: config.httpPort });
+    this.listening = server.start({ hostname: config.httpHost, port: config.httpPort || this.boundPort });
+    this.boundPort = this.listening.port;
     this.server = server;
   }
 

@@ -9,12 +9,17 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
-import { Store } from "../store/mod.ts";
+import { IMPORTS, type Host, type ScopeKey } from "../lang/mod.ts";
+import { DEFAULT_TENANT, Store } from "../store/mod.ts";
 import { AdminServer } from "./admin-server.ts";
-import { putCode } from "./code-ops.ts";
+import { checkingHost, putCode } from "./code-ops.ts";
+import { JobScheduler } from "./jobs.ts";
 import { NodeHttp } from "./node-http.ts";
 import { Runtime } from "./runtime.ts";
 import { NodeScopes } from "./scopes.ts";
+import { tenantCodeService } from "./tenant-code.ts";
+import { tenantKvService } from "./tenant-kv.ts";
+import { tenantModules } from "./tenant-modules.ts";
 
 /** How to start a node. */
 export interface NodeConfig {
@@ -30,7 +35,7 @@ export interface NodeConfig {
 }
 
 /** The kernel set of a new node when none is given: the web-facing standard kernels. */
-export const DEFAULT_KERNELS: readonly string[] = ["http", "json", "io", "kv", "alu", "forge", "random"];
+export const DEFAULT_KERNELS: readonly string[] = ["http", "json", "io", "kv", "code", "alu", "forge", "random"];
 
 /** Settings keys in the store. */
 const SETTING_NODE_ID = "node.id";
@@ -60,6 +65,8 @@ export class SupNode {
   readonly scopes: NodeScopes;
   private readonly http: NodeHttp;
   private admin: AdminServer | null = null;
+  /** The background jobs; null until the node has started them. */
+  jobs: JobScheduler | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(
@@ -68,11 +75,18 @@ export class SupNode {
     readonly runtime: Runtime,
   ) {
     this.id = store.getSetting<string>(SETTING_NODE_ID) ?? "";
-    this.scopes = new NodeScopes(() => new Map());
+    this.scopes = new NodeScopes(
+      (tenant) =>
+        new Map([
+          tenantKvService(store, tenant),
+          tenantCodeService(store, this.checkHostFor(tenant), this.id, tenant),
+          [IMPORTS as ScopeKey<unknown>, tenantModules(store, tenant)],
+        ]),
+    );
     this.http = new NodeHttp(this);
   }
 
-  /** Starts a node: store, kernels, welcome route, admin socket, HTTP. */
+  /** Starts a node: store, kernels, welcome route, admin socket, HTTP, background jobs. */
   static async start(config: NodeConfig): Promise<SupNode> {
     mkdirSync(config.dataDir, { recursive: true });
     const store = Store.open(join(config.dataDir, "sup.db"));
@@ -92,6 +106,7 @@ export class SupNode {
       node.seedWelcome();
       node.admin = await AdminServer.start(node, join(config.dataDir, "admin.sock"));
       if (kernels.includes("http")) node.http.start();
+      node.jobs = JobScheduler.startFor(store, runtime.host, node.scopes);
       log("info", "node started", { id: node.id, data: config.dataDir, http: node.httpAddress() ?? "off", kernels: kernels.join(",") });
       return node;
     } catch (e) {
@@ -111,7 +126,12 @@ export class SupNode {
 
   private seedWelcome(): void {
     if (this.store.listCode().length > 0 || this.store.history("default", WELCOME_ROUTE).length > 0) return;
-    putCode(this.store, this.runtime.host, this.id, { name: WELCOME_ROUTE, source: WELCOME_SOURCE, author: "sup" });
+    putCode(this.store, this.checkHostFor(DEFAULT_TENANT), this.id, { name: WELCOME_ROUTE, source: WELCOME_SOURCE, author: "sup" });
+  }
+
+  /** The host a tenant's code is checked against when written: the node's kernel set, the tenant's modules. */
+  checkHostFor(tenant: string): Host {
+    return checkingHost(this.runtime.host, () => this.kernelSet(), tenantModules(this.store, tenant));
   }
 
   /** The kernel names of the node's set, as stored. */
@@ -155,9 +175,10 @@ export class SupNode {
     };
   }
 
-  /** Stops serving: drains HTTP, closes the admin socket, shuts kernels down, closes the store. */
+  /** Stops serving: cancels jobs, drains HTTP, closes the admin socket, shuts kernels down, closes the store. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.jobs?.stop();
       await this.http.stop();
       await this.admin?.stop();
       this.runtime.close();

@@ -1,0 +1,35 @@
+/**
+ * Every limit of the node's background jobs, in one place, each with the reason for its value.
+ * Job meta (`intervalMs`, `budgetSteps`, `budgetMs`) is read against these; docs/node.md lists them.
+ */
+
+/**
+ * Shortest interval a job may ask for. Jobs run on the node's one JS thread between requests, so a
+ * job every few milliseconds would turn the node into a busy loop; 100 ms is ten runs a second.
+ */
+export const JOB_INTERVAL_MS_MIN = 100;
+
+/**
+ * Longest interval a job may ask for: one week. It keeps every delay below setTimeout's 2^31 ms
+ * ceiling (about 24.8 days), past which timers fire at once, and a job rarer than weekly is better
+ * triggered from outside.
+ */
+export const JOB_INTERVAL_MS_MAX = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * Steps (lambda calls and loop turns) a job run may take unless its meta says otherwise. Ten times a
+ * handler's default: a job does batch work nobody waits on, but a loop that never ends still stops.
+ */
+export const JOB_STEPS_DEFAULT = 1_000_000;
+
+/**
+ * Wall time a job run may take unless its meta says otherwise. While a job runs no request is
+ * served, so this bounds the stall a job causes by default.
+ */
+export const JOB_TIME_MS_DEFAULT = 1000;
+
+/** Highest step budget job meta may ask for (`budgetSteps`): the ceiling on one run's work. */
+export const JOB_STEPS_MAX = 100_000_000;
+
+/** Highest time budget job meta may ask for (`budgetMs`): the longest a job may stall the node's thread. */
+export const JOB_TIME_MS_MAX = 10_000;

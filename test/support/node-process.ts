@@ -1,0 +1,81 @@
+/**
+ * Real `sup start` processes for black-box tests: each listens on 127.0.0.1 port 0, its stderr is
+ * drained into a string (so a chatty node never blocks on a full pipe), and `stopAll` kills every
+ * node a test file started. Also the CLI against a node's data directory.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const SUP = join(import.meta.dir, "..", "..", "bin", "sup");
+
+/** A started node. */
+export interface NodeProcess {
+  readonly proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  readonly data: string;
+  /** Everything the node wrote to stderr so far. */
+  stderr(): string;
+}
+
+/** A scratch directory for one test file, with the nodes it starts. */
+export class NodeSandbox {
+  readonly dir = mkdtempSync(join(tmpdir(), "sup-node-"));
+  private readonly procs: Bun.Subprocess[] = [];
+
+  /** A data directory path inside the sandbox. */
+  dataDir(name = "data"): string {
+    return join(this.dir, name);
+  }
+
+  /** Writes a file into the sandbox and returns its path. */
+  file(name: string, text: string): string {
+    const p = join(this.dir, name);
+    writeFileSync(p, text);
+    return p;
+  }
+
+  /** Starts `sup start` on `data` and resolves once it prints its address (20 s at most). */
+  async start(data: string, extra: string[] = [], env: Record<string, string> = {}): Promise<NodeProcess> {
+    const proc = Bun.spawn([SUP, "start", "--data", data, "--http", "127.0.0.1:0", ...extra], {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, ...env },
+    });
+    this.procs.push(proc);
+    let err = "";
+    const decoder = new TextDecoder();
+    const reader = proc.stderr.getReader();
+    let found: string | null = null;
+    const pump = (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        err += decoder.decode(value, { stream: true });
+        found ??= /running: .*http:\/\/([\d.]+:\d+)\//.exec(err)?.[1] ?? null;
+      }
+    })();
+    const deadline = Date.now() + 20_000;
+    while (found === null && Date.now() < deadline && proc.exitCode === null) await Bun.sleep(10);
+    if (found === null) {
+      proc.kill("SIGKILL");
+      await Promise.race([pump, Bun.sleep(500)]);
+      throw new Error(`node did not start:\n${err}`);
+    }
+    return { proc, url: `http://${found}`, data, stderr: () => err };
+  }
+
+  /** Runs the CLI synchronously against a data directory. */
+  cli(data: string, args: string[]): { code: number; out: string; err: string } {
+    const r = Bun.spawnSync([SUP, ...args, "--data", data], { stdout: "pipe", stderr: "pipe" });
+    return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+  }
+
+  /** Kills every node still running and removes the sandbox. */
+  cleanup(): void {
+    for (const p of this.procs) p.kill("SIGKILL");
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
