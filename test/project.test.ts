@@ -80,7 +80,7 @@ describe.skipIf(!HAS_CC)("a new project", () => {
     sup(["project", "clean", demo]);
     const first = sup(["project", "build", demo]);
     expect(first.code).toBe(0);
-    expect(first.out).toMatch(/^kernel demo: built in \d+ (ms|\.\d+ s) \(\S+\) → \.sup-cache\/kernels\/demo-[0-9a-f]{16}\/libkernel_demo\.so\n$/);
+    expect(first.out).toMatch(/^kernel demo: built in (\d+ ms|\d+\.\d+ s) \(\S+\) → \.sup-cache\/kernels\/demo-[0-9a-f]{16}\/libkernel_demo\.so\n$/);
     const second = sup(["project", "build", demo]);
     expect(second.code).toBe(0);
     expect(second.out).toMatch(/^kernel demo: cached \(\.sup-cache\/kernels\/demo-[0-9a-f]{16}\/libkernel_demo\.so\)\n$/);

@@ -24,6 +24,8 @@ Commands:
   kernels ls | load NAME | unload NAME
                       A running node's kernel set
   status              What a running node reports about itself
+  health [URL | --http HOST:PORT]
+                      Check a node's /_sup/health over HTTP (exit 0 when healthy)
   version             Show version, Bun, commit, target and standard kernels
   help                Show this help
 

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   code: async (argv) => (await import("./code.ts")).codeCommand(argv),
   kernels: async (argv) => (await import("./kernels.ts")).kernelsCommand(argv),
   status: async (argv) => (await import("./status.ts")).statusCommand(argv),
+  health: async (argv) => (await import("./health.ts")).healthCommand(argv),
   check: async (argv) => (await import("./check.ts")).checkCommand(argv),
   repl: async (argv) => (await import("./repl.ts")).replCommand(argv),
   project: async (argv) => (await import("./project.ts")).projectCommand(argv),

@@ -3,8 +3,9 @@
  * a program that never loads kv should not pay for at start-up); the literal paths keep them in a
  * bundled or compiled binary. Native standard kernels (alu, random, forge) live beside them as C.
  */
-import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
 import type { BuiltinKernelFactory } from "./builtin-kernel.ts";
+import { embeddedPath } from "./embedded.ts";
 
 type Loader = () => BuiltinKernelFactory;
 
@@ -18,5 +19,9 @@ export const BUILTIN_KERNELS: ReadonlyMap<string, Loader> = new Map<string, Load
   ["http", () => (require("../../kernels/http/mod.ts") as { default: BuiltinKernelFactory }).default],
 ]);
 
-/** Directory holding the standard kernels' manifests and sources. */
-export const STANDARD_KERNEL_DIR = fileURLToPath(new URL("../../kernels", import.meta.url));
+/**
+ * Directory holding the standard kernels' manifests and sources: the checkout's `kernels/`, or in a
+ * compiled binary the copy embedded in it (read in place; see embedded.ts). Not node:url: loading
+ * it costs more than a whole `sup run` of an empty program.
+ */
+export const STANDARD_KERNEL_DIR = embeddedPath("kernels") ?? resolve(import.meta.dir, "../../kernels");

@@ -197,6 +197,36 @@ describe.skipIf(!HAS_CC)("cache", () => {
     expect(kernelCacheState(dir, manifestOf(dir)).state).toBe("not built");
   });
 
+  test("without a system compiler, a build another compiler made from the same sources is used as it is", () => {
+    const dir = kernelDir("reuse", cKernel("reuse"));
+    const cacheDir = freshCache();
+    const built = buildKernel(dir, manifestOf(dir), { cacheDir, compiler: "system" });
+    const events: BuildEvent[] = [];
+    const k = load(dir, { cacheDir, searchPath: noCompilers, onEvent: (e) => events.push(e) });
+    expect(k.origin).toBe(built.library!);
+    expect(call(k, "twice", 21)).toBe(42);
+    expect(events.map((e) => (e.kind === "done" ? `${e.report.status} ${e.report.compiler}` : e.kind))).toEqual(["cached null"]);
+    expect(buildKernel(dir, manifestOf(dir), { cacheDir, searchPath: noCompilers })).toMatchObject({ status: "cached", library: built.library, compiler: null });
+    expect(kernelCacheState(dir, manifestOf(dir), { cacheDir, searchPath: noCompilers })).toEqual({ state: "cached", library: built.library });
+    // Asked for TinyCC, TinyCC it is; and once a source changes, nothing can be reused.
+    expect(buildKernel(dir, manifestOf(dir), { cacheDir, searchPath: noCompilers, compiler: "tinycc" }).status).toBe("tinycc");
+    writeFileSync(join(dir, "reuse.c"), readFileSync(join(dir, "reuse.c"), "latin1") + "\n/* changed */\n");
+    expect(buildKernel(dir, manifestOf(dir), { cacheDir, searchPath: noCompilers }).status).toBe("tinycc");
+    expect(kernelCacheState(dir, manifestOf(dir), { cacheDir, searchPath: noCompilers }).state).toBe("tinycc");
+  });
+
+  test("a build record without a source key (an older sup's) is never reused without a compiler", () => {
+    const dir = kernelDir("oldrec", cKernel("oldrec"));
+    const cacheDir = freshCache();
+    const built = buildKernel(dir, manifestOf(dir), { cacheDir, compiler: "system" });
+    const record = join(dirname(built.library!), "build.json");
+    const info = JSON.parse(readFileSync(record, "utf8")) as Record<string, unknown>;
+    expect(typeof info.sourceKey).toBe("string");
+    delete info.sourceKey;
+    writeFileSync(record, JSON.stringify(info));
+    expect(buildKernel(dir, manifestOf(dir), { cacheDir, searchPath: noCompilers }).status).toBe("tinycc");
+  });
+
   test("a kernel outside a project uses the given cache, and is not taken for a project kernel", () => {
     const dir = kernelDir("loose", cKernel("loose"));
     expect(projectOfKernel(dir)).toBeNull();

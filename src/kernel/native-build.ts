@@ -9,6 +9,12 @@
  * The cache is `<project>/.sup-cache` for a kernel in a project's `kernels/` folder (so
  * `sup project clean` removes it) and `${SUP_HOME:-$HOME/.sup}/cache` for every other kernel.
  *
+ * Without a usable system compiler, a library that another compiler built into the cache from
+ * exactly the same sources (same `sourceKey`) is used as it is: a project built on one machine runs
+ * on a server that has only the `sup` binary. In a compiled binary, a standard C kernel is opened
+ * from the prebuilt library embedded for the binary's target, or, when the build had none, its
+ * embedded sources are extracted and built like any other kernel (embedded.ts).
+ *
  * Invariant: a library is only ever loaded from its final cache path, which is written by an atomic
  * rename after a successful compile, so a failed or partial build is never loaded.
  */
@@ -16,7 +22,8 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Manifest } from "../lang/manifest.ts";
-import { buildIntoCache, cacheKey, findOtherBuilds } from "./native-cache.ts";
+import { embeddedKernel, embeddedPath, EmbeddedExtractError, extractEmbeddedDir, extractEmbeddedFile, isEmbeddedPath } from "./embedded.ts";
+import { buildIntoCache, cacheKey, findBuildBySource, findOtherBuilds, sourceKey } from "./native-cache.ts";
 import {
   compilerFromEnv,
   compilerLabel,
@@ -35,8 +42,11 @@ import { compileWithTinyCc, openSharedLibrary, type KernelLibrary } from "./nati
 export { CompilerMissingError, KernelCompileError, NativeBuildError, type CompilerDiagnostic, type SourceLanguage } from "./native-compiler.ts";
 export type { KernelLibrary } from "./native-library.ts";
 
-/** The C ABI headers and helpers shared by every native kernel (`native/` at the repository root). */
-export const NATIVE_DIR = resolve(import.meta.dir, "../../native");
+/**
+ * The C ABI headers and helpers shared by every native kernel: `native/` at the repository root, or
+ * in a compiled binary its embedded copy (readable in place; extracted when a compiler needs it).
+ */
+export const NATIVE_DIR = embeddedPath("native") ?? resolve(import.meta.dir, "../../native");
 /** A project's build cache folder, inside the project so cleaning the project removes it. */
 export const PROJECT_CACHE_DIR_NAME = ".sup-cache";
 
@@ -88,10 +98,13 @@ interface BuildPlan {
   readonly language: SourceLanguage;
   /** The system compiler's path, or null for TinyCC. */
   readonly compiler: string | null;
-  /** native/sup_value.c, compiled as C into every kernel. */
-  readonly helperSources: readonly string[];
-  readonly includeDirs: readonly string[];
+  /** A cached library built from these exact sources by another compiler, used when no system compiler is found. */
+  readonly reuse: string | null;
+  /** The native ABI folder the build reads (NATIVE_DIR, possibly embedded). */
+  readonly nativeDir: string;
   readonly cacheRoot: string;
+  /** Where embedded files are extracted: `${SUP_HOME:-$HOME/.sup}/cache`, whatever the kernel's own cache. */
+  readonly embeddedCacheRoot: string;
   readonly displayRoot: string | null;
 }
 
@@ -100,11 +113,17 @@ const NATIVE_HELPER_SOURCES = ["sup_value.c"];
 
 /** Builds (or finds in the cache) and opens the code of the kernel in `dir`. */
 export function openKernelLibrary(dir: string, manifest: Manifest, options: NativeBuildOptions = {}): KernelLibrary {
-  const plan = planBuild(dir, manifest, options);
+  const embedded = embeddedBuild(dir, options);
+  if (embedded?.kind === "library") return openSharedLibrary(embedded.path);
+  const plan = planBuild(embedded?.path ?? dir, manifest, options);
   if (plan.sources.length === 0) return openSharedLibrary(prebuiltLibrary(plan));
+  if (plan.reuse !== null) {
+    options.onEvent?.({ kind: "done", report: reportOf(plan, "cached", plan.reuse, performance.now()) });
+    return openSharedLibrary(plan.reuse);
+  }
   if (plan.compiler === null) {
     const started = performance.now();
-    const lib = compileWithTinyCc(plan);
+    const lib = compileWithTinyCc({ ...plan, ...compileDirs(plan) });
     options.onEvent?.({ kind: "done", report: reportOf(plan, "tinycc", null, started) });
     return lib;
   }
@@ -114,12 +133,20 @@ export function openKernelLibrary(dir: string, manifest: Manifest, options: Nati
 /** Builds the kernel in `dir` without loading it (TinyCC compiles it to check it, then discards it). */
 export function buildKernel(dir: string, manifest: Manifest, options: NativeBuildOptions = {}): KernelBuildReport {
   const started = performance.now();
-  const plan = planBuild(dir, manifest, options);
+  const embedded = embeddedBuild(dir, options);
+  if (embedded?.kind === "library") {
+    const abs = resolve(dir);
+    const report: KernelBuildReport = { name: kernelNameOf(abs, manifest), dir: abs, status: "prebuilt", library: embedded.path, compiler: null, sources: 0, ms: performance.now() - started };
+    options.onEvent?.({ kind: "done", report });
+    return report;
+  }
+  const plan = planBuild(embedded?.path ?? dir, manifest, options);
   let report: KernelBuildReport;
   if (plan.sources.length === 0) report = reportOf(plan, "prebuilt", prebuiltLibrary(plan), started);
+  else if (plan.reuse !== null) report = reportOf(plan, "cached", plan.reuse, started);
   else if (plan.compiler !== null) return buildWithSystemCompiler(plan, plan.compiler, options);
   else {
-    compileWithTinyCc(plan).close();
+    compileWithTinyCc({ ...plan, ...compileDirs(plan) }).close();
     report = reportOf(plan, "tinycc", null, started);
   }
   options.onEvent?.({ kind: "done", report });
@@ -131,17 +158,24 @@ export type CacheState = "cached" | "stale" | "not built" | "built" | "missing l
 
 /** Where the kernel in `dir` stands: its library is cached, stale (sources changed), not built, … */
 export function kernelCacheState(dir: string, manifest: Manifest, options: NativeBuildOptions = {}): { state: CacheState; library: string | null } {
+  if (isEmbeddedPath(resolve(dir))) {
+    // A prebuilt embedded library is "built" as shipped; embedded sources are judged once extracted.
+    const library = embeddedKernel(basename(dir))?.library ?? null;
+    if (library !== null) return { state: "built", library: embeddedPath(library) };
+  }
   let plan: BuildPlan;
   try {
-    plan = planBuild(dir, manifest, options);
+    plan = planBuild(embeddedBuild(dir, options)?.path ?? dir, manifest, options);
   } catch (e) {
     if (e instanceof CompilerMissingError) return { state: "no compiler", library: null };
+    if (e instanceof EmbeddedExtractError) return { state: "not built", library: null };
     throw e;
   }
   if (plan.sources.length === 0) {
-    const path = join(dir, manifest.library);
+    const path = join(plan.dir, manifest.library);
     return existsSync(path) ? { state: "built", library: path } : { state: "missing library", library: null };
   }
+  if (plan.reuse !== null) return { state: "cached", library: plan.reuse };
   if (plan.compiler === null) return { state: "tinycc", library: null };
   const target = cachedLibraryPath(plan, plan.compiler);
   if (existsSync(target)) return { state: "cached", library: target };
@@ -172,6 +206,19 @@ export function projectOfKernel(dir: string): string | null {
   return existsSync(join(project, "init.sxs")) ? project : null;
 }
 
+/**
+ * For a standard kernel embedded in a compiled binary: its prebuilt library, extracted, or else its
+ * sources, extracted to a real folder to be built from. Null for any other kernel directory.
+ */
+function embeddedBuild(dir: string, options: NativeBuildOptions): { kind: "library" | "sources"; path: string } | null {
+  if (!isEmbeddedPath(resolve(dir))) return null;
+  const name = basename(dir);
+  const cacheRoot = options.cacheDir ?? defaultCacheDir();
+  const library = embeddedKernel(name)?.library ?? null;
+  if (library !== null) return { kind: "library", path: extractEmbeddedFile(library, cacheRoot) };
+  return { kind: "sources", path: extractEmbeddedDir(`kernels/${name}`, cacheRoot) };
+}
+
 /** Decides sources, language, compiler and cache; throws CompilerMissingError when nothing can build it. */
 function planBuild(dir: string, manifest: Manifest, options: NativeBuildOptions = {}): BuildPlan {
   const abs = resolve(dir);
@@ -179,7 +226,23 @@ function planBuild(dir: string, manifest: Manifest, options: NativeBuildOptions 
   const language: SourceLanguage = sources.some((s) => languageOf(s) === "c++") ? "c++" : "c";
   const name = kernelNameOf(abs, manifest);
   const project = projectOfKernel(abs);
-  const compiler = sources.length === 0 ? null : chooseCompiler(name, language, options);
+  const cacheRoot = options.cacheDir ?? (project !== null ? join(project, PROJECT_CACHE_DIR_NAME) : defaultCacheDir());
+  let compiler: string | null = null;
+  let reuse: string | null = null;
+  if (sources.length > 0) {
+    // Only an unforced choice may fall back on another compiler's build; SUP_CC=tinycc or
+    // compiler "system" say how the kernel must be built.
+    const auto = wantedCompiler(options) === "auto";
+    const reusable = () => findBuildBySource(cacheRoot, name, abs, sourceKey({ dir: abs, manifest, sources, language, nativeDir: NATIVE_DIR }), libraryFileName(manifest, name));
+    try {
+      compiler = chooseCompiler(name, language, options);
+    } catch (e) {
+      if (!(e instanceof CompilerMissingError) || !auto) throw e;
+      reuse = reusable();
+      if (reuse === null) throw e;
+    }
+    if (compiler === null && reuse === null && auto) reuse = reusable();
+  }
   return {
     name,
     dir: abs,
@@ -187,11 +250,29 @@ function planBuild(dir: string, manifest: Manifest, options: NativeBuildOptions 
     sources,
     language,
     compiler,
-    helperSources: NATIVE_HELPER_SOURCES.map((f) => join(NATIVE_DIR, f)),
-    includeDirs: [NATIVE_DIR, abs],
-    cacheRoot: options.cacheDir ?? (project !== null ? join(project, PROJECT_CACHE_DIR_NAME) : defaultCacheDir()),
+    reuse,
+    nativeDir: NATIVE_DIR,
+    cacheRoot,
+    embeddedCacheRoot: options.cacheDir ?? defaultCacheDir(),
     displayRoot: options.displayRoot ?? project,
   };
+}
+
+/**
+ * The helper sources and include folders of a compile. A compiler cannot read the binary's embedded
+ * files, so in a compiled binary the native ABI folder is extracted first.
+ */
+function compileDirs(plan: BuildPlan): { helperSources: string[]; includeDirs: string[] } {
+  const native = isEmbeddedPath(plan.nativeDir) ? extractEmbeddedDir("native", plan.embeddedCacheRoot) : plan.nativeDir;
+  return { helperSources: NATIVE_HELPER_SOURCES.map((f) => join(native, f)), includeDirs: [native, plan.dir] };
+}
+
+function wantedCompiler(options: NativeBuildOptions): CompilerChoice {
+  return options.compiler ?? (process.env.SUP_CC === "tinycc" ? "tinycc" : "auto");
+}
+
+function libraryFileName(manifest: Manifest, name: string): string {
+  return basename(manifest.library) || `libkernel_${name}.so`;
 }
 
 function kernelNameOf(dir: string, manifest: Manifest): string {
@@ -201,7 +282,7 @@ function kernelNameOf(dir: string, manifest: Manifest): string {
 
 /** The system compiler's path, or null for TinyCC (C only). */
 function chooseCompiler(name: string, language: SourceLanguage, options: NativeBuildOptions): string | null {
-  const wanted = options.compiler ?? (process.env.SUP_CC === "tinycc" ? "tinycc" : "auto");
+  const wanted = wantedCompiler(options);
   // TinyCC compiles C only: a C++ kernel needs the system C++ compiler whatever was asked for C.
   if (language === "c" && wanted === "tinycc") return null;
   const named = compilerFromEnv(language);
@@ -221,13 +302,13 @@ function prebuiltLibrary(plan: BuildPlan): string {
 }
 
 function cachedLibraryPath(plan: BuildPlan, compiler: string): string {
-  const key = cacheKey({ dir: plan.dir, manifest: plan.manifest, sources: plan.sources, language: plan.language, compiler, nativeDir: NATIVE_DIR });
-  const libName = basename(plan.manifest.library) || `libkernel_${plan.name}.so`;
-  return join(plan.cacheRoot, "kernels", `${plan.name}-${key}`, libName);
+  const key = cacheKey({ dir: plan.dir, manifest: plan.manifest, sources: plan.sources, language: plan.language, compiler, nativeDir: plan.nativeDir });
+  return join(plan.cacheRoot, "kernels", `${plan.name}-${key}`, libraryFileName(plan.manifest, plan.name));
 }
 
 function reportOf(plan: BuildPlan, status: BuildStatus, library: string | null, started: number): KernelBuildReport {
-  const compiler = status === "prebuilt" ? null : compilerLabel(plan.compiler);
+  // A reused build was made elsewhere: which compiler made it is not this run's to say.
+  const compiler = status === "prebuilt" || (plan.reuse !== null && library === plan.reuse) ? null : compilerLabel(plan.compiler);
   return { name: plan.name, dir: plan.dir, status, library, compiler, sources: plan.sources.length, ms: performance.now() - started };
 }
 
@@ -248,8 +329,8 @@ function buildWithSystemCompiler(plan: BuildPlan, compiler: string, options: Nat
     compiler,
     language: plan.language,
     sources: plan.sources,
-    helperSources: plan.helperSources,
-    includeDirs: plan.includeDirs,
+    ...compileDirs(plan),
+    sourceKey: sourceKey({ dir: plan.dir, manifest: plan.manifest, sources: plan.sources, language: plan.language, nativeDir: plan.nativeDir }),
   });
   if (failure !== null) {
     if (failure.kind === "io") throw new NativeBuildError(`Cannot build kernel "${plan.name}": ${failure.detail}`);

@@ -38,14 +38,29 @@ export interface CacheKeyInputs {
  * share one library file, which would make them share one instance (and its C globals) in a process.
  */
 export function cacheKey(k: CacheKeyInputs): string {
+  return keyOf(k, (part) => part("compiler", compilerIdentity(k.compiler)));
+}
+
+/**
+ * The cache key without the compiler: everything the library was built from, plus the platform it
+ * runs on. Recorded in an entry's build.json so a machine without a compiler (a `sup` binary on a
+ * server) can use a library that another compiler built from exactly these sources.
+ */
+export function sourceKey(k: Omit<CacheKeyInputs, "compiler">): string {
+  return keyOf(k, (part) => part("platform", `${process.platform}-${process.arch}`));
+}
+
+type KeyPart = (label: string, data: string | Uint8Array) => void;
+
+function keyOf(k: Omit<CacheKeyInputs, "compiler">, extra: (part: KeyPart) => void): string {
   const h = new Bun.CryptoHasher("sha256");
-  const part = (label: string, data: string | Uint8Array) => {
+  const part: KeyPart = (label, data) => {
     h.update(`${label}\0${data.length}\0`);
     h.update(data);
   };
   part("recipe", BUILD_RECIPE_VERSION);
   part("dir", k.dir);
-  part("compiler", compilerIdentity(k.compiler));
+  extra(part);
   part("language", k.language);
   part("flags", [...SYSTEM_COMPILE_FLAGS, ...SYSTEM_LINK_LIBS].join(" "));
   const headers = readdirSync(k.dir)
@@ -69,6 +84,8 @@ export interface CacheBuild {
   readonly sources: readonly string[];
   readonly helperSources: readonly string[];
   readonly includeDirs: readonly string[];
+  /** The entry's sourceKey, recorded in build.json. */
+  readonly sourceKey: string;
 }
 
 /** Why a compile failed: the compiler's exit status and output, or an I/O problem with the cache. */
@@ -109,7 +126,7 @@ export function buildIntoCache(b: CacheBuild): CacheBuildFailure | null {
     return { kind: "compile", status, detail: output };
   }
   try {
-    writeFileSync(join(outDir, BUILD_INFO_FILE), JSON.stringify({ dir: b.dir, compiler: b.compiler, sources: b.sources.map((s) => basename(s)) }) + "\n");
+    writeFileSync(join(outDir, BUILD_INFO_FILE), JSON.stringify({ dir: b.dir, compiler: b.compiler, sources: b.sources.map((s) => basename(s)), sourceKey: b.sourceKey }) + "\n");
     renameSync(temp, b.target);
   } catch (e) {
     rmSync(temp, { force: true });
@@ -140,6 +157,32 @@ export function findOtherBuilds(root: string, name: string, dir: string, keep: s
     }
   }
   return out;
+}
+
+/**
+ * The library of an entry (under `<root>/kernels`) built from the kernel directory `dir` whose
+ * build.json records `key` as its sourceKey, or null. Any compiler's build will do.
+ */
+export function findBuildBySource(root: string, name: string, dir: string, key: string, libName: string): string | null {
+  const kernels = join(root, "kernels");
+  let entries: string[];
+  try {
+    entries = readdirSync(kernels);
+  } catch {
+    return null;
+  }
+  for (const e of entries.sort()) {
+    if (!e.startsWith(`${name}-`)) continue;
+    const entry = join(kernels, e);
+    try {
+      const info = JSON.parse(readFileSync(join(entry, BUILD_INFO_FILE), "utf8")) as { dir?: unknown; sourceKey?: unknown };
+      const library = join(entry, libName);
+      if (info.dir === dir && info.sourceKey === key && existsSync(library)) return library;
+    } catch {
+      // An entry without a readable record cannot be vouched for.
+    }
+  }
+  return null;
 }
 
 /**

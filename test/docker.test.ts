@@ -1,0 +1,130 @@
+/**
+ * The container image (issue 5). No Docker engine may exist where tests run, so the Dockerfile is
+ * parsed and its final stage checked: base, user, volume, ports, health check, entrypoint; the
+ * commands it declares are run with the compiled binary in test/binary.test.ts ("as the image runs
+ * it"). Where an engine answers (and SUP_TEST_DOCKER is not 0) the image is also built and run until
+ * Docker reports it healthy.
+ */
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DOCKERFILE, envOf, execForm, FINAL_STAGE, healthcheckCommand, only } from "./support/dockerfile.ts";
+
+const ROOT = join(import.meta.dir, "..");
+const build = DOCKERFILE[0]!;
+const final = FINAL_STAGE;
+
+describe("Dockerfile", () => {
+  test("is a multi-stage build whose first stage runs `bun run build`'s script", () => {
+    expect(DOCKERFILE.length).toBeGreaterThanOrEqual(2);
+    expect(build[0]!.args).toMatch(/ AS build$/);
+    expect(build.some((i) => i.op === "RUN" && i.args.includes("scripts/build"))).toBe(true);
+  });
+
+  test("the final stage is the binary alone on a slim glibc base", () => {
+    expect(final[0]!.args).toMatch(/^debian:[a-z]+-slim$/);
+    const copies = final.filter((i) => i.op === "COPY");
+    expect(copies.map((c) => c.args)).toEqual(["--from=build /out/sup /usr/local/bin/sup"]);
+    // Nothing installed besides the binary: no Bun, no Node, no compiler.
+    for (const run of final.filter((i) => i.op === "RUN")) expect(run.args).not.toMatch(/apt-get|apk|npm|bun|gcc/);
+  });
+
+  test("runs as a non-root user with its data in the /data volume", () => {
+    const user = only(final, "USER");
+    expect(user.split(":")[0]).not.toMatch(/^(root|0)$/);
+    const useradd = final.find((i) => i.op === "RUN" && i.args.includes("useradd"))!.args;
+    expect(Number(/--uid (\d+)/.exec(useradd)?.[1])).toBeGreaterThan(0);
+    expect(useradd).toContain(` ${user.split(":")[0]}`);
+    expect(execForm(only(final, "VOLUME"))).toEqual(["/data"]);
+    const env = envOf(final);
+    expect(env.SUP_DATA).toBe("/data");
+    expect(env.SUP_HOME!.startsWith("/data/")).toBe(true);
+    expect(only(final, "WORKDIR")).toBe("/data");
+  });
+
+  test("exposes the HTTP and backchannel ports and starts `sup start` on the HTTP one", () => {
+    expect(only(final, "EXPOSE").split(/\s+/)).toEqual(["8080", "8081"]);
+    expect(execForm(only(final, "ENTRYPOINT"))).toEqual(["sup"]);
+    expect(execForm(only(final, "CMD"))).toEqual(["start", "--http", "0.0.0.0:8080"]);
+    expect(only(final, "STOPSIGNAL")).toBe("SIGTERM");
+  });
+
+  test("checks its health through /_sup/health on the HTTP port", () => {
+    const hc = only(final, "HEALTHCHECK");
+    expect(healthcheckCommand(hc)).toEqual(["sup", "health", "http://127.0.0.1:8080/_sup/health"]);
+    expect(hc).toMatch(/--interval=\d+s/);
+    expect(hc).toMatch(/--timeout=\d+s/);
+  });
+
+  test(".dockerignore keeps the host's build products and dependencies out of the context", () => {
+    const ignored = readFileSync(join(ROOT, ".dockerignore"), "utf8").split("\n").map((l) => l.trim());
+    for (const p of [".git", "node_modules", ".tools", "dist", "sup-data"]) expect(ignored).toContain(p);
+  });
+});
+
+describe("docker-compose.yml", () => {
+  test("runs one node from this Dockerfile with its data in a named volume", () => {
+    const compose = Bun.YAML.parse(readFileSync(join(ROOT, "docker-compose.yml"), "utf8")) as {
+      services: Record<string, { build: { context: string }; ports: string[]; volumes: string[]; stop_grace_period: string }>;
+      volumes: Record<string, unknown>;
+    };
+    const services = Object.values(compose.services);
+    expect(services.length).toBe(1);
+    const s = services[0]!;
+    expect(s.build.context).toBe(".");
+    expect(s.ports).toContain("8080:8080");
+    const [volume, target] = s.volumes[0]!.split(":");
+    expect(target).toBe("/data");
+    expect(Object.keys(compose.volumes)).toContain(volume);
+    // sup drains for up to 10 s after SIGTERM; compose must wait at least that long.
+    expect(Number(/^(\d+)s$/.exec(s.stop_grace_period)?.[1])).toBeGreaterThanOrEqual(10);
+  });
+});
+
+const dockerCommand = Bun.which("docker");
+const DOCKER =
+  process.env.SUP_TEST_DOCKER !== "0" && dockerCommand !== null && Bun.spawnSync([dockerCommand, "info"], { stdout: "ignore", stderr: "ignore", timeout: 10_000 }).exitCode === 0;
+/** Building the image downloads base images and the pinned Bun: minutes on a cold machine. */
+const DOCKER_TIMEOUT_MS = 15 * 60_000;
+
+describe.skipIf(!DOCKER)("with a Docker engine", () => {
+  const tag = `sup-test:${process.pid}`;
+  const name = `sup-test-${process.pid}`;
+  const docker = (args: string[]) => {
+    const r = Bun.spawnSync([dockerCommand!, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+    return { code: r.exitCode, out: r.stdout.toString().trim(), err: r.stderr.toString() };
+  };
+
+  test(
+    "docker build, docker run and the health check",
+    async () => {
+      try {
+        await buildRunAndCheck();
+      } finally {
+        docker(["rm", "-f", name]);
+        docker(["rmi", "-f", tag]);
+      }
+    },
+    DOCKER_TIMEOUT_MS,
+  );
+
+  async function buildRunAndCheck(): Promise<void> {
+    const built = docker(["build", "-t", tag, "."]);
+    if (built.code !== 0) console.error(built.err);
+    expect(built.code).toBe(0);
+    expect(docker(["run", "--rm", tag, "version"]).out).toMatch(/^sup \d+\.\d+\.\d+\n/);
+    expect(docker(["run", "-d", "--name", name, "-p", "127.0.0.1::8080", tag]).code).toBe(0);
+    const port = /:(\d+)$/.exec(docker(["port", name, "8080/tcp"]).out.split("\n")[0]!)![1];
+    const deadline = Date.now() + 120_000;
+    let health = "";
+    while (Date.now() < deadline && health !== "healthy") {
+      health = docker(["inspect", "-f", "{{.State.Health.Status}}", name]).out;
+      if (health !== "healthy") await Bun.sleep(500);
+    }
+    expect(health).toBe("healthy");
+    expect(docker(["exec", name, "id", "-u"]).out).not.toBe("0");
+    const res = await fetch(`http://127.0.0.1:${port}/`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("Welcome to sup");
+  }
+});
