@@ -6,6 +6,13 @@
  *
  * Options: --runs N (default 5), --sup PATH (default bin/sup; dist/sup to bench the binary),
  * --only a,b (program names).
+ *
+ * `--only http` runs the HTTP benchmark instead (bench/http.ts: a stored SLP route against a bare
+ * Elysia route under wrk, and live code replacement under load). It takes about a minute and needs
+ * wrk, so only naming it runs it; `bun bench/http.ts --help` lists its own options.
+ *
+ * `--only startup` runs bench/startup.ts: the compiled binary's start-up next to bare Bun, its size
+ * and an idle node's memory (`--sup` names the binary; default dist/sup, built when missing).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +20,8 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ProgramHost } from "../src/node/program-host.ts";
 import { read, runProgram } from "../src/lang/mod.ts";
+import { httpBench } from "./http.ts";
+import { startupBench } from "./startup.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const TIME = existsSync("/usr/bin/time") ? "/usr/bin/time" : null;
@@ -51,19 +60,28 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: "string" }, sup: { type: "string" }, only: { type: "string" } } });
   const runs = Number(values.runs ?? 5);
   const sup = resolve(values.sup ?? join(ROOT, "bin", "sup"));
   const only = values.only?.split(",");
+  const programs = Object.keys(ORIGINAL).filter((name) => only === undefined || only.includes(name));
+  let failures = 0;
+  if (programs.length > 0 || only === undefined || only.includes("fib-js")) failures += slpBenchmarks(programs, runs, sup, only);
+  if (only?.includes("http")) failures += await httpBench();
+  if (only?.includes("startup")) failures += await startupBench({ sup: values.sup !== undefined ? sup : undefined });
+  if (failures > 0) process.exit(1);
+}
+
+/** The SLP programs against the original's medians (and fib against JavaScript); returns the failures. */
+function slpBenchmarks(programs: readonly string[], runs: number, sup: string, only: readonly string[] | undefined): number {
   const work = mkdtempSync(join(tmpdir(), "sup-bench-"));
   writeParseBig(join(work, "parse_big.sxs"));
   console.log(`sup benchmark: ${sup}, median of ${runs} runs, original = C++ sxs medians from ${BENCH_DIR}/README.md\n`);
   console.log("program      wall ms   peak MiB   original s  orig MiB   speed-up   output");
   let failures = 0;
   try {
-    for (const name of Object.keys(ORIGINAL)) {
-      if (only !== undefined && !only.includes(name)) continue;
+    for (const name of programs) {
       const prog = name === "parse_big" ? join(work, "parse_big.sxs") : join(BENCH_DIR, `${name}.sxs`);
       const expected = readFileSync(join(BENCH_DIR, `${name}.expected`), "latin1");
       const times: number[] = [];
@@ -96,7 +114,7 @@ function main(): void {
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
-  if (failures > 0) process.exit(1);
+  return failures;
 }
 
 /** The benchmark's algorithm, written directly in JavaScript. */
@@ -131,4 +149,4 @@ function fibVersusJs(runs: number): void {
   console.log(`\nfib(23) in-process: SLP ${s.toFixed(2)} ms, JavaScript ${j.toFixed(3)} ms, ratio ${(s / j).toFixed(1)}x (target <= 20x)`);
 }
 
-main();
+void main();

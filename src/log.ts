@@ -1,28 +1,119 @@
 /**
  * Structured logs on stderr: `level message key=value …`. The level comes from SUP_LOG
  * (debug, info, warn, error; default warn for CLI commands so program runs stay quiet).
+ *
+ * A node logs one info line per request, so info and debug lines are buffered and written together
+ * once per event-loop turn: one write for all the requests answered in that turn instead of one
+ * each. Warnings and errors are written at once, after anything buffered, so they are never late
+ * and lines keep their order. What is still buffered when the process exits is written
+ * synchronously then, so a stopping node loses no lines.
  */
+import { writeSync } from "node:fs";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 let threshold: number = RANK[(process.env.SUP_LOG as LogLevel) ?? "warn"] ?? RANK.warn;
 
+/**
+ * Buffered log text written without waiting for the end of the turn: bounds the memory a long
+ * synchronous stretch of logging can take, and 64 KiB is one pipe's worth, written in one go.
+ */
+const LOG_BUFFER_CHARS_MAX = 64 * 1024;
+
+/**
+ * How long the exit flush waits for a stderr pipe whose reader is not keeping up. Past it the
+ * reader is taken to be gone, and the process exits rather than hang.
+ */
+const LOG_EXIT_FLUSH_MS_MAX = 5_000;
+
+let pending = "";
+let flushScheduled = false;
+
 /** Sets the lowest level that is written. */
 export function setLogLevel(level: LogLevel): void {
   threshold = RANK[level];
 }
 
-function fmt(v: unknown): string {
+/** True when lines of this level are written (lets hot paths skip building fields). */
+export function logEnabled(level: LogLevel): boolean {
+  return RANK[level] >= threshold;
+}
+
+/** Characters that make a value need quoting to stay one `key=value` token. */
+const NEEDS_QUOTES = /[\s"=]/;
+
+/** A value as it is written after `key=` in a line: quoted when it holds spaces, quotes or `=`. */
+export function logValue(v: unknown): string {
+  // Numbers are the most common field and never need quoting; JSON would write non-finite ones as null.
+  if (typeof v === "number") return Number.isFinite(v) ? String(v) : "null";
   const s = typeof v === "string" ? v : JSON.stringify(v);
-  return /[\s"=]/.test(s) ? JSON.stringify(s) : s;
+  return NEEDS_QUOTES.test(s) ? JSON.stringify(s) : s;
 }
 
 /** Writes one log line if its level is enabled. */
 export function log(level: LogLevel, message: string, fields: Record<string, unknown> = {}): void {
   if (RANK[level] < threshold) return;
-  const extra = Object.entries(fields)
-    .map(([k, v]) => ` ${k}=${fmt(v)}`)
-    .join("");
-  process.stderr.write(`${level} ${message}${extra}\n`);
+  let text = "";
+  for (const k in fields) text += ` ${k}=${logValue(fields[k])}`;
+  logFormatted(level, message, text);
 }
+
+/**
+ * Writes one log line whose fields are already formatted (` key=value …`, each value through
+ * logValue), if its level is enabled: for lines written per request, most of whose fields can be
+ * formatted once and reused.
+ */
+export function logFormatted(level: LogLevel, message: string, fieldsText: string): void {
+  const rank = RANK[level];
+  if (rank < threshold) return;
+  const line = `${level} ${message}${fieldsText}\n`;
+  if (rank >= RANK.warn) {
+    flushLog();
+    process.stderr.write(line);
+    return;
+  }
+  pending += line;
+  if (pending.length >= LOG_BUFFER_CHARS_MAX) flushLog();
+  else if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushAtTurnEnd);
+  }
+}
+
+/** Writes the buffered lines now (tests that capture stderr call it before they stop capturing). */
+export function flushLog(): void {
+  if (pending === "") return;
+  const text = pending;
+  pending = "";
+  process.stderr.write(text);
+}
+
+function flushAtTurnEnd(): void {
+  flushScheduled = false;
+  flushLog();
+}
+
+/**
+ * At exit a stream write may be dropped (Bun discards what a full pipe has not taken), so the last
+ * lines go straight to fd 2, waiting for a slow reader within LOG_EXIT_FLUSH_MS_MAX.
+ */
+function flushAtExit(): void {
+  if (pending === "") return;
+  const bytes = Buffer.from(pending);
+  pending = "";
+  const deadline = performance.now() + LOG_EXIT_FLUSH_MS_MAX;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  let at = 0;
+  while (at < bytes.byteLength) {
+    try {
+      at += writeSync(2, bytes, at);
+    } catch (e) {
+      // EAGAIN: stderr is a non-blocking pipe that is full; anything else cannot be retried.
+      if ((e as NodeJS.ErrnoException).code !== "EAGAIN" || performance.now() > deadline) return;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+
+process.on("exit", flushAtExit);

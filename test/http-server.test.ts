@@ -103,6 +103,12 @@ describe("HTTP server", () => {
     expect(text).toContain('sup_http_request_duration_seconds_bucket{tenant="default",route="GET /users/:id",le="+Inf"}');
   });
 
+  test("a request without a body is answered synchronously, without a promise", async () => {
+    const r = server.handle(new Request(`${base}/users/5`));
+    expect(r).toBeInstanceOf(Response);
+    expect(await (r as Response).json()).toEqual({ user: "5", version: 2, q: "" });
+  });
+
   test("starting twice is refused", () => {
     expect(() => server.start({ port: 0 })).toThrow(HttpServerStateError);
   });

@@ -49,15 +49,23 @@ function pairs(entries: Iterable<readonly [string, string]>): List {
   return new List(T_BRACE, items);
 }
 
+// The request's keys, interned once rather than per request.
+const METHOD = sym("method");
+const PATH = sym("path");
+const PARAMS = sym("params");
+const QUERY = sym("query");
+const HEADERS = sym("headers");
+const BODY = sym("body");
+
 /** Builds the `$request` value. */
 export function requestValue(r: RequestParts): List {
   return new List(T_BRACE, [
-    pair(sym("method"), new Str(r.method)),
-    pair(sym("path"), new Str(r.path)),
-    pair(sym("params"), pairs(r.params)),
-    pair(sym("query"), pairs(r.query)),
-    pair(sym("headers"), pairs(r.headers)),
-    pair(sym("body"), new Str(r.body)),
+    pair(METHOD, new Str(r.method)),
+    pair(PATH, new Str(r.path)),
+    pair(PARAMS, pairs(r.params)),
+    pair(QUERY, pairs(r.query)),
+    pair(HEADERS, pairs(r.headers)),
+    pair(BODY, new Str(r.body)),
   ]);
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { setLogLevel } from "../log.ts";
+import { flushLog, setLogLevel } from "../log.ts";
 import { Runtime } from "../node/runtime.ts";
-import { Dispatcher } from "./dispatch.ts";
+import { Dispatcher, hundredths, newRequestId } from "./dispatch.ts";
 import { REQUEST_BODY_BYTES_MAX } from "./limits.ts";
 import { MemoryRouteSource } from "./memory-source.ts";
 import { REQUEST_ID_HEADER } from "./response.ts";
@@ -36,6 +36,8 @@ async function captureLogs(fn: () => Promise<void>): Promise<string[]> {
   }) as typeof process.stderr.write;
   try {
     await fn();
+    // Info lines are buffered until the end of the event-loop turn.
+    flushLog();
   } finally {
     process.stderr.write = write;
     setLogLevel("warn");
@@ -151,5 +153,26 @@ describe("Dispatcher", () => {
     expect(text).toContain('sup_http_handler_errors_total{tenant="default",route="GET /boom",kind="exception"} 1');
     expect(text).toContain('sup_http_request_duration_seconds_count{tenant="default",route="GET /users/:id"} 2');
     expect(text).toContain('sup_http_route_version{tenant="default",route="GET /users/:id"} 3');
+  });
+});
+
+describe("request ids", () => {
+  test("are the process prefix and a base-36 counter, in order", () => {
+    const first = newRequestId();
+    const [prefix, count] = first.split("-") as [string, string];
+    expect(prefix).toMatch(/^[0-9a-f]{8}$/);
+    const start = parseInt(count, 36);
+    for (let i = 1; i <= 5_000; i++) expect(newRequestId()).toBe(`${prefix}-${(start + i).toString(36)}`);
+  });
+});
+
+describe("access line durations", () => {
+  test("hundredths are written as the rounded number would be", () => {
+    const rows: [number, string][] = [[0, "0"], [0.004, "0"], [0.005, "0.01"], [0.1, "0.1"], [0.995, "1"], [1.1, "1.1"], [12.34, "12.34"], [99.999, "100"], [1234.5678, "1234.57"]];
+    for (const [ms, text] of rows) expect(hundredths(ms)).toBe(text);
+    for (let i = 0; i < 10_000; i++) {
+      const ms = (i * 7.123) % 250;
+      expect(hundredths(ms)).toBe(`${Math.round(ms * 100) / 100}`);
+    }
   });
 });

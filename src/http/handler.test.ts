@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { sourceForm } from "../lang/printer.ts";
+import { sym, type Value } from "../lang/value.ts";
 import { Runtime } from "../node/runtime.ts";
 import { requestValue } from "../../kernels/http/shape.ts";
 import { runHandler } from "./handler.ts";
@@ -68,6 +69,40 @@ describe("runHandler", () => {
   test("a kernel that cannot load is an exception, not a crash", () => {
     const r = runHandler(version(`[ #(load "no-such-kernel") 1 ]`), request, rt.host);
     expect(r.kind === "exception" && r.message).toBe("load: failed to load kernel no-such-kernel");
+  });
+
+  test("a binding made by one request is not visible to the next", () => {
+    const writer = version(`[ (def leaked 42) (def f (fn () :int [ 7 ])) (def g (fn () :int [ (def inner 5) (nope) ])) (g) ]`);
+    const reader = version("[ leaked ]");
+    const inner = version("[ inner ]");
+    const caller = version("[ (f) ]");
+    for (let i = 0; i < 3; i++) {
+      // The writer ends in an exception with a lambda's scope still open.
+      expect(runHandler(writer, request, rt.host).kind).toBe("exception");
+      // An unbound symbol evaluates to itself.
+      const r = runHandler(reader, request, rt.host);
+      expect(r.kind === "value" && r.value).toBe(sym("leaked"));
+      const n = runHandler(inner, request, rt.host);
+      expect(n.kind === "value" && n.value).toBe(sym("inner"));
+      const c = runHandler(caller, request, rt.host);
+      expect(c.kind === "exception" && c.message).toBe("Unknown callable symbol: f");
+    }
+  });
+
+  test("a request given as a function is built only when the program reads it, and once", () => {
+    let built = 0;
+    const lazy = (): Value => {
+      built++;
+      return request;
+    };
+    const ignores = runHandler(version(`[ #(load "http" "json") (http/json 200 (json/object "a" 1)) ]`), lazy, rt.host);
+    expect(ignores.kind).toBe("value");
+    expect(built).toBe(0);
+    const reads = runHandler(version(`[ #(load "http") (def a (http/param "id")) (def b $request) (http/path) ]`), lazy, rt.host);
+    expect(reads.kind === "value" && sourceForm(reads.value)).toBe('"/p/1"');
+    expect(built).toBe(1);
+    const same = runHandler(version("[ $request ]"), lazy, rt.host);
+    expect(same.kind === "value" && same.value).toBe(request);
   });
 
   test("code that does not parse is an internal outcome", () => {

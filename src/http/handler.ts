@@ -16,8 +16,11 @@ export type HandlerOutcome =
   | { readonly kind: "exception"; readonly message: string; readonly where: SourceDiagnostic | null }
   | { readonly kind: "internal"; readonly message: string };
 
-/** Runs a route version's program with `request` bound to `$request`. */
-export function runHandler(run: RouteVersion, request: Value, host: Host, scope: SessionScope | null = null): HandlerOutcome {
+/**
+ * Runs a route version's program with `request` bound to `$request`. Given as a function, the
+ * request value is built only if the program reads `$request` (many handlers never do).
+ */
+export function runHandler(run: RouteVersion, request: Value | (() => Value), host: Host, scope: SessionScope | null = null): HandlerOutcome {
   const { program, file, diagnostics } = run.program;
   if (program === null) return { kind: "internal", message: `route program does not parse: ${diagnostics[0]?.message ?? "unknown error"}` };
   const session = new Session(host, run.budget, scope);
@@ -25,7 +28,8 @@ export function runHandler(run: RouteVersion, request: Value, host: Host, scope:
   try {
     it = new Interp(session, file.path);
     session.importStack.push(file.path);
-    it.define(REQUEST_SYMBOL, request);
+    if (typeof request === "function") it.defineLazy(REQUEST_SYMBOL, request);
+    else it.define(REQUEST_SYMBOL, request);
     return { kind: "value", value: compile(program)(it) };
   } catch (e) {
     if (e instanceof BudgetExceeded) return { kind: "budget", error: e };

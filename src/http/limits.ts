@@ -49,6 +49,14 @@ export const METRIC_SERIES_MAX = 10_000;
  */
 export const TENANT_TABLES_MAX = 10_000;
 
+/**
+ * Request paths a tenant table remembers as matching a static route, so a repeated request skips
+ * splitting and matching. Distinct spellings of one path (`/a`, `/a/`, `//a`) are separate entries
+ * and come from clients, hence the cap; past it, requests are matched the long way. The table is
+ * rebuilt, and the entries forgotten, whenever code changes.
+ */
+export const ROUTE_HITS_MAX = 1_024;
+
 /** Upper bounds (seconds) of the request latency histogram: handlers are budgeted at 100 ms by default. */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

@@ -25,7 +25,7 @@ function labelText(labels: Labels): string {
 /** A counter family keyed by label values (in the family's label order). */
 class Counter {
   /** By the label values joined with NUL: cheap to build per request; label text is made when scraping. */
-  private readonly series = new Map<string, { values: readonly string[]; value: number }>();
+  private readonly all = new Map<string, { values: readonly string[]; value: number }>();
   constructor(
     readonly name: string,
     readonly help: string,
@@ -33,30 +33,54 @@ class Counter {
   ) {}
 
   inc(...values: string[]): void {
+    this.series(values).value++;
+  }
+
+  /** The series of these label values (the overflow series past the cap), made on first use. */
+  series(values: readonly string[]): { value: number } {
     let key = values.join("\0");
-    let s = this.series.get(key);
+    let s = this.all.get(key);
     if (s === undefined) {
-      if (this.series.size >= METRIC_SERIES_MAX) {
+      if (this.all.size >= METRIC_SERIES_MAX) {
         // Tenant and route are the first two labels of every family; they carry the cardinality.
         values = [OVERFLOW_ROUTE, OVERFLOW_ROUTE, ...values.slice(2)];
         key = values.join("\0");
-        s = this.series.get(key);
+        s = this.all.get(key);
       }
-      if (s === undefined) this.series.set(key, (s = { values, value: 0 }));
+      if (s === undefined) this.all.set(key, (s = { values, value: 0 }));
     }
-    s.value++;
+    return s;
   }
 
   render(out: string[]): void {
     out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
-    for (const s of this.series.values()) out.push(`${this.name}${labelText(zip(this.labelNames, s.values))} ${s.value}`);
+    for (const s of this.all.values()) out.push(`${this.name}${labelText(zip(this.labelNames, s.values))} ${s.value}`);
   }
+}
+
+/** Counts one observation in the first bucket that holds it; render() accumulates, as the text format wants. */
+function count(h: HistogramSeries, seconds: number): void {
+  const buckets = LATENCY_BUCKETS_SECONDS;
+  for (let i = 0; i < buckets.length; i++) {
+    if (seconds <= buckets[i]!) {
+      h.counts[i]!++;
+      break;
+    }
+  }
+  h.sum += seconds;
+  h.count++;
 }
 
 function zip(names: readonly string[], values: readonly string[]): Labels {
   const out: Record<string, string> = {};
   for (let i = 0; i < names.length; i++) out[names[i]!] = values[i]!;
   return out;
+}
+
+/** What one tenant's route has counted: its latency histogram and its request counters by status. */
+interface RouteSeries {
+  readonly latency: HistogramSeries;
+  readonly byStatus: Map<number, { value: number }>;
 }
 
 interface HistogramSeries {
@@ -75,9 +99,44 @@ export class HttpMetrics {
   /** Requests being handled now; set by the dispatcher. */
   inFlight = 0;
 
+  /**
+   * The series of each tenant and route, found without building label keys: observe runs once per
+   * request. Bounded like the series themselves; past the bound, observe takes the slow path.
+   */
+  private readonly routes = new Map<string, Map<string, RouteSeries>>();
+  private routesCount = 0;
+
   /** Records one answered request. */
   observe(tenant: string, route: string, status: number, seconds: number): void {
-    this.requests.inc(tenant, route, String(status));
+    const r = this.routes.get(tenant)?.get(route);
+    const counter = r?.byStatus.get(status);
+    if (r === undefined || counter === undefined) {
+      this.observeFirst(tenant, route, status, seconds);
+      return;
+    }
+    counter.value++;
+    count(r.latency, seconds);
+  }
+
+  /** observe for a tenant, route and status seen for the first time (or past the bound). */
+  private observeFirst(tenant: string, route: string, status: number, seconds: number): void {
+    const counter = this.requests.series([tenant, route, String(status)]);
+    counter.value++;
+    const latency = this.histogram(tenant, route);
+    count(latency, seconds);
+    let byRoute = this.routes.get(tenant);
+    let r = byRoute?.get(route);
+    if (r === undefined) {
+      if (this.routesCount >= METRIC_SERIES_MAX) return;
+      if (byRoute === undefined) this.routes.set(tenant, (byRoute = new Map()));
+      byRoute.set(route, (r = { latency, byStatus: new Map() }));
+      this.routesCount++;
+    }
+    // Statuses are HTTP statuses (200-599), so this map stays small.
+    r.byStatus.set(status, counter);
+  }
+
+  private histogram(tenant: string, route: string): HistogramSeries {
     let key = tenant + "\0" + route;
     let h = this.latency.get(key);
     if (h === undefined && this.latency.size >= METRIC_SERIES_MAX) {
@@ -86,11 +145,7 @@ export class HttpMetrics {
       h = this.latency.get(key);
     }
     if (h === undefined) this.latency.set(key, (h = { labels: { tenant, route }, counts: LATENCY_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 }));
-    // Counted in the first bucket that holds it; render() accumulates, as the text format wants.
-    const i = LATENCY_BUCKETS_SECONDS.findIndex((le) => seconds <= le);
-    if (i >= 0) h.counts[i]!++;
-    h.sum += seconds;
-    h.count++;
+    return h;
   }
 
   /** Records a handler error (`exception`, `invalid-response` or `internal`). */

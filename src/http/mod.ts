@@ -15,7 +15,7 @@
  * tested with an in-memory source.
  */
 export { HttpServer, type HttpServerOptions, type ListenOptions } from "./server.ts";
-export { Dispatcher, newRequestId, type DispatcherOptions } from "./dispatch.ts";
+export { Dispatcher, newRequestId, type DispatcherOptions, type ClientIp } from "./dispatch.ts";
 export { RouteTable, budgetOf, type RouteSource, type RouteRecord, type Route, type RouteMatch, type RouteVersion, type CompiledProgram, type RouteTableOptions } from "./route-table.ts";
 export { parseRouteName, splitPath, matchSegments, compareRank, ANY_METHOD, type RoutePattern, type Segment } from "./route-pattern.ts";
 export { TenantSelector, DEFAULT_TENANT, isTenantName, type TenantSelectorOptions, type TenantChoice } from "./tenant.ts";

@@ -16,10 +16,9 @@ const EMPTY = new Uint8Array(0);
  * declared length or the bytes received pass the limit, without reading the rest.
  */
 export async function readBody(req: Request, maxBytes: number = REQUEST_BODY_BYTES_MAX): Promise<Uint8Array> {
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) throw new RequestBodyTooLargeError(maxBytes);
-  if (req.body === null) return EMPTY;
-  const reader = req.body.getReader();
+  const now = bodyWithoutReading(req, maxBytes);
+  if (now !== null) return now;
+  const reader = req.body!.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -42,6 +41,19 @@ export async function readBody(req: Request, maxBytes: number = REQUEST_BODY_BYT
   return out;
 }
 
+/**
+ * The body of a request that has none (empty), without waiting: null when there is a body to read
+ * with readBody. Throws RequestBodyTooLargeError when the declared length is over the limit.
+ */
+export function bodyWithoutReading(req: Request, maxBytes: number = REQUEST_BODY_BYTES_MAX): Uint8Array | null {
+  // Without a body there is nothing to bound, and a server Request's headers are only built when
+  // first used, so a request without a body never needs them here.
+  if (req.body === null) return EMPTY;
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) throw new RequestBodyTooLargeError(maxBytes);
+  return null;
+}
+
 /** Plain ASCII text is its own latin1 byte string; only other text needs encoding to UTF-8. */
 const ASCII = /^[\x00-\x7f]*$/;
 const bytesOf = (text: string) => (ASCII.test(text) ? text : latin1FromText(text));
@@ -54,11 +66,16 @@ function textPairs(entries: Iterable<readonly [string, string]>): [string, strin
 
 /** Builds the `$request` value of a request whose body was read and whose route matched `path`. */
 export function requestToValue(req: Request, url: URL, path: string, params: ReadonlyMap<string, string>, body: Uint8Array): List {
+  return requestValueOf(req, path, params, url.searchParams, body);
+}
+
+/** As requestToValue, with the query pairs already parsed (see target.ts). */
+export function requestValueOf(req: Request, path: string, params: ReadonlyMap<string, string>, query: Iterable<readonly [string, string]>, body: Uint8Array): List {
   return requestValue({
     method: req.method,
     path: bytesOf(path),
     params: textPairs(params),
-    query: textPairs(url.searchParams),
+    query: textPairs(query),
     // Header values are byte strings in the Fetch API already (one char per byte).
     headers: req.headers,
     body: body.byteLength === 0 ? "" : latin1FromBytes(body),

@@ -20,17 +20,66 @@ function bytes(latin1: string): string | Uint8Array {
   return ASCII.test(latin1) ? latin1 : Buffer.from(latin1, "latin1");
 }
 
-/** Converts a handler's value into a response (the request id header is added by the caller). */
-export function valueToResponse(v: Value): ResponseOutcome {
-  if (v instanceof Str) return { ok: true, response: new Response(bytes(v.s), { status: 200, headers: { "content-type": TEXT_TYPE } }) };
+/**
+ * Converts a handler's value into a response; with a request id, the response carries it in
+ * REQUEST_ID_HEADER (replacing any such header the handler set).
+ */
+export function valueToResponse(v: Value, requestId?: string): ResponseOutcome {
+  if (v instanceof Str) return { ok: true, response: build(bytes(v.s), 200, [["content-type", TEXT_TYPE]], requestId) };
   const r = readResponse(v);
   if (r === null) {
     const tagged = v instanceof List && v.t === T_BRACE && v.items[0] === RESPONSE_TAG;
     const reason = tagged ? "handler returned a malformed http-response (status 200-599, string header pairs, string body)" : `handler returned a value of type ${TYPE_NAMES[typeOf(v)]}, not a string or a response`;
     return { ok: false, reason };
   }
-  // A list of pairs keeps repeated names (set-cookie) as separate headers.
-  return { ok: true, response: new Response(bytes(r.body), { status: r.status, headers: r.headers as [string, string][] }) };
+  return { ok: true, response: build(bytes(r.body), r.status, r.headers, requestId) };
+}
+
+/**
+ * Kept header sets of the common response, a content type and the request id, by content type.
+ * Response copies headers when it is built, so one Headers object per content type can be refilled
+ * for every response; that is cheaper than Response reading a fresh object each time. Content
+ * types come from handlers, so at most this many are kept.
+ */
+const KEPT_HEADER_SETS_MAX = 64;
+const keptHeaders = new Map<string, Headers>();
+
+/** A response with the given headers (names lower case) and request id. */
+function build(body: string | Uint8Array, status: number, headers: readonly (readonly [string, string])[], requestId: string | undefined): Response {
+  let init: Headers | Record<string, string> | [string, string][] | undefined;
+  if (requestId !== undefined && headers.length === 1 && headers[0]![0] === "content-type") {
+    const type = headers[0]![1];
+    let kept = keptHeaders.get(type);
+    if (kept === undefined && keptHeaders.size < KEPT_HEADER_SETS_MAX) keptHeaders.set(type, (kept = new Headers([["content-type", type]])));
+    kept?.set(REQUEST_ID_HEADER, requestId);
+    init = kept;
+  }
+  init ??= headersOf(headers, requestId);
+  // 200 is Response's default; an init without a status is read faster.
+  return new Response(body, status === 200 ? { headers: init } : { status, headers: init });
+}
+
+/**
+ * Response headers from name/value pairs (names lower case). A plain object is several times
+ * cheaper for Response to take than a list of pairs, so it is used unless a name repeats
+ * (set-cookie), which only a list of pairs can express.
+ */
+function headersOf(pairs: readonly (readonly [string, string])[], requestId: string | undefined): Record<string, string> | [string, string][] {
+  const out: Record<string, string> = {};
+  for (const [name, value] of pairs) {
+    // `__proto__` is a valid header name but not a plain object key.
+    if (Object.hasOwn(out, name) || name === "__proto__") return headerList(pairs, requestId);
+    out[name] = value;
+  }
+  if (requestId !== undefined) out[REQUEST_ID_HEADER] = requestId;
+  return out;
+}
+
+function headerList(pairs: readonly (readonly [string, string])[], requestId: string | undefined): [string, string][] {
+  if (requestId === undefined) return pairs as [string, string][];
+  const out = pairs.filter(([name]) => name !== REQUEST_ID_HEADER) as [string, string][];
+  out.push([REQUEST_ID_HEADER, requestId]);
+  return out;
 }
 
 /** A plain-text error response of the HTTP layer itself. */

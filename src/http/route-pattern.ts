@@ -65,8 +65,16 @@ export function parseRouteName(name: string): RoutePattern {
 /** Splits a request path (as in a URL, percent-encoded) into decoded, non-empty segments. */
 export function splitPath(path: string): string[] {
   const out: string[] = [];
-  for (const p of path.split("/")) {
-    if (p.length === 0) continue;
+  // Scanned with indexOf rather than split: this runs for every request.
+  const n = path.length;
+  let at = 0;
+  while (at < n) {
+    let end = path.indexOf("/", at);
+    if (end === -1) end = n;
+    const start = at;
+    at = end + 1;
+    if (end === start) continue;
+    const p = path.slice(start, end);
     if (!p.includes("%")) out.push(p);
     else {
       try {

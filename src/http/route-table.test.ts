@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Rng } from "../../test/support/rng.ts";
-import { COMPILED_PROGRAMS_MAX, HANDLER_STEPS_DEFAULT, HANDLER_STEPS_MAX, HANDLER_TIME_MS_DEFAULT, HANDLER_TIME_MS_MAX, TENANT_TABLES_MAX } from "./limits.ts";
+import { COMPILED_PROGRAMS_MAX, HANDLER_STEPS_DEFAULT, HANDLER_STEPS_MAX, HANDLER_TIME_MS_DEFAULT, HANDLER_TIME_MS_MAX, ROUTE_HITS_MAX, TENANT_TABLES_MAX } from "./limits.ts";
 import { MemoryRouteSource } from "./memory-source.ts";
 import { RouteTable, budgetOf, type RouteRecord, type RouteSource } from "./route-table.ts";
 
@@ -150,6 +150,50 @@ describe("invalidation and caching", () => {
     t.resolve("one-more", "GET", "/");
     t.resolve("t0", "GET", "/");
     expect(t.stats.builds).toBe(TENANT_TABLES_MAX + 2);
+  });
+});
+
+describe("remembered matches", () => {
+  test("a static route is matched once per spelling of its path; code changes are seen at once", () => {
+    const src = new MemoryRouteSource();
+    src.put("GET /a", prog("one"));
+    src.put("GET /p/:id", prog("param"));
+    const t = new RouteTable(src);
+    for (let i = 0; i < 3; i++) expect(resolveName(t, "GET", "/a")).toEqual({ route: "GET /a", version: 1, params: {} });
+    expect(t.stats.matches).toBe(1);
+    // Parameter routes are matched every time: their paths are unbounded.
+    for (let i = 0; i < 3; i++) expect(resolveName(t, "GET", `/p/${i}`)?.params).toEqual({ id: String(i) });
+    expect(t.stats.matches).toBe(4);
+    src.put("GET /a", prog("two"));
+    expect(resolveName(t, "GET", "/a")?.version).toBe(2);
+    src.put("POST /a", prog("post"));
+    expect(resolveName(t, "POST", "/a")?.route).toBe("POST /a");
+    expect(resolveName(t, "GET", "/a")?.route).toBe("GET /a");
+  });
+
+  test(`at most ${ROUTE_HITS_MAX} spellings are remembered per tenant table`, () => {
+    const src = new MemoryRouteSource();
+    src.put("GET /a", prog("a"));
+    const t = new RouteTable(src);
+    // `/a`, `/a/`, `/a//`, … all name the static route `/a`.
+    const spelling = (k: number) => "/a" + "/".repeat(k);
+    for (let k = 0; k < ROUTE_HITS_MAX; k++) expect(resolveName(t, "GET", spelling(k))?.route).toBe("GET /a");
+    for (let k = 0; k < ROUTE_HITS_MAX; k++) t.resolve("default", "GET", spelling(k));
+    expect(t.stats.matches).toBe(ROUTE_HITS_MAX);
+    expect(resolveName(t, "GET", spelling(ROUTE_HITS_MAX))?.route).toBe("GET /a");
+    expect(resolveName(t, "GET", spelling(ROUTE_HITS_MAX))?.route).toBe("GET /a");
+    expect(t.stats.matches).toBe(ROUTE_HITS_MAX + 2);
+  });
+
+  test("a route with a split is drawn per request, not remembered", () => {
+    const src = new MemoryRouteSource();
+    src.put("GET /s", prog("v1"));
+    src.put("GET /s", prog("v2"), { meta: { split: [{ version: 1, weight: 1 }, { version: 2, weight: 1 }] } });
+    const rng = new Rng(7);
+    const t = new RouteTable(src, { random: () => rng.next() });
+    const seen = new Set<number>();
+    for (let i = 0; i < 50; i++) seen.add(t.resolve("default", "GET", "/s")!.run.version);
+    expect([...seen].sort()).toEqual([1, 2]);
   });
 });
 

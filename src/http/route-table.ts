@@ -7,7 +7,7 @@
  */
 import { compile, latin1FromText, parseFile, type Budget, type SourceDiagnostic, type SourceFile, type Value } from "../lang/mod.ts";
 import { log } from "../log.ts";
-import { COMPILED_PROGRAMS_MAX, TENANT_TABLES_MAX, HANDLER_STEPS_DEFAULT, HANDLER_STEPS_MAX, HANDLER_TIME_MS_DEFAULT, HANDLER_TIME_MS_MAX } from "./limits.ts";
+import { COMPILED_PROGRAMS_MAX, ROUTE_HITS_MAX, TENANT_TABLES_MAX, HANDLER_STEPS_DEFAULT, HANDLER_STEPS_MAX, HANDLER_TIME_MS_DEFAULT, HANDLER_TIME_MS_MAX } from "./limits.ts";
 import { ANY_METHOD, compareRank, matchSegments, parseRouteName, splitPath, staticKey, type RoutePattern } from "./route-pattern.ts";
 import { parseSplit, pickArm, stickyKey, stickyRoll, type ClientInfo, type SplitRule } from "./split.ts";
 
@@ -68,6 +68,8 @@ interface TenantRoutes {
   readonly exact: ReadonlyMap<string, Route>;
   /** Routes with parameters, best rank first. */
   readonly ranked: readonly Route[];
+  /** Matches of static routes without a split by `METHOD path`, as requests asked for them. */
+  readonly hits: Map<string, RouteMatch>;
 }
 
 /** Reads `budgetSteps` / `budgetMs` from meta: a positive integer up to the ceiling, else the default. */
@@ -89,8 +91,8 @@ export class RouteTable {
   /** Compiled programs by hash, least recently used first. */
   private readonly programs = new Map<string, CompiledProgram>();
   private readonly random: () => number;
-  /** How many tenant tables were built and programs parsed: observable for tests and metrics. */
-  readonly stats = { builds: 0, parses: 0 };
+  /** How many tenant tables were built, programs parsed and requests matched the long way: observable for tests. */
+  readonly stats = { builds: 0, parses: 0, matches: 0 };
 
   constructor(
     readonly source: RouteSource,
@@ -102,11 +104,19 @@ export class RouteTable {
   /** Finds the route for a request; HEAD falls back to GET. Null when no route matches. */
   resolve(tenant: string, method: string, path: string, client?: ClientInfo): RouteMatch | null {
     const table = this.tenant(tenant);
+    // A static route without a split always gives the same match: remember it by the request's
+    // path as written, so the next request for it skips splitting and matching.
+    const key = method + " " + path;
+    const hit = table.hits.get(key);
+    if (hit !== undefined) return hit;
+    this.stats.matches++;
     const segs = splitPath(path);
     const found = find(table, method, segs) ?? (method === "HEAD" ? find(table, "GET", segs) : null);
     if (found === null) return null;
     const [route, params] = found;
-    return { route, params, run: this.pickVersion(route, client) };
+    const match: RouteMatch = { route, params, run: this.pickVersion(route, client) };
+    if (params === NO_PARAMS && route.split === null && table.hits.size < ROUTE_HITS_MAX) table.hits.set(key, match);
+    return match;
   }
 
   /** Every tenant's current route versions (for the metrics' version gauge). */
@@ -158,7 +168,7 @@ export class RouteTable {
       } else ranked.push(route);
     }
     ranked.sort((a, b) => compareRank(a.pattern, b.pattern));
-    return { exact, ranked };
+    return { exact, ranked, hits: new Map() };
   }
 
   private split(rec: RouteRecord): Route["split"] {

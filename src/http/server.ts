@@ -54,9 +54,13 @@ export class HttpServer {
   readonly dispatcher: Dispatcher;
   private readonly health: () => Readonly<Record<string, unknown>>;
   private server: BunServer | null = null;
+  /** The app's compiled request handler, while listening. */
+  private fetch: ((request: Request) => Response | Promise<Response>) | null = null;
   private draining = false;
   private stopping: Promise<void> | null = null;
   private startedAt = 0;
+  /** The address a request came from (looked up only when a sticky split asks). */
+  private readonly clientIp = (request: Request): string => this.server?.requestIP(request)?.address ?? "";
 
   constructor(options: HttpServerOptions) {
     this.routes = new RouteTable(options.source, { random: options.random });
@@ -82,19 +86,23 @@ export class HttpServer {
   start(options: ListenOptions = {}): { hostname: string; port: number } {
     if (this.server !== null) throw new HttpServerStateError("Cannot start the HTTP server: it is already started");
     const hostname = options.hostname ?? "127.0.0.1";
+    // Elysia compiles each route from its handler's source text. A handler that names `body` gets
+    // the body parsed before it runs; one that names `server` pays a property definition per
+    // request; one whose text looks asynchronous (`return f(`, `=> f(`, the words async or await)
+    // or that sets `parse` is wrapped in an async function, a promise per request. So the
+    // catch-all names only `request` and `path` and returns a variable assigned apart from its
+    // declaration (Bun's transpiler folds `const r = f(); return r` into `return f()`): it
+    // compiles to a plain synchronous call, and the dispatcher reads the body itself, bounded.
+    // A test checks that a request without a body is answered without a promise.
+    const serve = (request: Request, path: string): Response | Promise<Response> => this.serveRoute(request, path);
     const app = new Elysia()
       .get("/_sup/health", () => this.healthResponse())
       .get("/_sup/metrics", () => new Response(this.metrics.render(this.routes.currentVersions()), { headers: { "content-type": PROMETHEUS_TYPE } }))
-      .all(
-        "/*",
-        ({ request, server, path }) => {
-          if (this.draining) return new Response("Service Unavailable: shutting down\n", { status: 503, headers: { connection: "close" } });
-          if (path.startsWith(RESERVED_PREFIX)) return new Response("Not Found\n", { status: 404 });
-          return this.dispatcher.handle(request, server?.requestIP(request)?.address ?? "");
-        },
-        // The dispatcher reads the body itself, bounded; Elysia must not parse it first.
-        { parse: "none" },
-      );
+      .all("/*", function catchAll({ request, path }) {
+        let response: Response | Promise<Response>;
+        response = serve(request, path);
+        return response;
+      });
     try {
       app.listen({ hostname, port: options.port ?? 0 });
     } catch (e) {
@@ -102,6 +110,7 @@ export class HttpServer {
     }
     if (app.server === null) throw new HttpServerStateError(`Cannot listen on ${hostname}:${options.port ?? 0}: no server was started`);
     this.server = app.server;
+    this.fetch = app.fetch;
     this.draining = false;
     this.startedAt = Date.now();
     const address = { hostname, port: this.port };
@@ -131,7 +140,25 @@ export class HttpServer {
     if (timedOut) log("warn", "http stop: requests still in flight after drain", { inFlight: this.dispatcher.inFlight, drainMs });
     await server.stop(true);
     this.server = null;
+    this.fetch = null;
     log("info", "http stopped", {});
+  }
+
+  /**
+   * Answers one request the way the listening server does (tests use it to check the server's fast
+   * path without a socket); throws when the server is not started.
+   */
+  handle(request: Request): Response | Promise<Response> {
+    if (this.fetch === null) throw new HttpServerStateError("Cannot handle a request: the HTTP server is not started");
+    return this.fetch(request);
+  }
+
+  /** The catch-all: every request that is not one of the server's own. */
+  private serveRoute(request: Request, path: string): Response | Promise<Response> {
+    if (this.draining) return new Response("Service Unavailable: shutting down\n", { status: 503, headers: { connection: "close" } });
+    if (path.startsWith(RESERVED_PREFIX)) return new Response("Not Found\n", { status: 404 });
+    // The client address is looked up only if a sticky split asks for it.
+    return this.dispatcher.handle(request, this.clientIp);
   }
 
   private healthResponse(): Response {

@@ -38,7 +38,8 @@ export function isTenantName(name: string): boolean {
 /** Selects a tenant from a request's Host header and path. */
 export class TenantSelector {
   private readonly hostSuffix: string | null;
-  private readonly byHost: boolean;
+  /** Whether select reads the Host header (callers skip reading it otherwise). */
+  readonly byHost: boolean;
   private readonly byPath: boolean;
   readonly defaultTenant: string;
 

@@ -2,12 +2,14 @@
  * Compiles SLP values into closures, once per node: the closure is cached on the (immutable) List
  * or Wrap node, so a program, a lambda body or a stored handler is compiled the first time it runs
  * and reused after. Call heads that are built-in instructions are fixed at compile time (they cannot
- * be shadowed); kernel functions are resolved at run time and cached per session generation.
+ * be shadowed); kernel functions are resolved at run time and cached per call site against the
+ * session's (immutable, shared) kernel function table, so the cache holds from one session to the
+ * next while they load the same kernel versions.
  */
 import { SlpException } from "./errors.ts";
 import type { EagerKernelFn, KernelFn } from "./host.ts";
 import { DIRECTIVES, INSTRUCTIONS } from "./instructions.ts";
-import { type Code, type Interp, type Session } from "./interp.ts";
+import type { Code, Interp } from "./interp.ts";
 import { moduleCall, moduleValue } from "./modules.ts";
 import { Aberrant, List, NONE, Sym, Wrap, T_BRACKET, T_DATUM, T_ERROR, T_PAREN, T_SOME, type Value, typeOf } from "./value.ts";
 
@@ -96,8 +98,11 @@ function compileSequence(l: List): Code {
 const noneValue: Value = NONE;
 
 interface CallSite {
-  session: Session | undefined;
-  gen: number;
+  /**
+   * The kernel function table the call was resolved against. Tables are immutable and shared by
+   * sessions holding the same kernel versions, so a resolution stays valid across sessions.
+   */
+  fns: ReadonlyMap<string, KernelFn> | undefined;
   kernel: KernelFn | undefined;
   /** The kernel's eager form when this call has exactly its arity. */
   eager: EagerKernelFn["call"] | undefined;
@@ -129,7 +134,7 @@ function compileCall(l: List): Code {
     };
   }
   let argCodes: Code[] | undefined;
-  const site: CallSite = { session: undefined, gen: -1, kernel: undefined, eager: undefined };
+  const site: CallSite = { fns: undefined, kernel: undefined, eager: undefined };
   const name = head.name;
   const slash = name.indexOf("/");
   const mayBeModule = slash > 0;
@@ -142,11 +147,10 @@ function compileCall(l: List): Code {
   const c2 = nargs >= 3 ? compile(args[2]!) : undefined;
 
   return (it: Interp) => {
-    const session = it.session;
-    if (site.session !== session || site.gen !== session.kernelGen) {
-      site.session = session;
-      site.gen = session.kernelGen;
-      const k = session.kernelFns.get(name);
+    const fns = it.session.kernelSet.fns;
+    if (site.fns !== fns) {
+      site.fns = fns;
+      const k = fns.get(name);
       site.kernel = k;
       site.eager = k?.eager !== undefined && k.eager.arity === nargs ? k.eager.call : undefined;
     }

@@ -433,7 +433,7 @@ const defineForm: InstructionCompiler = (node, args) => {
       if (c === undefined) throw new SlpException(`define-form: invalid type symbol: ${e.name}`, pos);
       codes.push(c);
     }
-    it.session.forms.set(name.name, codes);
+    it.session.defineForm(name.name, codes);
     return NONE;
   };
 };

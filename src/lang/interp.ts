@@ -1,16 +1,18 @@
 /**
- * The interpreter state: dynamic scopes, lambdas and their lifetimes, loop contexts and the budget.
+ * The interpreter state: dynamic scopes, lambdas and their lifetimes, loop contexts and the step
+ * count. (The Session its interpreters share, one program run, is in session.ts.)
  *
  * Scoping is dynamic (spec §3.3), so lookups use shallow binding: each interpreter keeps, per
  * symbol id, the innermost binding with a link to the one it shadows. Lookup is O(1) whatever the
- * call depth; pushing a scope records which symbols it bound so popping restores them.
- * A Session is one program run: the kernels, forms, modules and budget its interpreters share.
+ * call depth; pushing a scope records which symbols it bound so popping restores them. When its
+ * session ends an interpreter hands its arrays on to the next one (see recycle).
  */
 import { BudgetExceeded, SlpException } from "./errors.ts";
-import type { CallContext, Host, KernelFn, LoadedKernel, SessionScope } from "./host.ts";
+import type { CallContext, SessionScope } from "./host.ts";
 import { compile } from "./compile.ts";
 import { moduleValue } from "./modules.ts";
-import { Aberrant, List, NONE, Sym, T_NONE, Wrap, typeOf, type TypeCode, type Value, errorValue, symbolCount, TYPE_NAMES } from "./value.ts";
+import { STEPS_PER_CLOCK_CHECK, type Session } from "./session.ts";
+import { Aberrant, List, NONE, NoneValue, Sym, T_NONE, Wrap, typeOf, type TypeCode, type Value, errorValue, symbolCount, TYPE_NAMES } from "./value.ts";
 
 /** A compiled expression: evaluates in an interpreter. */
 export type Code = (it: Interp) => Value;
@@ -30,129 +32,130 @@ export class LambdaDef {
   ) {}
 }
 
-/** Limits for one run. Defaults are unlimited steps/time and the nesting limit below. */
-export interface Budget {
-  readonly steps?: number;
-  readonly timeMs?: number;
-}
-
 /**
  * Deepest nesting of lambda calls and evals. The original crashed near 10,000; 1,000 must work.
  * Bounded so a runaway recursion becomes a clean error instead of exhausting the JS stack.
  */
 export const CALL_DEPTH_MAX = 2_500;
 
-/** Steps between two clock reads when a time budget is set; clock reads are not free. */
-const STEPS_PER_CLOCK_CHECK = 1024;
-
-/** Per-run state shared by the main interpreter and the interpreters of imported modules. */
-export class Session {
-  /** Kernel functions by full name (`load-name/fn`). */
-  readonly kernelFns = new Map<string, KernelFn>();
-  readonly kernels = new Map<string, LoadedKernel>();
-  /** Bumped whenever kernelFns changes, so call sites can cache their resolution. */
-  kernelGen = 0;
-  readonly forms = new Map<string, readonly TypeCode[]>();
-  readonly modules = new Map<Sym, Interp>();
-  readonly importedFiles = new Set<string>();
-  readonly importStack: string[] = [];
-  stepsLimit: number;
-  stepsUsed = 0;
-  deadline: number;
-  private readonly timeMs: number;
-
-  constructor(
-    readonly host: Host,
-    budget: Budget = {},
-    /** The tenant and services of the embedding (a node's request or job); null for plain runs. */
-    readonly scope: SessionScope | null = null,
-  ) {
-    this.stepsLimit = budget.steps ?? Infinity;
-    this.timeMs = budget.timeMs ?? Infinity;
-    this.deadline = budget.timeMs === undefined ? Infinity : performance.now() + budget.timeMs;
-  }
-
-  /** Registers a loaded kernel's functions under its load name. */
-  addKernel(name: string, k: LoadedKernel): void {
-    this.kernels.set(name, k);
-    for (const [fn, impl] of k.functions) this.kernelFns.set(`${name}/${fn}`, impl);
-    for (const [form, types] of k.forms) this.forms.set(form, types);
-    this.kernelGen++;
-  }
-
-  /** Swaps a kernel this session uses for another version (the REPL's reload); releases the old one. */
-  replaceKernel(name: string, k: LoadedKernel): void {
-    this.dropKernel(name);
-    this.addKernel(name, k);
-  }
-
-  /** Stops using a kernel: its functions become unknown to this session, and it is released. */
-  dropKernel(name: string): void {
-    const old = this.kernels.get(name);
-    if (old === undefined) return;
-    this.kernels.delete(name);
-    for (const fn of old.functions.keys()) this.kernelFns.delete(`${name}/${fn}`);
-    this.kernelGen++;
-    this.host.releaseKernel?.(name, old);
-  }
-
-  /** Ends the session: every kernel it acquired is released (once). */
-  close(): void {
-    for (const name of [...this.kernels.keys()]) this.dropKernel(name);
-  }
-
-  /** Called every STEPS_PER_CLOCK_CHECK steps (or fewer near the step limit); throws when a budget is spent. */
-  checkBudget(spent: number): number {
-    this.stepsUsed += spent;
-    if (this.stepsUsed >= this.stepsLimit) throw new BudgetExceeded("steps", this.stepsLimit);
-    if (this.deadline !== Infinity && performance.now() > this.deadline) throw new BudgetExceeded("time", this.timeMs);
-    return Math.min(STEPS_PER_CLOCK_CHECK, this.stepsLimit - this.stepsUsed);
-  }
+/** The arrays an interpreter works in; recycled together when its session ends (see recycle). */
+interface InterpArrays {
+  /** Per symbol id: the innermost bound value, and the depth of its scope (0 = unbound). */
+  readonly vals: Value[];
+  readonly deps: number[];
+  /** The trail: entries of three slots (symbol id, shadowed value, shadowed depth), one per binding made. */
+  readonly trail: (number | Value)[];
+  /** marks[d] is the trail length when the scope at depth d was pushed (global scope is depth 1). */
+  readonly marks: number[];
+  /** Lambdas alive in this interpreter, ordered by the depth they die at. */
+  readonly liveLambdas: LambdaDef[];
+  readonly loops: LoopContext[];
 }
+
+/**
+ * Interpreter arrays kept for reuse. Handlers run one at a time on the server's thread (a session
+ * inside a session, or a module, needs one more), so a few sets cover the steady state.
+ */
+const RECYCLED_ARRAYS_MAX = 8;
+/**
+ * Longest trail (3 slots per binding) whose arrays are recycled. Clearing a trail costs its length,
+ * so one that a deep recursion grew is left to the garbage collector rather than cleared again by
+ * every run that inherits it.
+ */
+const RECYCLED_TRAIL_MAX = 3 * 1024;
+const recycledArrays: InterpArrays[] = [];
+
+const freeze = <T>(a: T[]): T[] => Object.freeze(a) as T[];
+/**
+ * What a recycled interpreter keeps: empty, frozen arrays. Anything still holding it (a kernel
+ * that kept a CallContext) finds no bindings, and any attempt to bind throws instead of touching
+ * the arrays the next interpreter got.
+ */
+const DETACHED: InterpArrays = Object.freeze({ vals: freeze<Value>([]), deps: freeze<number>([]), trail: freeze<number | Value>([]), marks: freeze<number>([]), liveLambdas: freeze<LambdaDef>([]), loops: freeze<LoopContext>([]) });
+
+/**
+ * The value slot of a binding made by defineLazy whose value has not been made yet. Lookups check
+ * for it and make the value; programs never see it.
+ */
+const UNMADE: Value = new NoneValue();
 
 interface LoopContext {
   done: boolean;
   value: Value;
 }
 
-/** One interpreter: its own scopes, lambda table and loop contexts (a module gets its own). */
-export class Interp {
-  /** Per symbol id: the innermost bound value, and the depth of its scope (0 = unbound). */
-  private vals: Value[] = [];
-  private deps: number[] = [];
-  /** The trail: one entry per binding made, holding what it shadowed, so a pop can restore it. */
-  /** Entries of three slots: symbol id, shadowed value, shadowed depth. */
-  private readonly trail: (number | Value)[] = [];
-  /** marks[d] is the trail length when the scope at depth d was pushed (global scope is depth 1). */
-  private readonly marks: number[] = [0, 0];
+/**
+ * One interpreter: its own scopes, lambda table and loop contexts (a module gets its own). It is
+ * also the CallContext its kernel calls receive (`cx`), so it allocates nothing for that.
+ */
+export class Interp implements CallContext {
+  /** The arrays below, as one set for recycling; the fields are there for direct access. */
+  private arrays: InterpArrays;
+  /** See InterpArrays for these. */
+  private vals: Value[];
+  private deps: number[];
+  private trail: (number | Value)[];
+  private marks: number[];
+  private liveLambdas: LambdaDef[];
+  loops: LoopContext[];
   /** Number of live trail entries; the arrays are never shrunk, only overwritten. */
   private tp = 0;
   depth = 1;
-  private readonly lambdas = new Map<number, LambdaDef>();
-  private readonly liveLambdas: LambdaDef[] = [];
+  /** Lambdas by id; made with the first lambda (most handlers make none). */
+  private lambdas: Map<number, LambdaDef> | null = null;
   private nextLambdaId = 1;
-  readonly loops: LoopContext[] = [];
   /** Set once this interpreter evaluated a non-datum statement of a bracket list (spec §5.4). */
   locked = false;
   callDepth = 0;
   /** Steps left before the next budget check. */
   stepsLeft: number;
-  readonly exports = new Set<Sym>();
+  private exportSet: Set<Sym> | null = null;
   readonly cx: CallContext;
+  /** Makes the value of the one lazy binding (see defineLazy), until it has been made. */
+  private lazyMake: (() => Value) | null = null;
+  private lazyValue: Value = NONE;
 
   constructor(
     readonly session: Session,
     readonly file: string,
   ) {
-    this.stepsLeft = session.checkBudget(0);
+    this.stepsLeft = session.stepsBeforeCheck();
+    const a = recycledArrays.pop() ?? { vals: [], deps: [], trail: [], marks: [0, 0], liveLambdas: [], loops: [] };
+    this.arrays = a;
+    this.vals = a.vals;
+    this.deps = a.deps;
+    this.trail = a.trail;
+    this.marks = a.marks;
+    this.liveLambdas = a.liveLambdas;
+    this.loops = a.loops;
     this.grow();
-    const host = session.host;
-    this.cx = {
-      eval: (e: Value) => this.evalValue(e),
-      workingDir: host.workingDir,
-      write: (b: string) => host.write(b),
-      scope: session.scope,
-    };
+    session.attach(this);
+    this.cx = this;
+  }
+
+  /** CallContext: evaluates an expression in this interpreter's current scope. */
+  eval(e: Value): Value {
+    return this.evalValue(e);
+  }
+
+  /** CallContext: the program's working directory. */
+  get workingDir(): string {
+    return this.session.host.workingDir;
+  }
+
+  /** CallContext: writes program output. */
+  write(bytes: string): void {
+    this.session.host.write(bytes);
+  }
+
+  /** CallContext: the session's tenant and services. */
+  get scope(): SessionScope | null {
+    return this.session.scope;
+  }
+
+  /** Symbols this interpreter (a module) exports. */
+  get exports(): Set<Sym> {
+    return (this.exportSet ??= new Set());
   }
 
   /** Counts one step of work (a call or a loop turn) against the budget. */
@@ -163,8 +166,31 @@ export class Interp {
   /** The value bound to a symbol, or undefined. */
   lookup(s: Sym): Value | undefined {
     const id = s.id;
-    if (id >= this.deps.length) return undefined;
-    return this.deps[id]! > 0 ? this.vals[id] : undefined;
+    if (id >= this.deps.length || this.deps[id] === 0) return undefined;
+    const v = this.vals[id]!;
+    return v === UNMADE ? this.made(id) : v;
+  }
+
+  /**
+   * Binds s in the innermost scope to the value `make` returns, made on the first read, if any.
+   * For a value that is costly to build and often unused (a handler's `$request`); reading it
+   * gives the same value every time, exactly as if it had been bound directly. One per interpreter.
+   */
+  defineLazy(s: Sym, make: () => Value): void {
+    if (this.lazyMake !== null || this.lazyValue !== NONE) throw new Error("bug: an interpreter has one lazy binding at most");
+    this.lazyMake = make;
+    this.define(s, UNMADE);
+  }
+
+  /** The lazy binding's value, made once; stored in its slot so later reads skip this. */
+  private made(id: number): Value {
+    const make = this.lazyMake;
+    if (make !== null) {
+      this.lazyMake = null;
+      this.lazyValue = make();
+    }
+    this.vals[id] = this.lazyValue;
+    return this.lazyValue;
   }
 
   /** True when the innermost scope binds s. */
@@ -198,6 +224,43 @@ export class Interp {
     }
   }
 
+  /**
+   * Called when the session ends: undoes every binding (the trail records them all, so the tables
+   * return to all-unbound) and hands its arrays to the next interpreter, which saves allocating
+   * them, and filling tables sized to every interned symbol, per request. This interpreter is
+   * left with DETACHED, so anything still holding it can neither see nor change the bindings of
+   * whoever gets the arrays next.
+   */
+  recycle(): void {
+    const a = this.arrays;
+    if (a === DETACHED) return;
+    const { vals, deps, trail } = a;
+    const keep = trail.length <= RECYCLED_TRAIL_MAX;
+    if (keep) {
+      for (let k = this.tp - 3; k >= 0; k -= 3) {
+        const id = trail[k] as number;
+        vals[id] = trail[k + 1] as Value;
+        deps[id] = trail[k + 2] as number;
+      }
+      // Popped entries still hold values this run shadowed: drop them, and the rest of its state.
+      for (let k = 0; k < trail.length; k++) trail[k] = 0;
+      if (a.liveLambdas.length !== 0) a.liveLambdas.length = 0;
+      if (a.loops.length !== 0) a.loops.length = 0;
+    }
+    this.tp = 0;
+    this.depth = 1;
+    this.lazyMake = null;
+    this.lazyValue = NONE;
+    this.arrays = DETACHED;
+    this.vals = DETACHED.vals;
+    this.deps = DETACHED.deps;
+    this.trail = DETACHED.trail;
+    this.marks = DETACHED.marks;
+    this.liveLambdas = DETACHED.liveLambdas;
+    this.loops = DETACHED.loops;
+    if (keep && recycledArrays.length < RECYCLED_ARRAYS_MAX) recycledArrays.push(a);
+  }
+
   /** Binds s in the innermost scope, replacing a binding already there (export semantics). */
   redefine(s: Sym, v: Value): void {
     if (this.deps[s.id] === this.depth) this.vals[s.id] = v;
@@ -229,7 +292,7 @@ export class Interp {
     while (live.length > 0 && live[live.length - 1]!.depth >= d) {
       const l = live.pop()!;
       l.alive = false;
-      this.lambdas.delete(l.id);
+      this.lambdas?.delete(l.id);
     }
   }
 
@@ -245,7 +308,7 @@ export class Interp {
     const id = this.nextLambdaId++;
     const sig = `:fn<${types.map((t) => TYPE_NAMES[t]).join(",")}>${TYPE_NAMES[ret]}`;
     const def = new LambdaDef(id, this, params, types, ret, body, this.depth, sig);
-    this.lambdas.set(id, def);
+    (this.lambdas ??= new Map()).set(id, def);
     this.liveLambdas.push(def);
     const a = new Aberrant(id);
     a.ref = def;
@@ -256,7 +319,7 @@ export class Interp {
   lambdaOf(f: Aberrant): LambdaDef | undefined {
     const r = f.ref;
     if (r !== undefined && r.alive && r.interp === this) return r;
-    return f.id > 0 ? this.lambdas.get(f.id) : undefined;
+    return f.id > 0 ? this.lambdas?.get(f.id) : undefined;
   }
 
   /** Calls a lambda with argument expressions evaluated here (spec §3.4). */
@@ -322,7 +385,11 @@ export class Interp {
       return c !== undefined ? c(this) : compile(e)(this);
     }
     if (e instanceof Sym) {
-      if (e.id < this.deps.length && this.deps[e.id]! > 0) return this.vals[e.id]!;
+      const id = e.id;
+      if (id < this.deps.length && this.deps[id]! > 0) {
+        const v = this.vals[id]!;
+        return v === UNMADE ? this.made(id) : v;
+      }
       const slash = e.name.indexOf("/");
       return slash > 0 ? (moduleValue(this, e.name.slice(0, slash), e.name.slice(slash + 1)) ?? e) : e;
     }

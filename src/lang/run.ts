@@ -5,7 +5,8 @@
 import { compile } from "./compile.ts";
 import { BudgetExceeded, SlpException } from "./errors.ts";
 import type { Host, SourceFile } from "./host.ts";
-import { Interp, Session, type Budget } from "./interp.ts";
+import { Interp } from "./interp.ts";
+import { Session, type Budget } from "./session.ts";
 import { lineCol, read, type ParseDiagnostic } from "./reader.ts";
 import type { Value } from "./value.ts";
 

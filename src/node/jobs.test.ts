@@ -3,7 +3,7 @@
  * what is recorded, and how puts, rollbacks, removals, restarts and failures move the schedule.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { setLogLevel, type LogLevel } from "../log.ts";
+import { flushLog, setLogLevel, type LogLevel } from "../log.ts";
 import { MEMORY_PATH, Store, type CodeVersion } from "../store/mod.ts";
 import { put } from "../store/store-test-support.ts";
 import type { JobExecutor, JobOutcome } from "./job-runner.ts";
@@ -22,6 +22,7 @@ function captureLog(level: "warn" | "error", fn: () => void): string[] {
   process.stderr.write = ((s: string | Uint8Array) => lines.push(String(s)) > 0) as typeof process.stderr.write;
   try {
     fn();
+    flushLog();
   } finally {
     process.stderr.write = write;
     setLogLevel("error");
