@@ -26,6 +26,7 @@ import {
   startedNode,
 } from "./support/binary.ts";
 import { envOf, execForm, FINAL_STAGE, healthcheckCommand, only } from "./support/dockerfile.ts";
+import { conformanceHeader } from "./support/conformance-header.ts";
 
 const CONFORMANCE = join(ROOT, "test", "conformance");
 const NATIVE_KERNELS = ["alu", "forge", "random"];
@@ -94,7 +95,7 @@ describe("conformance programs through the binary", () => {
       if (!existsSync(expectedPath)) continue; // helper modules imported by other programs
       count++;
       const src = readFileSync(path, "latin1");
-      const want = header(src);
+      const want = conformanceHeader(src);
       const work = join(box.dir, "conf-work");
       rmSync(work, { recursive: true, force: true });
       mkdirSync(work);
@@ -287,19 +288,3 @@ describe("a binary that embeds the C kernels as sources", () => {
     expect(src.run({ args: ["run", prog] })).toMatchObject({ code: 0, out: expected });
   });
 });
-
-/** The header lines of a conformance program, as test/conformance.test.ts reads them. */
-function header(src: string): { exit: number; args: string[]; stderr: string[] } {
-  const e = { exit: 0, args: [] as string[], stderr: [] as string[] };
-  for (const line of src.split("\n")) {
-    const m = /^;\s*(exit|args|stderr):\s?(.*)$/.exec(line);
-    if (m === null) {
-      if (line.startsWith(";") || line.trim() === "") continue;
-      break;
-    }
-    if (m[1] === "exit") e.exit = Number(m[2]);
-    else if (m[1] === "args") e.args.push(...m[2]!.trim().split(/\s+/).filter(Boolean));
-    else e.stderr.push(m[2]!);
-  }
-  return e;
-}

@@ -9,31 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { Glob } from "bun";
+import { conformanceHeader } from "./support/conformance-header.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const SUP = join(ROOT, "bin", "sup");
 const DIR = join(import.meta.dir, "conformance");
-
-interface Expectation {
-  exit: number;
-  args: string[];
-  stderr: string[];
-}
-
-function header(src: string): Expectation {
-  const e: Expectation = { exit: 0, args: [], stderr: [] };
-  for (const line of src.split("\n")) {
-    const m = /^;\s*(exit|args|stderr):\s?(.*)$/.exec(line);
-    if (m === null) {
-      if (line.startsWith(";") || line.trim() === "") continue;
-      break;
-    }
-    if (m[1] === "exit") e.exit = Number(m[2]);
-    else if (m[1] === "args") e.args.push(...m[2]!.trim().split(/\s+/).filter(Boolean));
-    else e.stderr.push(m[2]!);
-  }
-  return e;
-}
 
 const files = [...new Glob("**/*.sxs").scanSync(DIR)].sort();
 
@@ -44,7 +24,7 @@ describe("conformance", () => {
     if (!existsSync(expectedPath)) continue; // helper modules imported by other programs
     test(relative(DIR, path), () => {
       const src = readFileSync(path, "latin1");
-      const want = header(src);
+      const want = conformanceHeader(src);
       const work = mkdtempSync(join(tmpdir(), "sup-conf-"));
       try {
         const r = Bun.spawnSync([SUP, "run", path, "-w", work, "-i", join(DIR, rel, ".."), ...want.args], {
