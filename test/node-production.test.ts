@@ -4,7 +4,7 @@
  * in logs, metrics, body and code limits, and the http kernel unloaded and loaded again.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { NodeSandbox, type NodeProcess } from "./support/node-process.ts";
 
 const box = new NodeSandbox();
@@ -166,6 +166,13 @@ describe("errors, limits and observability", () => {
     expect(await fetch(`${node.url}/gen`).then(() => "served", () => "refused")).toBe("refused");
     expect(cli("kernels", "load", "http").code).toBe(0);
     expect(cli("status").out).toContain("http 127.0.0.1:");
+  });
+});
+
+describe("admin access", () => {
+  test("the data directory and the admin socket are the owner's only", () => {
+    expect(statSync(data).mode & 0o777).toBe(0o700);
+    expect(statSync(`${data}/admin.sock`).mode & 0o777).toBe(0o600);
   });
 });
 

@@ -88,7 +88,8 @@ export class SupNode {
 
   /** Starts a node: store, kernels, welcome route, admin socket, HTTP, background jobs. */
   static async start(config: NodeConfig): Promise<SupNode> {
-    mkdirSync(config.dataDir, { recursive: true });
+    // Owner-only: the directory holds every tenant's code and data and the admin socket.
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const store = Store.open(join(config.dataDir, "sup.db"));
     let node: SupNode | null = null;
     try {
