@@ -131,6 +131,24 @@ describe("code from SLP", () => {
   });
 });
 
+describe("jobs from SLP", () => {
+  test("code/put-meta stores a job with its interval, and it runs", async () => {
+    put("POST /make-job", box.file("make-job.sxs", `[ #(load "http" "code") (http/respond 200 (code/put-meta "job:made" (http/body) (http/header "x-meta"))) ]`));
+    const r = await fetch(`${node.url}/make-job`, { method: "POST", headers: { "x-meta": '{"intervalMs": 100}' }, body: "[ 42 ]" });
+    expect(await r.text()).toBe("1");
+    const bad = await fetch(`${node.url}/make-job`, { method: "POST", headers: { "x-meta": "[1]" }, body: "[ 42 ]" });
+    expect(bad.status).toBe(500);
+    const deadline = Date.now() + 10_000;
+    let show = "";
+    while (Date.now() < deadline && !/42/.test(show.split("\n").slice(1).join("\n"))) {
+      await Bun.sleep(100);
+      show = cli("code", "show", "job:made").out;
+    }
+    expect(show).toContain("every 100ms");
+    expect(show).toMatch(/ok\s+42/);
+  });
+});
+
 describe("errors, limits and observability", () => {
   test("a handler exception is a 500 whose request id is in the log", async () => {
     put("GET /boom", box.file("boom.sxs", '[ #(load "http") (assert 0 "kaput") ]'));

@@ -1,7 +1,8 @@
 /**
  * The `code` kernel: programs running in a node read and write their tenant's code, so behaviour can
  * change from SLP itself — `(code/put "GET /hi" src)` checks and stores a new version exactly as
- * `sup code put` does, and the next request runs it. Every function works on the tenant of the
+ * `sup code put` does, and the next request runs it; `(code/put-meta name src "{…}")` also sets its
+ * meta (a job's `intervalMs`, a route's budget). Every function works on the tenant of the
  * running request or job only (the scope decides; there is no tenant argument). Invariants: every
  * failure is an error value `@(code: …)`, never an exception; outside a node every call answers
  * `@(code: no code store here)`. Imports lang/ values only.
@@ -45,10 +46,24 @@ function withStore(fn: string, count: number, body: (store: CodeStoreService, ar
   };
 }
 
+/** A JSON object text as meta, or null when it is not one. */
+function metaObject(text: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 const versionOrError = (r: number | CodeRefusal): Value => (isRefusal(r) ? codeError(r.refused) : r);
 
 const functions: Record<string, KernelFn> = {
   put: withStore("put", 2, (s, [name, source]) => versionOrError(s.put(name!, source!))),
+  "put-meta": withStore("put-meta", 3, (s, [name, source, meta]) => {
+    const parsed = metaObject(meta!);
+    return parsed === null ? codeError("put-meta requires meta as a JSON object text") : versionOrError(s.put(name!, source!, parsed));
+  }),
   get: withStore("get", 1, (s, [name]) => {
     const c = s.get(name!);
     return c === null ? codeError("no code named", new Str(latin1FromText(name!))) : new Str(latin1FromText(c.source));

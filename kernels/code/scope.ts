@@ -11,8 +11,8 @@ export interface CodeRefusal {
 
 /** One tenant's code, as the `code` kernel reads and writes it. Texts are JS (UTF-16) strings. */
 export interface CodeStoreService {
-  /** Checks and stores a new version; its number, or why not. */
-  put(name: string, source: string): number | CodeRefusal;
+  /** Checks and stores a new version (with meta, e.g. a job's intervalMs); its number, or why not. */
+  put(name: string, source: string, meta?: Record<string, unknown>): number | CodeRefusal;
   /** The current version's source and number, or null when there is no such code. */
   get(name: string): { readonly source: string; readonly version: number } | null;
   /** Names with a current version. */

@@ -29,9 +29,9 @@ class TenantCode implements CodeStoreService {
     private readonly tenant: string,
   ) {}
 
-  put(name: string, source: string): number | CodeRefusal {
+  put(name: string, source: string, meta?: Record<string, unknown>): number | CodeRefusal {
     try {
-      return putCode(this.store, this.host, this.origin, { tenant: this.tenant, name, source, author: SLP_AUTHOR }).version;
+      return putCode(this.store, this.host, this.origin, { tenant: this.tenant, name, source, meta, author: SLP_AUTHOR }).version;
     } catch (e) {
       return refusal(e);
     }
