@@ -4,57 +4,16 @@
  * SIGTERM. Every process listens on 127.0.0.1 port 0 and is killed at the end.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { NodeSandbox, SUP } from "./support/node-process.ts";
 
-const SUP = join(import.meta.dir, "..", "bin", "sup");
-const work = mkdtempSync(join(tmpdir(), "sup-node-"));
-const data = join(work, "data");
-const procs: Bun.Subprocess[] = [];
+const box = new NodeSandbox();
+const data = box.dataDir();
+afterAll(() => box.cleanup());
 
-afterAll(() => {
-  for (const p of procs) p.kill("SIGKILL");
-  rmSync(work, { recursive: true, force: true });
-});
-
-/** Starts a node and resolves with its base URL once it says it is running. */
-async function startNode(extra: string[] = []): Promise<{ proc: Bun.Subprocess<"ignore", "pipe", "pipe">; url: string; stderr: () => string }> {
-  const proc = Bun.spawn([SUP, "start", "--data", data, "--http", "127.0.0.1:0", ...extra], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  procs.push(proc);
-  let err = "";
-  const reader = proc.stderr.getReader();
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const m = /http:\/\/([\d.]+:\d+)\//.exec(err);
-    if (m !== null) {
-      // Keep draining stderr so the node never blocks on a full pipe.
-      void (async () => {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          err += new TextDecoder().decode(value);
-        }
-      })();
-      return { proc, url: `http://${m[1]}`, stderr: () => err };
-    }
-    const { done, value } = await reader.read();
-    if (done) break;
-    err += new TextDecoder().decode(value);
-  }
-  throw new Error(`node did not start:\n${err}`);
-}
-
-function cli(args: string[]): { code: number; out: string; err: string } {
-  const r = Bun.spawnSync([SUP, ...args, "--data", data], { stdout: "pipe", stderr: "pipe" });
-  return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
-}
-
-function program(name: string, text: string): string {
-  const p = join(work, name);
-  writeFileSync(p, text);
-  return p;
-}
+const startNode = (extra: string[] = []) => box.start(data, extra);
+const cli = (args: string[]) => box.cli(data, args);
+const program = (name: string, text: string) => box.file(name, text);
 
 const hello = (greeting: string) => `[ #(load "http")
   (http/text 200 (cast :str (forge/concat (cast :list-c "${greeting} ") (cast :list-c (http/param "name"))))) ]`.replace('#(load "http")', '#(load "http" "forge")');
@@ -132,7 +91,7 @@ describe("sup start", () => {
   });
 
   test("admin commands without a running node say so", () => {
-    const r = Bun.spawnSync([SUP, "code", "ls", "--data", join(work, "nothing")], { stdout: "pipe", stderr: "pipe" });
+    const r = Bun.spawnSync([SUP, "code", "ls", "--data", join(box.dir, "nothing")], { stdout: "pipe", stderr: "pipe" });
     expect(r.exitCode).toBe(1);
     expect(r.stderr.toString()).toContain("No node is running");
   });
