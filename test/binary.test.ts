@@ -23,8 +23,8 @@ import {
   NOBODY_UID,
   releaseBinaries,
   ROOT,
-  startedNode,
 } from "./support/binary.ts";
+import { startedNode } from "./support/node-process.ts";
 import { envOf, execForm, FINAL_STAGE, healthcheckCommand, only } from "./support/dockerfile.ts";
 import { conformanceHeader } from "./support/conformance-header.ts";
 

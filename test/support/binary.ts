@@ -154,30 +154,6 @@ export class BinarySandbox {
   }
 }
 
-/** Starts a node and resolves with its base URL once it prints `http://HOST:PORT/` (20 s at most). */
-export async function startedNode(proc: Bun.Subprocess<"ignore", "pipe", "pipe">): Promise<{ url: string; stderr: () => string }> {
-  const reader = proc.stderr.getReader();
-  const decoder = new TextDecoder();
-  let err = "";
-  let url: string | null = null;
-  const pump = (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      err += decoder.decode(value, { stream: true });
-      url ??= /running: .*(http:\/\/[\d.]+:\d+)\//.exec(err)?.[1] ?? null;
-    }
-  })();
-  const deadline = Date.now() + 20_000;
-  while (url === null && Date.now() < deadline && proc.exitCode === null) await Bun.sleep(10);
-  if (url === null) {
-    proc.kill("SIGKILL");
-    await Promise.race([pump, Bun.sleep(500)]);
-    throw new Error(`node did not start:\n${err}`);
-  }
-  return { url, stderr: () => err };
-}
-
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, "'\\''")}'`;
 }

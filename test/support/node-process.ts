@@ -45,26 +45,8 @@ export class NodeSandbox {
       env: { ...process.env, ...env },
     });
     this.procs.push(proc);
-    let err = "";
-    const decoder = new TextDecoder();
-    const reader = proc.stderr.getReader();
-    let found: string | null = null;
-    const pump = (async () => {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        err += decoder.decode(value, { stream: true });
-        found ??= /running: .*http:\/\/([\d.]+:\d+)\//.exec(err)?.[1] ?? null;
-      }
-    })();
-    const deadline = Date.now() + 20_000;
-    while (found === null && Date.now() < deadline && proc.exitCode === null) await Bun.sleep(10);
-    if (found === null) {
-      proc.kill("SIGKILL");
-      await Promise.race([pump, Bun.sleep(500)]);
-      throw new Error(`node did not start:\n${err}`);
-    }
-    return { proc, url: `http://${found}`, data, stderr: () => err };
+    const { url, stderr } = await startedNode(proc);
+    return { proc, url, data, stderr };
   }
 
   /** Runs the CLI synchronously against a data directory. */
@@ -78,4 +60,28 @@ export class NodeSandbox {
     for (const p of this.procs) p.kill("SIGKILL");
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Resolves with a starting node's base URL once it prints `http://HOST:PORT/` (20 s at most); its stderr keeps draining. */
+export async function startedNode(proc: Bun.Subprocess<"ignore", "pipe", "pipe">): Promise<{ url: string; stderr: () => string }> {
+  const reader = proc.stderr.getReader();
+  const decoder = new TextDecoder();
+  let err = "";
+  let url: string | null = null;
+  const pump = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      err += decoder.decode(value, { stream: true });
+      url ??= /running: .*(http:\/\/[\d.]+:\d+)\//.exec(err)?.[1] ?? null;
+    }
+  })();
+  const deadline = Date.now() + 20_000;
+  while (url === null && Date.now() < deadline && proc.exitCode === null) await Bun.sleep(10);
+  if (url === null) {
+    proc.kill("SIGKILL");
+    await Promise.race([pump, Bun.sleep(500)]);
+    throw new Error(`node did not start:\n${err}`);
+  }
+  return { url, stderr: () => err };
 }
