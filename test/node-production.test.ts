@@ -146,6 +146,7 @@ describe("jobs from SLP", () => {
     }
     expect(show).toContain("every 100ms");
     expect(show).toMatch(/ok\s+42/);
+    expect(cli("status").out).toContain("jobs 1 scheduled");
   });
 });
 

@@ -13,7 +13,9 @@ export async function statusCommand(argv: string[]): Promise<number> {
     if (values.json) process.stdout.write(JSON.stringify(s, null, 2) + "\n");
     else {
       const kernels = (s.kernels as { name: string; version: number }[]).map((k) => `${k.name}@${k.version}`).join(" ");
-      process.stdout.write(`node ${s.id}\ndata ${s.dataDir}\nhttp ${s.http ?? "off"}\nkernels ${kernels}\ncode ${s.code} names, change seq ${s.seq}\n`);
+      const jobs = s.jobs as { scheduled: number; unscheduled: number };
+      const idle = jobs.unscheduled > 0 ? `, ${jobs.unscheduled} not scheduled` : "";
+      process.stdout.write(`node ${s.id}\ndata ${s.dataDir}\nhttp ${s.http ?? "off"}\nkernels ${kernels}\ncode ${s.code} names, change seq ${s.seq}\njobs ${jobs.scheduled} scheduled${idle}\n`);
     }
     return EXIT_OK;
   } catch (e) {

@@ -98,6 +98,11 @@ export class JobScheduler {
     this.unscheduled.clear();
   }
 
+  /** How many current jobs are scheduled, and how many are not (bad interval). */
+  counts(): { readonly scheduled: number; readonly unscheduled: number } {
+    return { scheduled: this.jobs.size, unscheduled: this.unscheduled.size };
+  }
+
   /** What the scheduler does with a job: its interval and next run, or why it is not scheduled; null when it has no such current job. */
   state(tenant: string, name: string): JobState | null {
     const key = keyOf(tenant, name);

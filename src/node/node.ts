@@ -171,6 +171,7 @@ export class SupNode {
       http: this.httpAddress(),
       kernels: this.runtime.kernels().map((k) => ({ name: k.name, version: k.version, kind: k.kind, state: k.state })),
       code: this.store.listCode().length,
+      jobs: this.jobs?.counts() ?? { scheduled: 0, unscheduled: 0 },
       seq: this.store.seq,
       uptimeMs: Math.round(performance.now()),
     };
