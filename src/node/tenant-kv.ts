@@ -2,7 +2,8 @@
  * A tenant's `kv` stores in a node. Memory stores live as long as the node; disk stores live in the
  * node's database (table kv, keyed by tenant and store name), whatever path the program gave, so a
  * tenant's code reaches neither the file system nor another tenant's data. Each write is its own
- * durable transaction: a value acknowledged to a handler survives a crash.
+ * commit: a value acknowledged to a handler survives the node being killed (the store skips the
+ * fsync for kv writes, so a power loss may lose the last ones).
  */
 import { KV_TABLE, type KvTable } from "../../kernels/kv/scope.ts";
 import { MemoryStore, valueEquals, type KvStore, type StoreRead } from "../../kernels/kv/stores.ts";

@@ -103,6 +103,9 @@ export function prepareStatements(db: Database) {
       "INSERT INTO kv (tenant, store, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (tenant, store, key) DO UPDATE SET value = excluded.value",
     ),
     kvDelete: db.prepare<never, [string, string, string]>("DELETE FROM kv WHERE tenant = ? AND store = ? AND key = ?"),
+    // Prepared: a kv write switches the sync mode around itself (Store.relaxed), twice per write.
+    syncNormal: db.prepare<never, []>("PRAGMA synchronous = NORMAL"),
+    syncFull: db.prepare<never, []>("PRAGMA synchronous = FULL"),
   };
 }
 

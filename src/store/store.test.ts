@@ -352,6 +352,16 @@ for (const backend of ["file", "memory"] as const) {
     });
 
     describe("kv", () => {
+      test("kv writes skip the fsync, and leave code writes fully synced", () => {
+        const sync = () => rawDb(store).query<{ synchronous: number }, []>("PRAGMA synchronous").get()?.synchronous;
+        expect(sync()).toBe(2); // FULL
+        store.kvSet("default", "users", "7", new Uint8Array([1]));
+        store.kvDelete("default", "users", "7");
+        expect(sync()).toBe(2);
+        expectCode(() => store.kvSet("Nope", "users", "7", new Uint8Array([1])), "store-bad-tenant");
+        expect(sync()).toBe(2);
+      });
+
       test("set, get, overwrite and delete, isolated by tenant and store", () => {
         const bytes = encode(program("[1 2]"));
         expect(store.kvGet("default", "users", "7")).toBeNull();

@@ -221,14 +221,30 @@ export class Store {
     const action = `Cannot set kv key "${shown(key)}"`;
     this.checkKvKey(action, tenant, store, key);
     if (value.byteLength > KV_VALUE_BYTES_MAX) throw new StoreLimitError(action, "value", value.byteLength, KV_VALUE_BYTES_MAX);
-    this.guard(action, () => this.st.kvSet.run(tenant, store, key, value));
+    this.guard(action, () => this.relaxed(() => this.st.kvSet.run(tenant, store, key, value)));
   }
 
   /** Deletes a tenant's kv value; false when it was absent. */
   kvDelete(tenant: string, store: string, key: string): boolean {
     const action = `Cannot delete kv key "${shown(key)}"`;
     this.checkKvKey(action, tenant, store, key);
-    return this.guard(action, () => this.st.kvDelete.run(tenant, store, key)).changes > 0;
+    return this.guard(action, () => this.relaxed(() => this.st.kvDelete.run(tenant, store, key))).changes > 0;
+  }
+
+  /**
+   * Runs a kv write with synchronous=NORMAL: in WAL mode the commit then skips its fsync, so it
+   * survives the process dying (the OS has the bytes) but not a power loss, as the original's disk
+   * store behaves. An fsync per kv write would cap a handler that writes at a few thousand a second;
+   * code writes keep FULL, and the next one syncs every earlier kv commit with it.
+   */
+  private relaxed<T>(write: () => T): T {
+    if (this.db.inTransaction) return write();
+    this.st.syncNormal.run();
+    try {
+      return write();
+    } finally {
+      this.st.syncFull.run();
+    }
   }
 
   /** Runs SQLite's integrity and foreign-key checks; returns the problems found (none: empty). */
