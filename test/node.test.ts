@@ -73,6 +73,16 @@ describe("sup start", () => {
     expect((await fetch(`${url}/hello/eve`)).status).toBe(200);
   });
 
+  test("a second node in the same data directory is refused before it touches anything", async () => {
+    const seq = /change seq (\d+)/.exec(cli(["status"]).out)?.[1];
+    const r = Bun.spawnSync([SUP, "start", "--data", data, "--http", "127.0.0.1:0", "--kernels", "io"], { stdout: "pipe", stderr: "pipe", timeout: 20_000 });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.toString()).toContain("Another node is already running");
+    expect(r.stderr.toString()).not.toContain("kernel set comes from the store");
+    expect(/change seq (\d+)/.exec(cli(["status"]).out)?.[1]).toBe(seq);
+    expect((await fetch(`${url}/hello/gus`)).status).toBe(200);
+  });
+
   test("status and kernels describe the node", () => {
     const s = cli(["status"]);
     expect(s.code).toBe(0);

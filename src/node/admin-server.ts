@@ -135,16 +135,22 @@ export class AdminServer {
     readonly socketPath: string,
   ) {}
 
-  /** Listens on `socketPath` (replacing a stale socket, refusing if another node answers there). */
-  static async start(node: SupNode, socketPath: string): Promise<AdminServer> {
-    if (existsSync(socketPath)) {
-      const alive = await fetch("http://localhost/status", { unix: socketPath }).then(
-        () => true,
-        () => false,
-      );
-      if (alive) throw new AdminRequestError("node-running", `Another node is already running in this data directory (its admin socket ${socketPath} answers)`, 409);
-      rmSync(socketPath, { force: true });
-    }
+  /**
+   * Refuses to go on when another node answers on `socketPath`, and removes a stale socket. Called
+   * before a node touches its store, so a second node in the same directory changes nothing.
+   */
+  static async claim(socketPath: string): Promise<void> {
+    if (!existsSync(socketPath)) return;
+    const alive = await fetch("http://localhost/status", { unix: socketPath }).then(
+      () => true,
+      () => false,
+    );
+    if (alive) throw new AdminRequestError("node-running", `Another node is already running in this data directory (its admin socket ${socketPath} answers)`, 409);
+    rmSync(socketPath, { force: true });
+  }
+
+  /** Listens on `socketPath`, which `claim` has made free. */
+  static start(node: SupNode, socketPath: string): AdminServer {
     const server = Bun.serve({
       unix: socketPath,
       maxRequestBodySize: ADMIN_BODY_BYTES_MAX,

@@ -90,6 +90,8 @@ export class SupNode {
   static async start(config: NodeConfig): Promise<SupNode> {
     // Owner-only: the directory holds every tenant's code and data and the admin socket.
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const socketPath = join(config.dataDir, "admin.sock");
+    await AdminServer.claim(socketPath);
     const store = Store.open(join(config.dataDir, "sup.db"));
     let node: SupNode | null = null;
     try {
@@ -105,7 +107,7 @@ export class SupNode {
       node = new SupNode(config, store, runtime);
       for (const k of kernels) node.loadKernelNow(k);
       node.seedWelcome();
-      node.admin = await AdminServer.start(node, join(config.dataDir, "admin.sock"));
+      node.admin = AdminServer.start(node, socketPath);
       if (kernels.includes("http")) node.http.start();
       node.jobs = JobScheduler.startFor(store, runtime.host, node.scopes);
       log("info", "node started", { id: node.id, data: config.dataDir, http: node.httpAddress() ?? "off", kernels: kernels.join(",") });
