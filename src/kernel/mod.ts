@@ -5,7 +5,7 @@
  * entry point registers the standard TypeScript kernels' code, builtin-table.ts).
  */
 export { KernelRegistry, KernelLoadError, KernelNotLoadedError, type KernelSearchPath, type KernelInfo, type KernelRegistryOptions } from "./registry.ts";
-export { STANDARD_KERNEL_DIR } from "./builtins.ts";
+export { STANDARD_KERNEL_DIR } from "./standard-kernel-dir.ts";
 export { registerBuiltinKernels, type BuiltinKernelCode } from "./builtin-table.ts";
 export { KERNEL_API_VERSION, type KernelDefinition, type KernelInstance } from "./api/definition.ts";
 export { CODE_STORE, KV_TABLE, type CodeRefusal, type CodeStoreService, type KvStore, type KvTable, type StoreRead } from "./api/services.ts";

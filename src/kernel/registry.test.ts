@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fakeContext } from "../../test/support/fake-context.ts";
 import type { LoadedKernel } from "../lang/host.ts";
 import type { Value } from "../lang/value.ts";
-import { STANDARD_KERNEL_DIR } from "./builtins.ts";
+import { STANDARD_KERNEL_DIR } from "./standard-kernel-dir.ts";
 import { KernelLoadError, KernelNotLoadedError, KernelRegistry, type KernelRegistryOptions } from "./registry.ts";
 
 let root = "";
