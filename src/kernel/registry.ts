@@ -14,7 +14,7 @@ import { isAbsolute, join } from "node:path";
 import { SupError } from "../errors.ts";
 import { parseManifest, type LoadedKernel, type Manifest, type SourceFile } from "../lang/mod.ts";
 import { log } from "../log.ts";
-import { builtinKernelCode, type BuiltinKernelCode } from "./builtin-table.ts";
+import { builtinKernelCode } from "./builtin-table.ts";
 import type { NativeBuildOptions } from "./native-build.ts";
 import { loadTsKernel } from "./ts-kernel.ts";
 
@@ -53,8 +53,6 @@ export interface KernelRegistryOptions {
   readonly autoload?: boolean;
   /** Compiler and cache for native kernels (default: from the environment). */
   readonly nativeBuild?: NativeBuildOptions;
-  /** Code of the standard TypeScript kernels (default: what the entry point registered, builtin-table.ts). */
-  readonly builtinCode?: (name: string) => BuiltinKernelCode | undefined;
 }
 
 /** What `list()` reports about one version (the REPL's `:kernels`). */
@@ -109,6 +107,7 @@ type Place = Pick<KernelInfo, "builtin" | "shadowsBuiltin">;
 /** Code as loaded, before it becomes a version. */
 type Loaded = Pick<KernelVersion, "kind" | "origin" | "kernel" | "shutdown">;
 
+/** True when two paths name the same directory (symbolic links resolved). */
 function sameDir(a: string, b: string): boolean {
   if (a === b) return true;
   try {
@@ -133,14 +132,12 @@ export class KernelRegistry {
   private readonly forced = new WeakSet<LoadedKernel>();
   private readonly lastVersion = new Map<string, number>();
   private readonly autoload: boolean;
-  private readonly builtinCode: (name: string) => BuiltinKernelCode | undefined;
 
   constructor(
     private readonly search: KernelSearchPath,
     private readonly options: KernelRegistryOptions = {},
   ) {
     this.autoload = options.autoload ?? true;
-    this.builtinCode = options.builtinCode ?? builtinKernelCode;
   }
 
   /** The directory a kernel name resolves to (kernels spec §1.1 plus sup's project and home dirs), or null. */
@@ -327,7 +324,7 @@ export class KernelRegistry {
   }
 
   private loadTs(name: string, dir: string, manifest: Manifest, place: Place): Loaded {
-    const t = loadTsKernel(name, dir, manifest, place.builtin ? this.builtinCode(name) : undefined);
+    const t = loadTsKernel(name, dir, manifest, place.builtin ? builtinKernelCode(name) : undefined);
     return { kind: "typescript", origin: t.origin, kernel: t.kernel, shutdown: t.shutdown };
   }
 
