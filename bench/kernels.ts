@@ -12,13 +12,11 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { CallContext, KernelFn } from "../src/lang/host.ts";
 import { List, NONE, T_PAREN, type Value } from "../src/lang/value.ts";
 import { Runtime } from "../src/node/runtime.ts";
-
-const ROOT = resolve(import.meta.dir, "..");
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -61,7 +59,7 @@ const FUNCTIONS = `(define-function add (a :int b :int) :int)
     (define-function version () :int)`;
 
 /** The same functions in TypeScript, with an eager `add` as fast kernels have. */
-const TS_MODULE = `import { List } from ${JSON.stringify(join(ROOT, "src/lang/value.ts"))};
+const TS_MODULE = `import { List } from "sup/kernel";
 const asInt = (v: unknown): number => (typeof v === "number" ? v : 0);
 const add = (cx: { eval(e: unknown): unknown }, args: readonly unknown[]) => (args.length < 2 ? 0 : asInt(cx.eval(args[0])) + asInt(cx.eval(args[1])));
 add.eager = { arity: 2, call: (a: unknown, b: unknown) => asInt(a) + asInt(b) };
@@ -71,7 +69,7 @@ const sum = (cx: { eval(e: unknown): unknown }, args: readonly unknown[]) => {
   if (xs instanceof List) for (const x of xs.items) s += asInt(x);
   return s;
 };
-export default () => ({ functions: { add, sum, version: () => 1 } });
+export default { apiVersion: 1, create: () => ({ functions: { add, sum, version: () => 1 } }) };
 `;
 
 function writeKernels(dir: string, version: number): void {

@@ -70,7 +70,7 @@ function writeCtl(root: string): void {
   writeFileSync(join(root, "ctl", "kernel.sxs"), '#(define-kernel ctl "mod.ts" [ (define-function reload () :int) ])\n');
   writeFileSync(
     join(root, "ctl", "mod.ts"),
-    "export default () => ({ functions: { reload: () => ((globalThis as Record<string, unknown>).supLiveTestReload as () => number)() } });\n",
+    "export default { apiVersion: 1, create: () => ({ functions: { reload: () => ((globalThis as Record<string, unknown>).supLiveTestReload as () => number)() } }) };\n",
   );
 }
 

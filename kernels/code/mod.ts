@@ -5,12 +5,26 @@
  * meta (a job's `intervalMs`, a route's budget). Every function works on the tenant of the
  * running request or job only (the scope decides; there is no tenant argument). Invariants: every
  * failure is an error value `@(code: …)`, never an exception; outside a node every call answers
- * `@(code: no code store here)`. Imports lang/ values only.
+ * `@(code: no code store here)`. Imports only the kernel API, whose CODE_STORE the node offers.
  */
-import type { CallContext, KernelFn } from "../../src/lang/host.ts";
-import { List, Str, T_BRACE, T_ERROR, T_PAREN, Wrap, latin1FromText, sym, textFromLatin1, type Value } from "../../src/lang/value.ts";
-import type { BuiltinKernel, BuiltinKernelFactory } from "../../src/kernel/builtin-kernel.ts";
-import { CODE_STORE, type CodeRefusal, type CodeStoreService } from "./scope.ts";
+import {
+  CODE_STORE,
+  List,
+  Str,
+  T_BRACE,
+  T_ERROR,
+  T_PAREN,
+  Wrap,
+  latin1FromText,
+  sym,
+  textFromLatin1,
+  type CallContext,
+  type CodeRefusal,
+  type CodeStoreService,
+  type KernelDefinition,
+  type KernelFn,
+  type Value,
+} from "sup/kernel";
 
 /** The error value `@(code: w1 w2 … "s")`: text words become symbols, Str parts stay strings. */
 export function codeError(...parts: readonly (string | Str)[]): Wrap {
@@ -77,6 +91,6 @@ const functions: Record<string, KernelFn> = {
   }),
 };
 
-const createCode: BuiltinKernelFactory = (): BuiltinKernel => ({ functions });
+const code: KernelDefinition = { apiVersion: 1, create: () => ({ functions }) };
 
-export default createCode;
+export default code;

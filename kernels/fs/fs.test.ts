@@ -2,11 +2,9 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SlpException } from "../../src/lang/errors.ts";
-import { sourceForm } from "../../src/lang/printer.ts";
-import { List, NONE, Real, Str, str, sym, T_BRACKET, T_PAREN, type Value } from "../../src/lang/value.ts";
+import { SlpException, sourceForm, List, NONE, Real, Str, str, sym, T_BRACKET, T_PAREN, type Value } from "sup/kernel";
 import { fakeContext } from "../../test/support/fake-context.ts";
-import createFs from "./mod.ts";
+import fsKernel from "./mod.ts";
 import { POSITION_MAX, parseMode } from "./file-table.ts";
 import { appendPath, tempDirectory } from "./paths.ts";
 
@@ -18,7 +16,7 @@ let rootCount = 0;
 function setup() {
   const root = join(scratch, `w${rootCount++}`);
   mkdirSync(root);
-  const kernel = createFs();
+  const kernel = fsKernel.create();
   const { cx, vars, trace } = fakeContext({ workingDir: root });
   const call = (fn: string, ...args: Value[]): Value => kernel.functions[fn]!(cx, args);
   const s = (v: Value): string => (v instanceof Str ? v.s : `<not a string: ${sourceForm(v)}>`);
@@ -41,7 +39,7 @@ describe("fs handles", () => {
     expect(t.call("close", 1)).toBe(-1);
     expect(t.call("tell", 1)).toBe(-1);
     expect(t.call("open", str("w"), str("b"))).toBe(3);
-    expect(createFs().functions["open"]!(fakeContext({ workingDir: t.root }).cx, [str("r"), str("a")])).toBe(1); // Per instance.
+    expect(fsKernel.create().functions["open"]!(fakeContext({ workingDir: t.root }).cx, [str("r"), str("a")])).toBe(1); // Per instance.
   });
 
   test("open: every C mode", () => {

@@ -3,12 +3,9 @@
  * function evaluates its own arguments, re-checks their types and answers a wrong type or a missing
  * argument with its failure value (-1, "", [] or 0 for `exists`). Relative paths are resolved
  * against the program's working directory. The only exception it raises is the original's
- * `filesystem error: cannot remove: …` from `remove`. Imports lang/ values and renderings only.
+ * `filesystem error: cannot remove: …` from `remove`. Imports only the kernel API.
  */
-import type { CallContext, KernelFn } from "../../src/lang/host.ts";
-import { rebuildList } from "../../src/lang/printer.ts";
-import { List, Str, T_BRACKET, str, type Int, type Value } from "../../src/lang/value.ts";
-import type { BuiltinKernel, BuiltinKernelFactory } from "../../src/kernel/builtin-kernel.ts";
+import { List, Str, T_BRACKET, rebuildList, str, type CallContext, type Int, type KernelDefinition, type KernelFn, type KernelInstance, type Value } from "sup/kernel";
 import { FileTable } from "./file-table.ts";
 import {
   appendPath,
@@ -40,7 +37,7 @@ function evalArgs(cx: CallContext, args: readonly Value[], n: number): Value[] |
 }
 
 /** Creates one kernel instance with its own handle table (handles start at 1). */
-const createFs: BuiltinKernelFactory = (): BuiltinKernel => {
+const createFs = (): KernelInstance => {
   const files = new FileTable();
 
   /** A function of one handle returning an int, -1 on any failure. */
@@ -142,4 +139,6 @@ const createFs: BuiltinKernelFactory = (): BuiltinKernel => {
   };
 };
 
-export default createFs;
+const fs: KernelDefinition = { apiVersion: 1, create: createFs };
+
+export default fs;

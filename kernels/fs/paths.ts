@@ -4,7 +4,7 @@
  * as latin1 again. Mirrors `std::filesystem` as the original used it.
  */
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync } from "node:fs";
-import { SlpException } from "../../src/lang/errors.ts";
+import { SlpException } from "sup/kernel";
 
 const SLASH = Buffer.from("/");
 

@@ -1,12 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { sourceForm } from "../../src/lang/printer.ts";
-import { read } from "../../src/lang/reader.ts";
-import { List, NONE, Real, Str, Sym, T_BRACE, T_PAREN, T_SOME, Wrap, str, sym, type Value } from "../../src/lang/value.ts";
-import { Runtime } from "../../src/node/runtime.ts";
+import { sourceForm, parseValue, List, NONE, Real, Str, Sym, T_BRACE, T_PAREN, T_SOME, Wrap, str, sym, type Value } from "sup/kernel";
 import { fakeContext } from "../../test/support/fake-context.ts";
-import createHttp, { REQUEST_SYMBOL, readResponse, requestValue, responseValue } from "./mod.ts";
+import { runSource } from "../../test/support/run-source.ts";
+import httpKernel, { REQUEST_SYMBOL, readResponse, requestValue, responseValue } from "./mod.ts";
 
-const fns = createHttp().functions;
+const fns = httpKernel.create().functions;
 const request = requestValue({
   method: "POST",
   path: "/users/7",
@@ -25,7 +23,7 @@ const request = requestValue({
 const inHandler = () => fakeContext({ vars: new Map<Sym, Value>([[REQUEST_SYMBOL, request]]) });
 const call = (name: string, ...args: Value[]) => fns[name]!(inHandler().cx, args);
 /** The value the reader makes of source text (to compare error values with `@(…)` literals). */
-const lit = (text: string) => sourceForm(read(text).value!);
+const lit = (text: string) => sourceForm(parseValue(text)!);
 const quote = (v: Value) => new Wrap(T_SOME, v);
 
 describe("http readers", () => {
@@ -149,33 +147,26 @@ describe("http response values", () => {
       '{response 200 {} ""}',
       '(http-response 200 {} "")',
     ];
-    for (const text of bad) expect(readResponse(read(text).value!)).toBeNull();
-    expect(readResponse(read('{http-response 200 {("X-A" "b")} ""}').value!)).toEqual({ status: 200, headers: [["x-a", "b"]], body: "" });
+    for (const text of bad) expect(readResponse(parseValue(text)!)).toBeNull();
+    expect(readResponse(parseValue('{http-response 200 {("X-A" "b")} ""}')!)).toEqual({ status: 200, headers: [["x-a", "b"]], body: "" });
   });
 });
 
 describe("http kernel in a checked program", () => {
   test("a program reads a request bound to $request and builds a response", () => {
-    const rt = new Runtime({ supHome: null });
-    try {
-      const r = rt.run({
-        source: `[ #(load "http" "json")
+    const r = runSource(`[ #(load "http" "json")
           (def $request {(method "GET") (path "/u/9") (params {("id" "9")}) (query {}) (headers {("accept" "*/*")}) (body "")})
           (def q (try (http/query "q") "none"))
-          (http/with-header (http/json 200 (json/object "id" (http/param "id") "q" q "accept" (http/header "Accept"))) "cache-control" "no-store") ]`,
-      });
-      if (!r.ok) throw new Error(JSON.stringify(r));
-      expect(readResponse(r.value)).toEqual({
-        status: 200,
-        headers: [
-          ["content-type", "application/json"],
-          ["cache-control", "no-store"],
-        ],
-        body: '{"id":"9","q":"none","accept":"*/*"}',
-      });
-      expect(r.value instanceof List && r.value.items[3] instanceof Str).toBe(true);
-    } finally {
-      rt.close();
-    }
+          (http/with-header (http/json 200 (json/object "id" (http/param "id") "q" q "accept" (http/header "Accept"))) "cache-control" "no-store") ]`);
+    if (!r.ok) throw new Error(JSON.stringify(r));
+    expect(readResponse(r.value)).toEqual({
+      status: 200,
+      headers: [
+        ["content-type", "application/json"],
+        ["cache-control", "no-store"],
+      ],
+      body: '{"id":"9","q":"none","accept":"*/*"}',
+    });
+    expect(r.value instanceof List && r.value.items[3] instanceof Str).toBe(true);
   });
 });

@@ -5,11 +5,9 @@
  * server turns into responses. Invariants: every failure is an error value `@(http: …)`, never an
  * exception — a missing param, query parameter or header included (`(try (http/query "q") "")` gives a
  * default); header names are matched case-insensitively and stored lower case; a response value
- * always satisfies shape.ts's readResponse. No state. Imports lang/ values and the json kernel only.
+ * always satisfies shape.ts's readResponse. No state. Imports only the kernel API and the json kernel.
  */
-import type { CallContext, KernelFn } from "../../src/lang/host.ts";
-import { List, Str, T_BRACE, sym, type Value } from "../../src/lang/value.ts";
-import type { BuiltinKernel, BuiltinKernelFactory } from "../../src/kernel/builtin-kernel.ts";
+import { List, Str, T_BRACE, sym, type CallContext, type KernelDefinition, type KernelFn, type Value } from "sup/kernel";
 import { encodeJson } from "../json/encode.ts";
 import { JSON_TYPE, REQUEST_SYMBOL, STATUS_MAX, STATUS_MIN, TEXT_TYPE, httpError, lookupPair, readResponse, responseValue, validHeader } from "./shape.ts";
 
@@ -97,7 +95,7 @@ function builder(fn: string, arity: 2 | 3, impl: (a: Value, b: Value, c: Value) 
   return Object.assign(general, { eager: { arity, call: impl } });
 }
 
-const createHttp: BuiltinKernelFactory = (): BuiltinKernel => ({
+const createHttp = () => ({
   functions: {
     method: fieldReader("method"),
     path: fieldReader("path"),
@@ -112,4 +110,6 @@ const createHttp: BuiltinKernelFactory = (): BuiltinKernel => ({
   },
 });
 
-export default createHttp;
+const http: KernelDefinition = { apiVersion: 1, create: createHttp };
+
+export default http;

@@ -3,9 +3,9 @@
  * requests and builds responses, and by src/http, which builds requests and reads responses.
  * A request is `{(method "GET") (path "/u/7") (params {("id" "7")}) (query {…}) (headers {…}) (body "…")}`
  * bound to `$request`; a response is `{http-response <status> {("name" "value") …} "body"}`. Header
- * names are lower case. Imports lang/ values only.
+ * names are lower case. Imports only the kernel API.
  */
-import { List, Str, Sym, T_BRACE, T_ERROR, T_PAREN, Wrap, sym, type Value } from "../../src/lang/value.ts";
+import { List, Str, Sym, T_BRACE, T_ERROR, T_PAREN, Wrap, sym, type Value } from "sup/kernel";
 
 /** The symbol a handler's request is bound to. */
 export const REQUEST_SYMBOL = sym("$request");

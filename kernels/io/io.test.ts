@@ -1,11 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { SlpException } from "../../src/lang/errors.ts";
-import { List, NONE, Real, Wrap, str, sym, T_PAREN, T_SOME, type Value } from "../../src/lang/value.ts";
+import { SlpException, List, NONE, Real, Wrap, str, sym, T_PAREN, T_SOME, type Value } from "sup/kernel";
 import { fakeContext } from "../../test/support/fake-context.ts";
-import createIo, { formatPut } from "./mod.ts";
+import ioKernel, { formatPut } from "./mod.ts";
 
 const call = (...items: Value[]) => new List(T_PAREN, items);
-const put = createIo().functions["put"]!;
+const put = ioKernel.create().functions["put"]!;
 
 describe("io/put", () => {
   // Every row of the spec §6 example table.
@@ -108,8 +107,8 @@ describe("io/put", () => {
   });
 
   test("instances are independent and stateless", () => {
-    expect(createIo()).not.toBe(createIo());
-    expect(Object.keys(createIo().functions)).toEqual(["put"]);
+    expect(ioKernel.create()).not.toBe(ioKernel.create());
+    expect(Object.keys(ioKernel.create().functions)).toEqual(["put"]);
   });
 
   test("a string value passed through a quote is accepted by %s", () => {

@@ -2,12 +2,9 @@
  * The `io` kernel (kernels spec §6): `put`, a printf-like writer with `%d %f %s` only. The format
  * scan reproduces the original byte for byte: a directive whose argument does not fit is printed as
  * a plain `%` and the argument stays for the next directive; output stops at the first NUL while the
- * result counts the whole built text. Imports only lang/ values and renderings.
+ * result counts the whole built text. Imports only the kernel API.
  */
-import type { CallContext, KernelFn } from "../../src/lang/host.ts";
-import { fixed6 } from "../../src/lang/printer.ts";
-import { Real, Str, type Value } from "../../src/lang/value.ts";
-import type { BuiltinKernel, BuiltinKernelFactory } from "../../src/kernel/builtin-kernel.ts";
+import { Real, Str, fixed6, type CallContext, type KernelDefinition, type KernelFn, type Value } from "sup/kernel";
 
 /** The failure result of `put` (no format, or a format that is not a string). */
 const PUT_FAILED = -1;
@@ -55,9 +52,12 @@ function put(cx: CallContext, args: readonly Value[]): Value {
   return out.length;
 }
 
-const createIo: BuiltinKernelFactory = (): BuiltinKernel => {
-  const functions: Record<string, KernelFn> = { put };
-  return { functions };
+const io: KernelDefinition = {
+  apiVersion: 1,
+  create() {
+    const functions: Record<string, KernelFn> = { put };
+    return { functions };
+  },
 };
 
-export default createIo;
+export default io;

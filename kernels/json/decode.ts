@@ -6,7 +6,7 @@
  * strings pass through unchanged and `\u` escapes become UTF-8. Failures are `@(json: <reason>)`
  * values carrying the byte offset; the whole text must be one value with only whitespace around it.
  */
-import { List, Real, Str, T_BRACE, T_BRACKET, T_PAREN, intFromBig, type Value, type Wrap } from "../../src/lang/value.ts";
+import { List, Real, Str, T_BRACE, T_BRACKET, T_PAREN, intFromBig, type Value, type Wrap } from "sup/kernel";
 import { FALSE, JSON_NESTING_MAX, NULL, TRUE } from "./encode.ts";
 import { jsonError } from "./reason.ts";
 

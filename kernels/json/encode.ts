@@ -6,7 +6,7 @@
  * any byte string decodes back to itself. Everything else has no JSON form and gives
  * `@(json: cannot encode <type>)`.
  */
-import { List, Real, Str, Sym, T_BRACE, T_BRACKET, T_PAREN, TYPE_NAMES, sym, typeOf, type Value, type Wrap } from "../../src/lang/value.ts";
+import { List, Real, Str, Sym, T_BRACE, T_BRACKET, T_PAREN, TYPE_NAMES, sym, typeOf, type Value, type Wrap } from "sup/kernel";
 import { jsonError } from "./reason.ts";
 
 /**

@@ -1,12 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { encode as codecEncode } from "../../src/lang/codec.ts";
-import { sourceForm } from "../../src/lang/printer.ts";
-import { read } from "../../src/lang/reader.ts";
-import { List, NONE, Real, Sym, T_BRACE, T_BRACKET, T_ERROR, T_PAREN, T_SOME, Wrap, aberrantLiteral, intFromBig, str, sym, wrapInt, type Value } from "../../src/lang/value.ts";
-import { Runtime } from "../../src/node/runtime.ts";
+import { encodeValue as codecEncode, sourceForm, parseValue, List, NONE, Real, Sym, T_BRACE, T_BRACKET, T_ERROR, T_PAREN, T_SOME, Wrap, aberrantLiteral, intFromBig, str, sym, wrapInt, type Value } from "sup/kernel";
 import { fakeContext } from "../../test/support/fake-context.ts";
+import { runSource } from "../../test/support/run-source.ts";
 import { Rng } from "../../test/support/rng.ts";
-import createJson, { JSON_NESTING_MAX, decodeJson, encodeJson } from "./mod.ts";
+import jsonKernel, { JSON_NESTING_MAX, decodeJson, encodeJson } from "./mod.ts";
 
 const brace = (...items: Value[]) => new List(T_BRACE, items);
 const bracket = (...items: Value[]) => new List(T_BRACKET, items);
@@ -220,7 +217,7 @@ describe("json errors", () => {
 
   test("error values equal what the reader makes of their text", () => {
     const v = decodeJson("[1 2]");
-    same(v, read("@(json: expected comma or closing bracket at 3)").value!);
+    same(v, parseValue("@(json: expected comma or closing bracket at 3)")!);
   });
 
   test("every truncation of a document is an error", () => {
@@ -234,7 +231,7 @@ describe("json errors", () => {
 });
 
 describe("json kernel functions", () => {
-  const fns = createJson().functions;
+  const fns = jsonKernel.create().functions;
   const call = (name: string, ...args: Value[]) => fns[name]!(fakeContext().cx, args);
 
   test("encode and decode evaluate their argument", () => {
@@ -268,21 +265,14 @@ describe("json kernel functions", () => {
   });
 
   test("a checked SLP program uses the kernel through a runtime", () => {
-    const rt = new Runtime({ supHome: null });
-    try {
-      const r = rt.run({
-        source: `[ #(load "json")
+    const r = runSource(`[ #(load "json")
           (def v (json/decode "{\\"a\\":[1,2.5,true],\\"big\\":9223372036854775807}"))
           (debug (json/encode v))
           (debug (json/encode (json/object "n" 1 "xs" (json/array 1.0 "b"))))
           (debug (eq (json/decode "[1,") @(json: unexpected end of input)))
-          (json/encode (json/decode "1.0")) ]`,
-      });
-      if (!r.ok) throw new Error(JSON.stringify(r));
-      expect(sourceForm(r.value)).toBe('"1.0"');
-      expect(r.output).toBe('[DEBUG] "{"a":[1,2.5,true],"big":9223372036854775807}"\n[DEBUG] "{"n":1,"xs":[1.0,"b"]}"\n[DEBUG] 1\n');
-    } finally {
-      rt.close();
-    }
+          (json/encode (json/decode "1.0")) ]`);
+    if (!r.ok) throw new Error(JSON.stringify(r));
+    expect(sourceForm(r.value)).toBe('"1.0"');
+    expect(r.output).toBe('[DEBUG] "{"a":[1,2.5,true],"big":9223372036854775807}"\n[DEBUG] "{"n":1,"xs":[1.0,"b"]}"\n[DEBUG] 1\n');
   });
 });

@@ -4,11 +4,9 @@
  * exact, reals always read back as reals, `true`/`false`/`null` symbols); `json/object` and
  * `json/array` build objects and arrays from computed values. Invariants: every failure is
  * an error value `@(json: …)`, never an exception; no state, so one instance could serve every runtime.
- * Imports lang/ values only.
+ * Imports only the kernel API.
  */
-import type { CallContext, KernelFn } from "../../src/lang/host.ts";
-import { List, Str, T_BRACE, T_BRACKET, T_PAREN, type Value } from "../../src/lang/value.ts";
-import type { BuiltinKernel, BuiltinKernelFactory } from "../../src/kernel/builtin-kernel.ts";
+import { List, Str, T_BRACE, T_BRACKET, T_PAREN, type CallContext, type KernelDefinition, type KernelFn, type Value } from "sup/kernel";
 import { decodeJson } from "./decode.ts";
 import { encodeJson } from "./encode.ts";
 import { jsonError } from "./reason.ts";
@@ -55,6 +53,6 @@ const object: KernelFn = (cx, args) => {
 /** `(json/array v1 v2 …)`: a bracket list of the evaluated values (a bracket list in code is a sequence, not data). */
 const array: KernelFn = (cx, args) => new List(T_BRACKET, args.map((a) => cx.eval(a)));
 
-const createJson: BuiltinKernelFactory = (): BuiltinKernel => ({ functions: { encode, decode, object, array } });
+const json: KernelDefinition = { apiVersion: 1, create: () => ({ functions: { encode, decode, object, array } }) };
 
-export default createJson;
+export default json;

@@ -3,7 +3,7 @@
  * words, integers for offsets), so it equals what the reader makes of the same text and a program can
  * compare it with `eq`. Built directly rather than parsed because no reason text needs the reader.
  */
-import { List, T_ERROR, T_PAREN, Wrap, sym, type Value } from "../../src/lang/value.ts";
+import { List, T_ERROR, T_PAREN, Wrap, sym, type Value } from "sup/kernel";
 
 /** The error value `@(json: w1 w2 …)`; decimal words become integers, as the reader would read them. */
 export function jsonError(...words: readonly (string | number)[]): Wrap {

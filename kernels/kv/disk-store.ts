@@ -16,10 +16,7 @@
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync, realpathSync } from "node:fs";
 import { join } from "node:path";
-import { decode, encode } from "../../src/lang/codec.ts";
-import type { Value } from "../../src/lang/value.ts";
-import { log } from "../../src/log.ts";
-import type { KvStore, StoreRead } from "./stores.ts";
+import { decodeValue, encodeValue, log, type KvStore, type StoreRead, type Value } from "sup/kernel";
 
 /** File name of the database inside a disk store's directory. */
 export const DISK_STORE_FILE = "kv.sqlite";
@@ -148,14 +145,14 @@ export class DiskStore implements KvStore {
     const blob = rows[0]![0];
     // Anything but a blob was not written by this store (e.g. a hand-edited database).
     if (!(blob instanceof Uint8Array)) return { kind: "corrupt" };
-    const r = decode(blob);
+    const r = decodeValue(blob);
     return r.ok ? { kind: "value", value: r.value } : { kind: "corrupt" };
   }
   set(key: string, v: Value): boolean {
-    return this.c.write(this.c.qSet, key, encode(v)) === 1;
+    return this.c.write(this.c.qSet, key, encodeValue(v)) === 1;
   }
   setIfAbsent(key: string, v: Value): boolean {
-    return this.c.write(this.c.qSetNx, key, encode(v)) === 1;
+    return this.c.write(this.c.qSetNx, key, encodeValue(v)) === 1;
   }
   delete(key: string): boolean {
     // The original's disk store (RocksDB) treats deleting a missing key as success.
@@ -165,7 +162,7 @@ export class DiskStore implements KvStore {
   compareAndSwap(key: string, expected: Value, next: Value): boolean {
     // Canonical encodings are equal exactly when the values are structurally equal (an aberrant
     // literal keeps only its inner object in the encoding, so there it compares by contents).
-    return this.c.write(this.c.qCas, key, encode(expected), encode(next)) === 1;
+    return this.c.write(this.c.qCas, key, encodeValue(expected), encodeValue(next)) === 1;
   }
   close(): void {
     if (this.closed) return;

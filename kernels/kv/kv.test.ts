@@ -3,30 +3,10 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sourceForm } from "../../src/lang/printer.ts";
-import {
-  Aberrant,
-  List,
-  NONE,
-  Real,
-  Str,
-  Sym,
-  Wrap,
-  aberrantLiteral,
-  str,
-  sym,
-  T_BRACE,
-  T_BRACKET,
-  T_DATUM,
-  T_ERROR,
-  T_PAREN,
-  T_SOME,
-  type Value,
-} from "../../src/lang/value.ts";
+import { sourceForm, Aberrant, List, NONE, Real, Str, Sym, Wrap, aberrantLiteral, str, sym, T_BRACE, T_BRACKET, T_DATUM, T_ERROR, T_PAREN, T_SOME, valueEquals, type Value } from "sup/kernel";
 import { fakeContext } from "../../test/support/fake-context.ts";
-import createKv from "./mod.ts";
+import kvKernel from "./mod.ts";
 import { BATCH_AGE_MS_MAX, BATCH_WRITES_MAX, batchClock } from "./disk-store.ts";
-import { valueEquals } from "./stores.ts";
 
 /** The shared fake context, with a working directory that does not exist: kv must never need one. */
 const kvContext = (vars?: Map<Sym, Value>) => fakeContext({ vars, workingDir: "/nonexistent-working-dir" });
@@ -43,7 +23,7 @@ const freshDir = () => join(scratch, `d${dirCount++}`);
 
 /** A kernel instance with one open store `s` of the given kind, plus a call helper. */
 function setup(kind: "memory" | "disk", dir = freshDir()) {
-  const kernel = createKv();
+  const kernel = kvKernel.create();
   const f = kvContext();
   const call = (fn: string, ...args: Value[]): Value => kernel.functions[fn]!(f.cx, args);
   const opened = kind === "memory" ? call("open-memory", sym("s")) : call("open-disk", sym("s"), str(dir));
@@ -204,7 +184,7 @@ for (const kind of ["memory", "disk"] as const) {
     });
 
     test("designator symbols are literal: a bound variable is not looked up", () => {
-      const kernel = createKv();
+      const kernel = kvKernel.create();
       const f = kvContext(new Map([[sym("my-var"), sym("s:k")]]));
       kernel.functions["open-memory"]!(f.cx, [sym("s")]);
       expect(shown(kernel.functions["set"]!(f.cx, [sym("my-var"), 1]))).toBe("@(set requires symbol:key format)");
@@ -250,7 +230,7 @@ describe("kv opening stores", () => {
   });
 
   test("open-disk creates path/S with missing parents, path evaluated", () => {
-    const kernel = createKv();
+    const kernel = kvKernel.create();
     const base = join(freshDir(), "deep", "er");
     const f = kvContext(new Map([[sym("p"), str(base)]]));
     expect(kernel.functions["open-disk"]!(f.cx, [sym("cache"), sym("p")])).toBe(0);
@@ -262,7 +242,7 @@ describe("kv opening stores", () => {
 
   test("store names are per kernel instance", () => {
     const a = setup("memory");
-    const b = createKv();
+    const b = kvKernel.create();
     expect(shown(b.functions["get"]!(kvContext().cx, [sym("s:k")]))).toBe("@(get: store not found)");
     a.kernel.shutdown!();
   });
@@ -289,9 +269,9 @@ describe("kv disk persistence", () => {
     const dir = freshDir();
     const mod = join(import.meta.dir, "mod.ts");
     const script = `
-      import createKv from ${JSON.stringify(mod)};
-      import { str, sym } from ${JSON.stringify(join(import.meta.dir, "../../src/lang/value.ts"))};
-      const k = createKv();
+      import kvKernel from ${JSON.stringify(mod)};
+      import { str, sym } from ${JSON.stringify(join(import.meta.dir, "../../test/support/kernel-api.ts"))};
+      const k = kvKernel.create();
       const cx = { workingDir: "/", write() {}, eval: (e) => e };
       k.functions["open-disk"](cx, [sym("s"), str(${JSON.stringify(dir)})]);
       for (let i = 0; i < 100; i++) k.functions["set"](cx, [sym("s:k" + i), i]);
@@ -330,7 +310,7 @@ describe("kv disk persistence", () => {
     const dir = freshDir();
     mkdirSync(join(dir, "s"), { recursive: true });
     writeFileSync(join(dir, "s", "kv.sqlite"), Buffer.alloc(4096, 0x41));
-    const kernel = createKv();
+    const kernel = kvKernel.create();
     const cx = kvContext().cx;
     expect(shown(kernel.functions["open-disk"]!(cx, [sym("s"), str(dir)]))).toBe("@(open-disk: failed to create store)");
   });

@@ -3,18 +3,14 @@
  * literal `store:key` symbols. Invariants: store names and designators are never evaluated; checks
  * run in the spec's order (argument count, designator shape, store open) before any value is
  * evaluated; every failure is an error value, never an exception. Store names are global within
- * one kernel instance (one runtime), unless the session's scope offers a KvTable (a node: one per
- * tenant, see ./scope.ts). Imports lang/ values, the codec and the logger (the last two
- * through ./disk-store.ts) and nothing else of sup.
+ * one kernel instance (one runtime), unless the session's scope offers a KvTable under KV_TABLE
+ * (a node: one per tenant; with it store names are the tenant's own and `open-disk` keeps data
+ * where the node decides). Imports only the kernel API.
  */
 import { join } from "node:path";
-import type { CallContext, KernelFn } from "../../src/lang/host.ts";
-import { read } from "../../src/lang/reader.ts";
-import { Str, Sym, errorValue, textFromLatin1, type Value } from "../../src/lang/value.ts";
-import type { BuiltinKernel, BuiltinKernelFactory } from "../../src/kernel/builtin-kernel.ts";
+import { KV_TABLE, Str, Sym, errorValue, parseValue, textFromLatin1, type CallContext, type KernelDefinition, type KernelFn, type KernelInstance, type KvStore, type KvTable, type Value } from "sup/kernel";
 import { DiskStore } from "./disk-store.ts";
-import { KV_TABLE, type KvTable } from "./scope.ts";
-import { MemoryStore, type KvStore } from "./stores.ts";
+import { MemoryStore } from "./stores.ts";
 
 const errorCache = new Map<string, Value>();
 
@@ -26,7 +22,7 @@ const errorCache = new Map<string, Value>();
 export function kvError(text: string): Value {
   let v = errorCache.get(text);
   if (v === undefined) {
-    v = read("@(" + text + ")").value ?? errorValue(text);
+    v = parseValue("@(" + text + ")") ?? errorValue(text);
     errorCache.set(text, v);
   }
   return v;
@@ -52,7 +48,7 @@ class LocalTable implements KvTable {
 }
 
 /** Creates one kernel instance with its own set of open stores. */
-const createKv: BuiltinKernelFactory = (): BuiltinKernel => {
+const createKv = (): KernelInstance => {
   const local = new LocalTable();
   /** The stores a call may address: its tenant's when a node runs it, else this instance's. */
   const tableOf = (cx: CallContext): KvTable => cx.scope?.service(KV_TABLE) ?? local;
@@ -155,4 +151,6 @@ function attempt(op: () => boolean): boolean {
   }
 }
 
-export default createKv;
+const kv: KernelDefinition = { apiVersion: 1, create: createKv };
+
+export default kv;

@@ -22,7 +22,7 @@ Commands:
   code put NAME FILE | ls | show NAME [--version N] | history NAME | rollback NAME [--to N] | rm NAME
                       Read and change a running node's code (--data DIR, --tenant T)
   kernels ls | load NAME | unload NAME
-                      A running node's kernel set
+                      A running node's kernel set (ls: built in, or the directory each came from)
   status              What a running node reports about itself
   health [URL | --http HOST:PORT]
                       Check a node's /_sup/health over HTTP (exit 0 when healthy)

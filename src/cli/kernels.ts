@@ -1,11 +1,31 @@
 /**
- * `sup kernels ls|load NAME|unload NAME`: the kernel set of a running node (kept in its store).
+ * `sup kernels ls|load NAME|unload NAME`: the kernel set of a running node (kept in its store). `ls`
+ * prints one line per loaded version: name, version, kind, state, references, and where its code
+ * came from — `built in`, or the kernel's directory (marked when it shadows a built-in's name).
  */
 import { admin, dataDirOf, AdminError } from "./admin-client.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError, parse } from "./args.ts";
 import { errorLine } from "./output.ts";
 
 export const KERNELS_USAGE = "Usage: sup kernels ls | load NAME | unload NAME [--data DIR]";
+
+/** One loaded kernel version as the node's admin interface reports it (KernelInfo). */
+interface LoadedKernelRow {
+  readonly name: string;
+  readonly version: number;
+  readonly kind: string;
+  readonly state: string;
+  readonly refs: number;
+  readonly dir: string;
+  readonly builtin: boolean;
+  readonly shadowsBuiltin: boolean;
+}
+
+/** Where a kernel's code came from, for people. */
+function sourceText(k: LoadedKernelRow): string {
+  if (k.builtin) return "built in";
+  return k.shadowsBuiltin ? `from ${k.dir} (shadows the built-in)` : `from ${k.dir}`;
+}
 
 /** Runs the `kernels` subcommand. */
 export async function kernelsCommand(argv: string[]): Promise<number> {
@@ -14,8 +34,8 @@ export async function kernelsCommand(argv: string[]): Promise<number> {
   const data = dataDirOf(values.data);
   try {
     if (sub === "ls" || sub === undefined) {
-      const r = (await admin(data, "GET", "/kernels")) as { set: string[]; loaded: { name: string; version: number; kind: string; state: string; refs: number }[] };
-      for (const k of r.loaded) process.stdout.write(`${k.name}\tv${k.version}\t${k.kind}\t${k.state}\trefs ${k.refs}\n`);
+      const r = (await admin(data, "GET", "/kernels")) as { set: string[]; loaded: LoadedKernelRow[] };
+      for (const k of r.loaded) process.stdout.write(`${k.name}\tv${k.version}\t${k.kind}\t${k.state}\trefs ${k.refs}\t${sourceText(k)}\n`);
       return EXIT_OK;
     }
     if (sub !== "load" && sub !== "unload") throw new UsageError(`Unknown kernels command "${sub}"\n${KERNELS_USAGE}`);

@@ -1,7 +1,10 @@
 /**
- * The sup entry point: dispatches to one subcommand and is the only place that exits the process.
+ * The sup entry point: registers the standard TypeScript kernels' code, dispatches to one subcommand,
+ * and is the only place that exits the process.
  */
+import { STANDARD_TS_KERNELS } from "../../kernels/mod.ts";
 import { SupError } from "../errors.ts";
+import { registerBuiltinKernels } from "../kernel/builtin-table.ts";
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.ts";
 import { HELP, helpCommand } from "./help.ts";
 import { errorLine } from "./output.ts";
@@ -27,6 +30,9 @@ const COMMANDS: Record<string, Command> = {
   "--help": helpCommand,
   "-h": helpCommand,
 };
+
+// The one import arrow into kernels/: src/kernel/ never imports it (docs/architecture.md).
+registerBuiltinKernels(STANDARD_TS_KERNELS);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

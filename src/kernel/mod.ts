@@ -1,7 +1,12 @@
 /**
- * Kernels: the registry that resolves, loads and unloads capability sets, the built-in TypeScript
- * kernels and the native (C, bun:ffi) binding. Imports lang/ only; never node/ or cli/.
+ * Kernels: the registry that resolves, loads and unloads capability sets, the TypeScript kernel
+ * loader and the public kernel API it hands kernels (`sup/kernel`, api/mod.ts), and the native (C,
+ * bun:ffi) binding. Imports lang/ and the logger only; never node/, cli/ or the kernels/ folder (the
+ * entry point registers the standard TypeScript kernels' code, builtin-table.ts).
  */
 export { KernelRegistry, KernelLoadError, KernelNotLoadedError, type KernelSearchPath, type KernelInfo, type KernelRegistryOptions } from "./registry.ts";
-export { BUILTIN_KERNELS, STANDARD_KERNEL_DIR } from "./builtins.ts";
-export type { BuiltinKernel, BuiltinKernelFactory } from "./builtin-kernel.ts";
+export { STANDARD_KERNEL_DIR } from "./standard-kernel-dir.ts";
+export { registerBuiltinKernels, type BuiltinKernelCode } from "./builtin-table.ts";
+export { KERNEL_API_VERSION, type KernelDefinition, type KernelInstance } from "./api/definition.ts";
+export { CODE_STORE, KV_TABLE, type CodeRefusal, type CodeStoreService, type KvStore, type KvTable, type StoreRead } from "./api/services.ts";
+export { valueEquals } from "./api/values.ts";

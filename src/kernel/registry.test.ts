@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fakeContext } from "../../test/support/fake-context.ts";
 import type { LoadedKernel } from "../lang/host.ts";
 import type { Value } from "../lang/value.ts";
-import { BUILTIN_KERNELS, STANDARD_KERNEL_DIR } from "./builtins.ts";
+import { STANDARD_KERNEL_DIR } from "./standard-kernel-dir.ts";
 import { KernelLoadError, KernelNotLoadedError, KernelRegistry, type KernelRegistryOptions } from "./registry.ts";
 
 let root = "";
@@ -35,7 +35,7 @@ const FAST_COMPILER = typeof cc === "function" ? "tinycc" : "auto";
 
 /** A registry that finds kernels in the temp root and builds into the temp cache. */
 function registry(options: KernelRegistryOptions = {}): KernelRegistry {
-  const r = new KernelRegistry({ includePaths: [root], workingDir: root, supHome: null, builtinDir: STANDARD_KERNEL_DIR }, BUILTIN_KERNELS, {
+  const r = new KernelRegistry({ includePaths: [root], workingDir: root, supHome: null, builtinDir: STANDARD_KERNEL_DIR }, {
     nativeBuild: { cacheDir },
     ...options,
   });
@@ -84,7 +84,8 @@ function writeTs(name: string, version: number, body?: string): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "kernel.sxs"), `#(define-kernel ${name} "mod.ts" [ (define-function version () :int) ])\n`);
   const factory = body ?? `() => ({ functions: { version: () => ${version} }, shutdown: () => shutdowns.push("${name}@${version}") })`;
-  writeFileSync(join(dir, "mod.ts"), `const shutdowns: string[] = ((globalThis as Record<string, unknown>).supRegistryTestShutdowns ??= []) as string[];\nexport default ${factory};\n`);
+  const exported = body === undefined || body.startsWith("(") ? `{ apiVersion: 1, create: ${factory} }` : factory;
+  writeFileSync(join(dir, "mod.ts"), `const shutdowns: string[] = ((globalThis as Record<string, unknown>).supRegistryTestShutdowns ??= []) as string[];\nexport default ${exported};\n`);
   return dir;
 }
 
@@ -279,7 +280,22 @@ const BAD_TS: BadCase[] = [
   {
     title: "a TypeScript kernel without a default factory",
     write: (n) => writeTs(n, 9, "42"),
-    reason: (n) => `Kernel module ${join(root, n, "mod.ts")} must export a default factory function`,
+    reason: (n) => `Kernel module ${join(root, n, "mod.ts")} must default-export a kernel definition { apiVersion, create } (kernel API 1, docs/kernels.md)`,
+  },
+  {
+    title: "a TypeScript kernel built for another kernel API version",
+    write: (n) => writeTs(n, 9, "{ apiVersion: 2, create: () => ({ functions: { version: () => 9 } }) }"),
+    reason: (n) => `Kernel module ${join(root, n, "mod.ts")} was built for kernel API 2, but this sup provides kernel API 1`,
+  },
+  {
+    title: "a TypeScript kernel that declares no kernel API version",
+    write: (n) => writeTs(n, 9, "{ create: () => ({ functions: { version: () => 9 } }) }"),
+    reason: (n) => `Kernel module ${join(root, n, "mod.ts")} declares no kernel API version (apiVersion); this sup provides kernel API 1`,
+  },
+  {
+    title: "a TypeScript kernel importing a name the kernel API lacks",
+    write: (n) => writeTs(n, 9, '{ apiVersion: 1, create: () => ({ functions: { version: () => Number(gone) } }) };\nimport { gone } from "sup/kernel"'),
+    reason: (n) => new RegExp(`^Cannot import kernel module ${join(root, n, "mod.ts")}: .*gone.*sup/kernel.*\\(this sup provides kernel API 1; was the kernel written for another version\\?\\)$`),
   },
 ];
 

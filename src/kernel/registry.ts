@@ -9,12 +9,14 @@
  * program that started on a version finishes on it and no library is closed under a running
  * session. Any failed load, replace or unload leaves the registry as it was.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { SupError } from "../errors.ts";
-import { parseManifest, type KernelFn, type LoadedKernel, type Manifest, type SourceFile, type TypeCode } from "../lang/mod.ts";
-import type { BuiltinKernel, BuiltinKernelFactory } from "./builtin-kernel.ts";
+import { parseManifest, type LoadedKernel, type Manifest, type SourceFile } from "../lang/mod.ts";
+import { log } from "../log.ts";
+import { builtinKernelCode } from "./builtin-table.ts";
 import type { NativeBuildOptions } from "./native-build.ts";
+import { loadTsKernel } from "./ts-kernel.ts";
 
 /** A kernel failed to load or reload; the message says why (the program sees `load: failed …`). */
 export class KernelLoadError extends SupError {
@@ -61,6 +63,10 @@ export interface KernelInfo {
   readonly kind: "typescript" | "native";
   /** The kernel directory. */
   readonly dir: string;
+  /** True for a standard kernel shipped with this sup (its directory is the standard kernels' one). */
+  readonly builtin: boolean;
+  /** True when a directory on the search path has a standard kernel's name and was loaded instead of it. */
+  readonly shadowsBuiltin: boolean;
   /** Where the code came from: `builtin:<name>`, a module path, a library path or `tinycc:<dir>`. */
   readonly origin: string;
   /** Sessions holding this version. */
@@ -81,6 +87,7 @@ class KernelVersion {
     readonly name: string,
     readonly version: number,
     readonly dir: string,
+    readonly place: Place,
     readonly kind: KernelInfo["kind"],
     readonly origin: string,
     readonly kernel: LoadedKernel,
@@ -89,12 +96,26 @@ class KernelVersion {
 
   info(): KernelInfo {
     const { name, version, kind, dir, origin, refs, loadedAt } = this;
-    return { name, version, kind, dir, origin, refs, state: this.retired ? "retired" : "current", loadedAt };
+    const { builtin, shadowsBuiltin } = this.place;
+    return { name, version, kind, dir, builtin, shadowsBuiltin, origin, refs, state: this.retired ? "retired" : "current", loadedAt };
   }
 }
 
+/** Where a resolved kernel directory stands with respect to the standard kernels. */
+type Place = Pick<KernelInfo, "builtin" | "shadowsBuiltin">;
+
 /** Code as loaded, before it becomes a version. */
 type Loaded = Pick<KernelVersion, "kind" | "origin" | "kernel" | "shutdown">;
+
+/** True when two paths name the same directory (symbolic links resolved). */
+function sameDir(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
 
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 /** Ascending load name, then version: the original's shutdown order, and `:kernels`'. */
@@ -114,7 +135,6 @@ export class KernelRegistry {
 
   constructor(
     private readonly search: KernelSearchPath,
-    private readonly builtins: ReadonlyMap<string, () => BuiltinKernelFactory>,
     private readonly options: KernelRegistryOptions = {},
   ) {
     this.autoload = options.autoload ?? true;
@@ -279,58 +299,39 @@ export class KernelRegistry {
     const parsed = parseManifest(source, "strict");
     if (!parsed.ok) throw new KernelLoadError(`Error processing ${manifestPath}: ${parsed.error}`);
     const manifest = parsed.manifest;
-    const loaded = manifest.library.endsWith(".ts") ? this.loadTs(name, dir, manifest) : this.loadNative(dir, manifest);
+    const place = this.placeOf(name, dir);
+    let loaded: Loaded;
+    try {
+      loaded = manifest.library.endsWith(".ts") ? this.loadTs(name, dir, manifest, place) : this.loadNative(dir, manifest);
+    } catch (e) {
+      if (e instanceof SupError && !(e instanceof KernelLoadError)) throw new KernelLoadError(e.message);
+      throw e;
+    }
     const version = (this.lastVersion.get(name) ?? 0) + 1;
     this.lastVersion.set(name, version);
-    return new KernelVersion(name, version, dir, loaded.kind, loaded.origin, loaded.kernel, loaded.shutdown);
+    const v = new KernelVersion(name, version, dir, place, loaded.kind, loaded.origin, loaded.kernel, loaded.shutdown);
+    log("debug", "kernel loaded", { name, version, kind: loaded.kind, from: place.builtin ? "built in" : dir, origin: loaded.origin });
+    if (place.shadowsBuiltin) log("warn", `Loading kernel "${name}" from ${dir} instead of the built-in: that directory comes first on the kernel search path`);
+    return v;
   }
 
-  private loadTs(name: string, dir: string, manifest: Manifest): Loaded {
-    const builtin = dir === join(this.search.builtinDir, name) ? this.builtins.get(name) : undefined;
-    let factory: BuiltinKernelFactory | undefined = builtin?.();
-    let origin = `builtin:${name}`;
-    if (factory === undefined) {
-      const file = join(dir, manifest.library);
-      if (!existsSync(file) || !statSync(file).isFile()) throw new KernelLoadError(`Kernel dylib not found: ${file}`);
-      origin = file;
-      // Every load reads the module afresh so a reload sees the edited file (its own imports stay
-      // cached). Bun's require loads TypeScript synchronously; the load directive is synchronous.
-      delete require.cache[file];
-      let mod: { default?: unknown };
-      try {
-        mod = require(file) as { default?: unknown };
-      } catch (e) {
-        throw new KernelLoadError(`Cannot import kernel module ${file}: ${errorText(e)}`);
-      }
-      if (typeof mod.default !== "function") throw new KernelLoadError(`Kernel module ${file} must export a default factory function`);
-      factory = mod.default as BuiltinKernelFactory;
-    }
-    let instance: BuiltinKernel;
-    try {
-      instance = factory();
-    } catch (e) {
-      throw new KernelLoadError(`Kernel factory of ${origin} failed: ${errorText(e)}`);
-    }
-    const functions = new Map<string, KernelFn>(Object.entries(instance.functions));
-    for (const f of manifest.functions) {
-      if (!functions.has(f.name)) {
-        instance.shutdown?.();
-        throw new KernelLoadError(`kernel.sxs declares function '${f.name}' but dylib did not register it`);
-      }
-    }
-    const kernel: LoadedKernel = { functions, forms: manifest.forms as ReadonlyMap<string, readonly TypeCode[]> };
-    return { kind: "typescript", origin, kernel, shutdown: () => instance.shutdown?.() };
+  /** Whether `dir` (what `name` resolved to) is the standard kernel, or a directory taking its name. */
+  private placeOf(name: string, dir: string): Place {
+    if (isAbsolute(name)) return { builtin: false, shadowsBuiltin: false };
+    const standard = join(this.search.builtinDir, name);
+    if (sameDir(dir, standard)) return { builtin: true, shadowsBuiltin: false };
+    return { builtin: false, shadowsBuiltin: existsSync(join(standard, "kernel.sxs")) };
+  }
+
+  private loadTs(name: string, dir: string, manifest: Manifest, place: Place): Loaded {
+    const t = loadTsKernel(name, dir, manifest, place.builtin ? builtinKernelCode(name) : undefined);
+    return { kind: "typescript", origin: t.origin, kernel: t.kernel, shutdown: t.shutdown };
   }
 
   private loadNative(dir: string, manifest: Manifest): Loaded {
-    try {
-      // Loaded on first use: programs without native kernels never pay for the FFI binding.
-      const { loadNativeKernel } = require("./native-kernel.ts") as typeof import("./native-kernel.ts");
-      const native = loadNativeKernel(dir, manifest, { workingDir: this.search.workingDir }, this.options.nativeBuild);
-      return { kind: "native", origin: native.origin, kernel: native, shutdown: () => native.unload() };
-    } catch (e) {
-      if (e instanceof SupError) throw new KernelLoadError(e.message);
-      throw e;
-    }
+    // Loaded on first use: programs without native kernels never pay for the FFI binding.
+    const { loadNativeKernel } = require("./native-kernel.ts") as typeof import("./native-kernel.ts");
+    const native = loadNativeKernel(dir, manifest, { workingDir: this.search.workingDir }, this.options.nativeBuild);
+    return { kind: "native", origin: native.origin, kernel: native, shutdown: () => native.unload() };
   }
 }

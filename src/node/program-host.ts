@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { KernelRegistry, BUILTIN_KERNELS, STANDARD_KERNEL_DIR } from "../kernel/mod.ts";
+import { KernelRegistry, STANDARD_KERNEL_DIR } from "../kernel/mod.ts";
 import type { Host, LoadedKernel, SourceFile } from "../lang/mod.ts";
 import { log } from "../log.ts";
 
@@ -34,7 +34,7 @@ export class ProgramHost implements Host {
     this.ownsRegistry = opts.registry === undefined;
     const supHome = process.env.SUP_HOME ?? null;
     this.registry =
-      opts.registry ?? new KernelRegistry({ includePaths: opts.includePaths, workingDir: opts.workingDir, supHome, builtinDir: STANDARD_KERNEL_DIR }, BUILTIN_KERNELS);
+      opts.registry ?? new KernelRegistry({ includePaths: opts.includePaths, workingDir: opts.workingDir, supHome, builtinDir: STANDARD_KERNEL_DIR });
   }
 
   loadKernel(name: string): LoadedKernel {

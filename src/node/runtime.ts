@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { SupError } from "../errors.ts";
-import { BUILTIN_KERNELS, KernelLoadError, KernelRegistry, STANDARD_KERNEL_DIR } from "../kernel/mod.ts";
+import { KernelLoadError, KernelRegistry, STANDARD_KERNEL_DIR } from "../kernel/mod.ts";
 import type { NativeBuildOptions } from "../kernel/native-build.ts";
 import type { KernelInfo } from "../kernel/mod.ts";
 import { checkProgram } from "../lang/checker.ts";
@@ -102,7 +102,7 @@ export class Runtime {
     this.write = options.write;
     const supHome = options.supHome === undefined ? (process.env.SUP_HOME ?? null) : options.supHome;
     const search = { includePaths: this.includePaths, workingDir: this.workingDir, supHome, builtinDir: STANDARD_KERNEL_DIR };
-    this.registry = new KernelRegistry(search, BUILTIN_KERNELS, { autoload: options.autoload, nativeBuild: options.nativeBuild });
+    this.registry = new KernelRegistry(search, { autoload: options.autoload, nativeBuild: options.nativeBuild });
     this.host = this.hostWriting(this.write ?? ((bytes) => process.stdout.write(Buffer.from(bytes, "latin1"))));
   }
 

@@ -3,8 +3,8 @@
  * (parse + type check, rejected with the first diagnostics), bound to one tenant, with the author
  * recorded as `slp` so history shows which changes code made.
  */
-import { CODE_STORE, type CodeRefusal, type CodeStoreService } from "../../kernels/code/scope.ts";
 import { SupError } from "../errors.ts";
+import { CODE_STORE, type CodeRefusal, type CodeStoreService } from "../kernel/mod.ts";
 import type { Host, ScopeKey } from "../lang/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { CodeRejectedError, putCode } from "./code-ops.ts";

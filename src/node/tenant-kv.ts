@@ -5,8 +5,8 @@
  * commit: a value acknowledged to a handler survives the node being killed (the store skips the
  * fsync for kv writes, so a power loss may lose the last ones).
  */
-import { KV_TABLE, type KvTable } from "../../kernels/kv/scope.ts";
-import { MemoryStore, valueEquals, type KvStore, type StoreRead } from "../../kernels/kv/stores.ts";
+import { MemoryStore } from "../../kernels/kv/stores.ts";
+import { KV_TABLE, valueEquals, type KvStore, type KvTable, type StoreRead } from "../kernel/mod.ts";
 import { decode, encode } from "../lang/codec.ts";
 import type { ScopeKey, Value } from "../lang/mod.ts";
 import type { Store } from "../store/mod.ts";

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, relative } from "node:path";
-import { BUILTIN_KERNELS, KernelRegistry, STANDARD_KERNEL_DIR } from "../kernel/mod.ts";
+import { KernelRegistry, STANDARD_KERNEL_DIR } from "../kernel/mod.ts";
 import { kernelCacheState, type CacheState } from "../kernel/native-build.ts";
 import { parseManifest } from "../lang/manifest.ts";
 import { read } from "../lang/reader.ts";
@@ -80,7 +80,7 @@ export function projectDeps(root: string): ProjectDeps {
       if (target !== null) queue.push(target);
     }
   }
-  const registry = new KernelRegistry({ includePaths: [], workingDir: root, supHome: process.env.SUP_HOME ?? null, builtinDir: STANDARD_KERNEL_DIR }, BUILTIN_KERNELS);
+  const registry = new KernelRegistry({ includePaths: [], workingDir: root, supHome: process.env.SUP_HOME ?? null, builtinDir: STANDARD_KERNEL_DIR });
   const kernels = [...loads.entries()].map(([name, by]) => describeKernel(name, registry.resolve(name), by));
   // Project kernels that nothing loads are listed too: they are built by `project build` all the same.
   for (const k of projectKernels(root)) {

@@ -1,2 +1,2 @@
 // A kernel that declares a function it does not provide (for load-error tests).
-export default () => ({ functions: {} });
+export default { apiVersion: 1, create: () => ({ functions: {} }) };

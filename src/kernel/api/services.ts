@@ -1,0 +1,64 @@
+/**
+ * Services an embedder (a node) offers kernels through a session's scope (`cx.scope.service(KEY)`),
+ * declared here so the embedder and every copy of a kernel agree on the key objects: a key is found
+ * by identity, so one defined in a kernel's own file would not be the node's once that kernel is
+ * loaded from disk. Outside a node `cx.scope` is null and kernels fall back to their own behaviour.
+ */
+import { ScopeKey } from "../../lang/host.ts";
+import type { Value } from "../../lang/value.ts";
+
+/** A change to stored code that was refused, with the reason as the program sees it. */
+export interface CodeRefusal {
+  readonly refused: string;
+}
+
+/** One tenant's code, as the `code` kernel reads and writes it. Texts are JS (UTF-16) strings. */
+export interface CodeStoreService {
+  /** Checks and stores a new version (with meta, e.g. a job's intervalMs); its number, or why not. */
+  put(name: string, source: string, meta?: Record<string, unknown>): number | CodeRefusal;
+  /** The current version's source and number, or null when there is no such code. */
+  get(name: string): { readonly source: string; readonly version: number } | null;
+  /** Names with a current version. */
+  list(): string[];
+  /** Makes the previous version current again (as a new version); its number, or why not. */
+  rollback(name: string): number | CodeRefusal;
+  /** Removes the name (its versions are kept); null, or why not. */
+  remove(name: string): CodeRefusal | null;
+}
+
+/** The scope key under which a node offers a tenant's CodeStoreService. */
+export const CODE_STORE = new ScopeKey<CodeStoreService>("code");
+
+/** What `get` found: a value, nothing under that key, or stored bytes that do not decode. */
+export type StoreRead = { readonly kind: "value"; readonly value: Value } | { readonly kind: "missing" } | { readonly kind: "corrupt" };
+
+/** A named store of values under string keys (the `kv` kernel's stores). */
+export interface KvStore {
+  get(key: string): StoreRead;
+  /** Stores v under key; false when the backend refused. */
+  set(key: string, v: Value): boolean;
+  /** Stores v only when key is absent; false when it was present (or the backend refused). */
+  setIfAbsent(key: string, v: Value): boolean;
+  /** Deletes key; reports whether the store counts that as success. */
+  delete(key: string): boolean;
+  /** Replaces the value under key with next when it equals expected; false otherwise. */
+  compareAndSwap(key: string, expected: Value, next: Value): boolean;
+  close(): void;
+}
+
+/**
+ * The `kv` stores one program (or one tenant) can address, by name. With a node's table, store
+ * names are the tenant's own and `open-disk` keeps data where the node decides (its database),
+ * never at a path the program chose.
+ */
+export interface KvTable {
+  /** The store opened under name, or undefined. */
+  get(name: string): KvStore | undefined;
+  /** Opens a store kept in memory under name (no-op when name is open). */
+  openMemory(name: string): void;
+  /** Opens a persistent store under name; `path` is where a plain run keeps it (no-op when name is open). Throws when it cannot. */
+  openDisk(name: string, path: string): void;
+}
+
+/** The scope key under which a node offers a tenant's KvTable. */
+export const KV_TABLE = new ScopeKey<KvTable>("kv");
