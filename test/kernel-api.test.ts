@@ -178,20 +178,27 @@ function sharedSuite(run: () => Runner, scratch: () => string): void {
     expect(r.err).toContain(`error Cannot load kernel "tally": Kernel module ${join(dir, "tally", "mod.ts")} was built for kernel API 2, but this sup provides kernel API 1\n`);
   });
 
-  test("a directory on the search path wins over the built-in of its name, with a warning", () => {
+  test("a kernels/io in the working directory does not replace the built-in (kernels spec §1.1)", () => {
     const dir = scratch();
     writeShadowIo(dir);
     writeFileSync(join(dir, "hello.sxs"), HELLO);
-    const r = run()(["run", "hello.sxs"], dir);
-    expect(r).toMatchObject({ code: 0, out: "shadow: hello %d\n" });
-    expect(r.err).toBe(`warn Loading kernel "io" from ${join(dir, "kernels", "io")} instead of the built-in: that directory comes first on the kernel search path\n`);
+    expect(run()(["run", "hello.sxs"], dir)).toEqual({ code: 0, out: "hello 42\n", err: "" });
   });
 
-  test("the built-in io's own source, loaded from a directory, shares the runtime (issue 11's silent failure)", () => {
+  test("an include path (-i) comes before the built-ins: its io is loaded, with a warning", () => {
+    const dir = scratch();
+    writeShadowIo(dir);
+    writeFileSync(join(dir, "hello.sxs"), HELLO);
+    const r = run()(["run", "-i", join(dir, "kernels"), "hello.sxs"], dir);
+    expect(r).toMatchObject({ code: 0, out: "shadow: hello %d\n" });
+    expect(r.err).toBe(`warn Loading kernel "io" from ${join(dir, "kernels", "io")} instead of the built-in: its include path comes before the built-ins\n`);
+  });
+
+  test("the built-in io's own source, loaded from an include path, shares the runtime (issue 11's silent failure)", () => {
     const dir = scratch();
     cpSync(join(ROOT, "kernels", "io"), join(dir, "kernels", "io"), { recursive: true, filter: (f) => !f.endsWith(".test.ts") });
     writeFileSync(join(dir, "hello.sxs"), HELLO);
-    const r = run()(["run", "hello.sxs"], dir);
+    const r = run()(["run", "-i", join(dir, "kernels"), "hello.sxs"], dir);
     expect(r).toMatchObject({ code: 0, out: "hello 42\n" });
     expect(r.err).toContain(`warn Loading kernel "io" from ${join(dir, "kernels", "io")}`);
   });

@@ -72,7 +72,7 @@ describe("background jobs", () => {
     expect(show).toContain("# schedule: every 200ms (intervalMs 200), next run ");
     expect(show).toContain('[ "tick" ]');
     expect(cli("code", "ls").out).toMatch(/default\tjob:tick\tv1\tjob\t\S+\tevery 200ms\n/);
-    expect(node.stderr()).toMatch(/info job run tenant=default name=job:tick version=1 ms=[\d.]+ ok=true/);
+    await node.waitForStderr(/info job run tenant=default name=job:tick version=1 ms=[\d.]+ ok=true/);
   });
 
   test("failing jobs record their errors, and the node keeps serving HTTP", async () => {
@@ -88,7 +88,7 @@ describe("background jobs", () => {
       expect(res.status).toBe(200);
       expect(await res.text()).toContain("Welcome to sup");
     }
-    expect(node.stderr()).toContain('warn job run tenant=default name=job:boom version=1');
+    await node.waitForStderr('warn job run tenant=default name=job:boom version=1');
     expect(node.proc.exitCode).toBeNull();
   });
 
@@ -98,7 +98,7 @@ describe("background jobs", () => {
     // Once the new version ran, the old one never runs again.
     const first = runs.findIndex((x) => x.text === '"tock"');
     expect(runs.slice(first).every((x) => x.ok && x.text === '"tock"')).toBe(true);
-    expect(node.stderr()).toContain("job run tenant=default name=job:tick version=2");
+    await node.waitForStderr("job run tenant=default name=job:tick version=2");
   });
 
   test("sup code rm stops a job at once", async () => {
@@ -158,7 +158,7 @@ describe("background jobs", () => {
     // The hourly job ran an hour ago as far as the store knows: not again, next run one hour after the last.
     expect(runsOf("job:hourly")).toEqual([hourly!]);
     expect(cli("code", "show", "job:hourly").out).toContain(`next run ${new Date(hourly!.at + 3_600_000).toISOString()}`);
-    expect(node.stderr()).toContain("job scheduled tenant=default name=job:hourly version=1");
+    await node.waitForStderr("job scheduled tenant=default name=job:hourly version=1");
     expect((await fetch(`${node.url}/`)).status).toBe(200);
   });
 });

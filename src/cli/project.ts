@@ -12,6 +12,7 @@ import {
   createProject,
   openProject,
   PROJECT_ENTRY_FILE,
+  projectIncludePaths,
   ProjectError,
   TEMPLATE_MODULE,
   type BuildEvent,
@@ -106,7 +107,7 @@ function runCommand(argv: string[]): number {
     errorLine(`error: Cannot run project "${project.name}": ${failed.length} kernel${failed.length === 1 ? "" : "s"} did not build`);
     return EXIT_FAILURE;
   }
-  return runFile(join(project.root, PROJECT_ENTRY_FILE), { workingDir: project.root, includePaths: [], check: !values["no-check"], budget });
+  return runFile(join(project.root, PROJECT_ENTRY_FILE), { workingDir: project.root, includePaths: projectIncludePaths(project.root), check: !values["no-check"], budget });
 }
 
 function cleanCommand(argv: string[]): number {

@@ -140,7 +140,11 @@ export class KernelRegistry {
     this.autoload = options.autoload ?? true;
   }
 
-  /** The directory a kernel name resolves to (kernels spec §1.1 plus sup's project and home dirs), or null. */
+  /**
+   * The directory a kernel name resolves to, or null: kernels spec §1.1's order (`-i` paths, then the
+   * standard kernels, then the working directory), with sup's `$SUP_HOME/kernels` beside the standard
+   * ones and `<wd>/kernels` after `<wd>`. Only an explicit include path can take a built-in's name.
+   */
   resolve(name: string): string | null {
     const has = (dir: string) => existsSync(join(dir, "kernel.sxs"));
     if (isAbsolute(name)) return has(name) ? name : null;
@@ -148,10 +152,10 @@ export class KernelRegistry {
     const s = this.search;
     const candidates = [
       ...s.includePaths.map((p) => join(p, name)),
+      join(s.builtinDir, name),
+      ...(s.supHome !== null ? [join(s.supHome, "kernels", name)] : []),
       join(s.workingDir, name),
       join(s.workingDir, "kernels", name),
-      ...(s.supHome !== null ? [join(s.supHome, "kernels", name)] : []),
-      join(s.builtinDir, name),
     ];
     for (const c of candidates) if (has(c)) return c;
     return null;
@@ -311,7 +315,7 @@ export class KernelRegistry {
     this.lastVersion.set(name, version);
     const v = new KernelVersion(name, version, dir, place, loaded.kind, loaded.origin, loaded.kernel, loaded.shutdown);
     log("debug", "kernel loaded", { name, version, kind: loaded.kind, from: place.builtin ? "built in" : dir, origin: loaded.origin });
-    if (place.shadowsBuiltin) log("warn", `Loading kernel "${name}" from ${dir} instead of the built-in: that directory comes first on the kernel search path`);
+    if (place.shadowsBuiltin) log("warn", `Loading kernel "${name}" from ${dir} instead of the built-in: its include path comes before the built-ins`);
     return v;
   }
 

@@ -11,7 +11,7 @@ import { parseManifest } from "../lang/manifest.ts";
 import { read } from "../lang/reader.ts";
 import { List, Str, Sym, T_DATUM, T_PAREN, Wrap, type Value } from "../lang/value.ts";
 import { projectKernels } from "./build.ts";
-import { PROJECT_ENTRY_FILE } from "./project-dir.ts";
+import { PROJECT_ENTRY_FILE, projectIncludePaths } from "./project-dir.ts";
 
 /** A kernel's state as `sup deps` shows it. */
 export type KernelState = CacheState | "standard" | "TypeScript" | "missing" | "bad manifest";
@@ -80,7 +80,7 @@ export function projectDeps(root: string): ProjectDeps {
       if (target !== null) queue.push(target);
     }
   }
-  const registry = new KernelRegistry({ includePaths: [], workingDir: root, supHome: process.env.SUP_HOME ?? null, builtinDir: STANDARD_KERNEL_DIR });
+  const registry = new KernelRegistry({ includePaths: projectIncludePaths(root), workingDir: root, supHome: process.env.SUP_HOME ?? null, builtinDir: STANDARD_KERNEL_DIR });
   const kernels = [...loads.entries()].map(([name, by]) => describeKernel(name, registry.resolve(name), by));
   // Project kernels that nothing loads are listed too: they are built by `project build` all the same.
   for (const k of projectKernels(root)) {

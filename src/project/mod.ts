@@ -18,6 +18,7 @@ export {
   openProject,
   PROJECT_ENTRY_FILE,
   PROJECT_NAME_LENGTH_MAX,
+  projectIncludePaths,
   ProjectError,
   type Project,
 } from "./project-dir.ts";

@@ -13,6 +13,15 @@ export const PROJECT_ENTRY_FILE = "init.sxs";
 export const PROJECT_KERNELS_DIR = "kernels";
 
 /**
+ * The kernel include paths of a project: its `kernels/` (projects spec §5, R2), searched before the
+ * standard kernels, so a project kernel may take a standard kernel's name (with a warning).
+ */
+export function projectIncludePaths(root: string): string[] {
+  const dir = join(root, PROJECT_KERNELS_DIR);
+  return existsSync(dir) && statSync(dir).isDirectory() ? [dir] : [];
+}
+
+/**
  * Longest project name. The name becomes a directory, a kernel load name and part of a library
  * file name (`libkernel_<name>.so` inside a `<name>-<hash>` cache folder); 64 keeps all of them far
  * below the 255-byte file-name limit and readable in `sup deps`.

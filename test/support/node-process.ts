@@ -17,7 +17,15 @@ export interface NodeProcess {
   readonly data: string;
   /** Everything the node wrote to stderr so far. */
   stderr(): string;
+  /**
+   * Resolves with stderr once it contains `pattern` (a node writes info lines at the end of an
+   * event-loop turn, so a line may trail the event it reports); rejects with stderr after `ms`.
+   */
+  waitForStderr(pattern: string | RegExp, ms?: number): Promise<string>;
 }
+
+/** How long waitForStderr waits by default: generous, for a loaded CI machine. */
+const STDERR_WAIT_MS = 10_000;
 
 /** A scratch directory for one test file, with the nodes it starts. */
 export class NodeSandbox {
@@ -46,7 +54,16 @@ export class NodeSandbox {
     });
     this.procs.push(proc);
     const { url, stderr } = await startedNode(proc);
-    return { proc, url, data, stderr };
+    const waitForStderr = async (pattern: string | RegExp, ms = STDERR_WAIT_MS): Promise<string> => {
+      const found = () => (typeof pattern === "string" ? stderr().includes(pattern) : pattern.test(stderr()));
+      const deadline = Date.now() + ms;
+      while (!found()) {
+        if (Date.now() > deadline) throw new Error(`node stderr has no ${String(pattern)} after ${ms} ms:\n${stderr()}`);
+        await Bun.sleep(10);
+      }
+      return stderr();
+    };
+    return { proc, url, data, stderr, waitForStderr };
   }
 
   /** Runs the CLI synchronously against a data directory. */
