@@ -3,23 +3,35 @@
  * the standard kernels it carries (which are native and whether they are prebuilt), and where it
  * runs from. A compiled binary reports what its build baked in (embedded.ts), having no checkout.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { BUILD_INFO, type BuildInfo } from "../kernel/embedded.ts";
 import { STANDARD_KERNEL_DIR } from "../kernel/mod.ts";
 import { EXIT_OK } from "./args.ts";
 
+/**
+ * The git directories of a checkout: where HEAD is, and where refs are. In a linked worktree `.git`
+ * is a file naming the worktree's own directory, whose `commondir` names the shared one.
+ */
+function gitDirs(root: string): { head: string; common: string } {
+  const dotGit = join(root, ".git");
+  if (!statSync(dotGit).isFile()) return { head: dotGit, common: dotGit };
+  const head = resolve(root, readFileSync(dotGit, "utf8").replace(/^gitdir:\s*/, "").trim());
+  const commonFile = join(head, "commondir");
+  return { head, common: existsSync(commonFile) ? resolve(head, readFileSync(commonFile, "utf8").trim()) : head };
+}
+
 /** The commit of the checkout sup runs from, or "unknown". */
 function gitCommit(): string {
-  const root = join(STANDARD_KERNEL_DIR, "..");
   try {
-    const head = readFileSync(join(root, ".git", "HEAD"), "utf8").trim();
+    const dirs = gitDirs(join(STANDARD_KERNEL_DIR, ".."));
+    const head = readFileSync(join(dirs.head, "HEAD"), "utf8").trim();
     if (!head.startsWith("ref: ")) return head.slice(0, 12);
     const ref = head.slice(5);
-    const refFile = join(root, ".git", ref);
+    const refFile = join(dirs.common, ref);
     if (existsSync(refFile)) return readFileSync(refFile, "utf8").trim().slice(0, 12);
-    const packed = readFileSync(join(root, ".git", "packed-refs"), "utf8");
+    const packed = readFileSync(join(dirs.common, "packed-refs"), "utf8");
     const line = packed.split("\n").find((l) => l.endsWith(" " + ref));
     return line ? line.slice(0, 12) : "unknown";
   } catch {
