@@ -25,14 +25,18 @@ const PROBE_DIR = join(import.meta.dir, "../../test/support/codecprobe");
 const FUZZ_SEED = process.env.SUP_FUZZ_SEED !== undefined ? Number(process.env.SUP_FUZZ_SEED) : 0x5eed_c0de;
 /** Random values behind the valid inputs; each also yields its truncations, splices and corruptions. */
 const VALUES = 2000;
-/** Encodings whose every prefix, splice and single-byte corruption is tried (each costs its length in calls). */
+/** Encodings whose every prefix, split and single-byte corruption is tried (each costs its length in calls). */
 const EXHAUSTIVE = 300;
-/** Longest encoding tried exhaustively: longer ones would make the run quadratic in their size. */
-const EXHAUSTIVE_BYTES_MAX = 3000;
+/** Longest encoding whose every prefix is tried: each prefix is a call, so the cost grows with its square. */
+const TRUNCATED_BYTES_MAX = 3000;
+/** Longest encoding whose every split and corruption is tried: those calls carry the whole input. */
+const CORRUPTED_BYTES_MAX = 400;
 /** Inputs of each purely random kind (byte flips of valid encodings, garbage after the envelope). */
 const RANDOM_ROUNDS = 20_000;
 /** The codec's deepest nesting (CODEC_DEPTH_MAX, SV_DEPTH_MAX). */
 const DEPTH_MAX = 10_000;
+/** Per test: a run takes seconds, but several times longer on a busy machine or under the sanitizers. */
+const FUZZ_TEST_TIMEOUT_MS = 300_000;
 
 /** sv_decode's codes by number, named as codec.ts names them (without the `codec-` prefix). */
 const C_CODES = ["ok", "truncated", "bad-magic", "bad-version", "bad-tag", "bad-varint", "too-deep", "trailing-bytes", "bad-symbol", "bad-lambda-id", "no-memory"];
@@ -46,7 +50,7 @@ beforeAll(() => {
   const parsed = parseManifest(readFileSync(join(PROBE_DIR, "kernel.sxs"), "latin1"), "strict");
   if (!parsed.ok) throw new Error(parsed.error);
   probe = loadNativeKernel(PROBE_DIR, parsed.manifest, { workingDir: "/" }, { cacheDir });
-});
+}, FUZZ_TEST_TIMEOUT_MS);
 afterAll(() => {
   probe?.unload();
   rmSync(cacheDir, { recursive: true, force: true });
@@ -85,23 +89,30 @@ describe("C codec decoder fuzz (codecprobe kernel)", () => {
   const rng = new Rng(FUZZ_SEED);
   const values: Value[] = Array.from({ length: VALUES }, () => randomValue(rng, 1 + rng.int(5)));
   const encoded = values.map(encode);
-  const exhaustive = encoded.filter((e) => e.length <= EXHAUSTIVE_BYTES_MAX).slice(0, EXHAUSTIVE);
+  const truncated = encoded.filter((e) => e.length <= TRUNCATED_BYTES_MAX).slice(0, EXHAUSTIVE);
+  const corrupted = encoded.filter((e) => e.length <= CORRUPTED_BYTES_MAX).slice(0, EXHAUSTIVE);
+
+  test.if((process.env.SUP_CFLAGS ?? "").includes("-fsanitize=address"))("asked for AddressSanitizer (scripts/sanitize), the probe kernel is instrumented", () => {
+    // A TinyCC build or a stale cached library would make the whole fuzz run uninstrumented.
+    expect(probe.origin.startsWith("tinycc:")).toBe(false);
+    expect(readFileSync(probe.origin).includes("libasan.so")).toBe(true);
+  }, FUZZ_TEST_TIMEOUT_MS);
 
   test(`${VALUES} random valid encodings are accepted and rebuilt byte for byte (seed ${FUZZ_SEED})`, () => {
     encoded.forEach((e, i) => expect(check(e, `value ${i}`)).toBe(true));
-  });
+  }, FUZZ_TEST_TIMEOUT_MS);
 
   test(`every truncation of ${EXHAUSTIVE} encodings gets codec.ts's verdict (seed ${FUZZ_SEED})`, () => {
     let checked = 0;
-    exhaustive.forEach((e, i) => {
+    truncated.forEach((e, i) => {
       for (let n = 0; n < e.length; n++, checked++) expect(check(e.subarray(0, n), `prefix ${n} of value ${i}`)).toBe(false);
     });
     expect(checked).toBeGreaterThan(3000);
-  });
+  }, FUZZ_TEST_TIMEOUT_MS);
 
   test(`every split of ${EXHAUSTIVE} encodings joined to another value, and with a byte more, gets codec.ts's verdict (seed ${FUZZ_SEED})`, () => {
-    exhaustive.forEach((e, i) => {
-      const other = exhaustive[(i + 1) % exhaustive.length]!;
+    corrupted.forEach((e, i) => {
+      const other = corrupted[(i + 1) % corrupted.length]!;
       for (let k = 2; k < e.length; k++) {
         // The head of one value up to byte k, then the whole body of another.
         const spliced = new Uint8Array(k + other.length - 2);
@@ -114,10 +125,10 @@ describe("C codec decoder fuzz (codecprobe kernel)", () => {
       longer[e.length] = i & 0xff;
       expect(check(longer, `value ${i} with a trailing byte`)).toBe(false);
     });
-  });
+  }, FUZZ_TEST_TIMEOUT_MS);
 
   test(`every single-byte corruption of ${EXHAUSTIVE} encodings gets codec.ts's verdict (seed ${FUZZ_SEED})`, () => {
-    exhaustive.forEach((e, i) => {
+    corrupted.forEach((e, i) => {
       for (let at = 0; at < e.length; at++) {
         for (const x of [0x00, 0x01, 0x7f, 0x80, 0xff, e[at]! ^ 0x40]) {
           const c = e.slice();
@@ -126,7 +137,7 @@ describe("C codec decoder fuzz (codecprobe kernel)", () => {
         }
       }
     });
-  });
+  }, FUZZ_TEST_TIMEOUT_MS);
 
   test(`${RANDOM_ROUNDS} random byte flips and ${RANDOM_ROUNDS} random byte strings get codec.ts's verdict (seed ${FUZZ_SEED})`, () => {
     const frng = new Rng(FUZZ_SEED ^ 0xf11b);
@@ -148,7 +159,7 @@ describe("C codec decoder fuzz (codecprobe kernel)", () => {
       for (let i = 2; i < b.length; i++) b[i] = frng.next() < 0.5 ? frng.pick(tags) : frng.int(256);
       check(b, `garbage round ${round}`);
     }
-  });
+  }, FUZZ_TEST_TIMEOUT_MS);
 
   test("oversized counts and lengths, and the deepest nesting and one past it, get codec.ts's verdict", () => {
     const huge = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]; // 2^63
@@ -178,7 +189,7 @@ describe("C codec decoder fuzz (codecprobe kernel)", () => {
       expect(check(nest(DEPTH_MAX, tag), `${DEPTH_MAX} levels of tag ${tag}`)).toBe(true);
       expect(check(nest(DEPTH_MAX + 1, tag), `${DEPTH_MAX + 1} levels of tag ${tag}`)).toBe(false);
     }
-  });
+  }, FUZZ_TEST_TIMEOUT_MS);
 
   test(`${VALUES} random values cross from the host into C and back unchanged (seed ${FUZZ_SEED})`, () => {
     const echo = probe.functions.get("echo")!;
@@ -186,5 +197,5 @@ describe("C codec decoder fuzz (codecprobe kernel)", () => {
       const back = echo(cx, [v]);
       if (hex(encode(back)) !== hex(encoded[i]!)) throw new Error(`value ${i} (seed ${FUZZ_SEED}) came back as ${hex(encode(back))}, sent ${hex(encoded[i]!)}`);
     });
-  });
+  }, FUZZ_TEST_TIMEOUT_MS);
 });

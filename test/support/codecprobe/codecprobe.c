@@ -19,6 +19,10 @@
 /* The host's API table: owned by the host, valid from kernel_init until kernel_shutdown returns. */
 static const sup_api *g_api;
 
+/* The walk's iterator stack (PROBE_WALK_LEVELS_MAX entries): ours, allocated by kernel_init and
+ * freed by kernel_shutdown, so a call costs no large allocation (slow under AddressSanitizer). */
+static sv_iter *g_open;
+
 /*
  * Appends one value's own encoding, rebuilt from what the accessors report (not copied), to t:
  * a canonical decoder and builder must give back the bytes they were handed. v points into the
@@ -51,13 +55,12 @@ static void rebuild_one(sv_builder *t, sv_builder *scratch, const sv_value *v) {
 }
 
 /*
- * Rebuilds root (and everything in it) into t, iteratively: depth costs heap, not C stack.
+ * Rebuilds root (and everything in it) into t, iteratively: depth costs g_open, not C stack.
  * root points into the caller's buffer. Returns 0, or -1 when memory ran out.
  */
 static int rebuild(sv_builder *t, const sv_value *root) {
     sv_builder scratch = {NULL, 0, 0, 0};
-    sv_iter *open = (sv_iter *)malloc(PROBE_WALK_LEVELS_MAX * sizeof(sv_iter));
-    if (open == NULL) return -1;
+    sv_iter *open = g_open;
     size_t depth = 0;
     sv_value item = *root;
     int have = 1;
@@ -73,7 +76,6 @@ static int rebuild(sv_builder *t, const sv_value *root) {
         have = depth > 0 && sv_next(&open[depth - 1], &item);
         if (!have && depth > 0) depth--;
     }
-    free(open);
     sv_builder_free(&scratch);
     return t->failed ? -1 : 0;
 }
@@ -150,6 +152,8 @@ static const uint8_t *probe_echo(sup_ctx ctx, const uint8_t *args, uint64_t len,
 int32_t kernel_init(const sup_api *api) {
     if (api->abi_version != SUP_ABI_VERSION) return 1;
     g_api = api;
+    if (g_open == NULL) g_open = (sv_iter *)malloc(PROBE_WALK_LEVELS_MAX * sizeof(sv_iter)); /* a second load shares the instance */
+    if (g_open == NULL) return 3;
     /* Names are ours (string literals); the host copies them during the call. */
     if (api->register_function(api->host, "decode", (sup_fn)probe_decode, SUP_CALL_VALUE) != 0) return 2;
     if (api->register_function(api->host, "echo", (sup_fn)probe_echo, SUP_CALL_VALUE) != 0) return 2;
@@ -159,5 +163,7 @@ int32_t kernel_init(const sup_api *api) {
 void kernel_shutdown(const sup_api *api) {
     (void)api;
     sv_release(); /* frees the last result blob; after this the library is closed */
+    free(g_open);
+    g_open = NULL;
     g_api = NULL;
 }
