@@ -458,17 +458,24 @@ FORGE_FN(to_bits_r) {
     return bits_list(ctx, bits);
 }
 
-/* Evaluates the first 64 items of list b; each nonzero integer sets bit (count - 1 - index).
- * Returns 0 with *bits set, or -1 on exception. */
+/*
+ * Evaluates the first 64 items of list b; a nonzero integer at index j sets bit (count - 1 - j),
+ * where count is the length of the whole list, and a bit number of 64 or more sets nothing
+ * (kernels spec section 8.3: 70 ones give -64). The bit number is checked before the shift,
+ * because shifting a 64-bit value by 64 or more is undefined in C.
+ * b points into the host's argument buffer (valid for the whole call); each eval reply is read
+ * before the next eval replaces it. Returns 0 with *bits set, or -1 on exception.
+ */
 static int gather_bits(sup_ctx ctx, const sv_value *b, uint64_t *bits) {
     *bits = 0;
-    size_t count = b->count < FORGE_BITS ? (size_t)b->count : FORGE_BITS;
+    size_t evaluated = b->count < FORGE_BITS ? (size_t)b->count : FORGE_BITS;
     sv_iter it = sv_items(b);
     sv_value item;
-    for (size_t j = 0; j < count && sv_next(&it, &item); j++) {
+    for (size_t j = 0; j < evaluated && sv_next(&it, &item); j++) {
         sv_value ev;
         if (sv_eval(g_api, ctx, &item, &ev) != 0) return -1;
-        if (ev.tag == SV_INT && ev.i != 0) *bits |= (uint64_t)1 << (count - 1 - j);
+        uint64_t bit = b->count - 1 - (uint64_t)j;
+        if (ev.tag == SV_INT && ev.i != 0 && bit < FORGE_BITS) *bits |= (uint64_t)1 << bit;
     }
     return 0;
 }

@@ -227,6 +227,35 @@ describe.skipIf(!HAS_CC)("cache", () => {
     expect(buildKernel(dir, manifestOf(dir), { cacheDir, searchPath: noCompilers }).status).toBe("tinycc");
   });
 
+  test("SUP_CFLAGS reaches the compiler after the standard flags and keys a separate cache entry", () => {
+    const files = cKernel("flagged");
+    files["flagged.c"] = files["flagged.c"]!.replace("2 * x", "2 * x + FLAGGED_EXTRA").replace('#include "sup_kernel.h"', '#include "sup_kernel.h"\n#ifndef FLAGGED_EXTRA\n#define FLAGGED_EXTRA 0\n#endif');
+    const dir = kernelDir("flagged", files);
+    const cacheDir = freshCache();
+    const saved = process.env.SUP_CFLAGS;
+    const withFlags = (flags: string | undefined, f: () => void) => {
+      if (flags === undefined) delete process.env.SUP_CFLAGS;
+      else process.env.SUP_CFLAGS = flags;
+      try {
+        f();
+      } finally {
+        if (saved === undefined) delete process.env.SUP_CFLAGS;
+        else process.env.SUP_CFLAGS = saved;
+      }
+    };
+    withFlags(undefined, () => expect(call(load(dir, { cacheDir, compiler: "system" }), "twice", 21)).toBe(42));
+    withFlags("  -DFLAGGED_EXTRA=5\t-O0 ", () => {
+      const k = load(dir, { cacheDir, compiler: "system" });
+      expect(call(k, "twice", 21)).toBe(47);
+      expect(kernelCacheState(dir, manifestOf(dir), { cacheDir, compiler: "system" })).toEqual({ state: "cached", library: k.origin });
+    });
+    // The unflagged entry was replaced by the flagged one, so it is stale again without the flags.
+    withFlags(undefined, () => expect(kernelCacheState(dir, manifestOf(dir), { cacheDir, compiler: "system" }).state).toBe("stale"));
+    withFlags("-fno-such-flag-for-sup", () => {
+      expect(() => buildKernel(dir, manifestOf(dir), { cacheDir, compiler: "system" })).toThrow(/no-such-flag-for-sup/);
+    });
+  });
+
   test("a kernel outside a project uses the given cache, and is not taken for a project kernel", () => {
     const dir = kernelDir("loose", cKernel("loose"));
     expect(projectOfKernel(dir)).toBeNull();

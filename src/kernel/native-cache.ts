@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Manifest } from "../lang/manifest.ts";
-import { compileCommand, compilerIdentity, languageOf, SYSTEM_COMPILE_FLAGS, SYSTEM_LINK_LIBS, type SourceLanguage } from "./native-compiler.ts";
+import { compileCommand, compilerIdentity, extraCompileFlags, languageOf, SYSTEM_COMPILE_FLAGS, SYSTEM_LINK_LIBS, type SourceLanguage } from "./native-compiler.ts";
 
 /** Hex digits of the content hash kept in a cache directory name: 64 bits, ample for one user's kernels. */
 const CACHE_HASH_HEX_DIGITS = 16;
@@ -33,7 +33,7 @@ export interface CacheKeyInputs {
 }
 
 /**
- * The cache key: recipe, kernel directory, compiler identity, language, flags, kernel sources and
+ * The cache key: recipe, kernel directory, compiler identity, language, flags (SUP_CFLAGS too), kernel sources and
  * headers, manifest, native helpers. The directory is part of it so two kernel directories never
  * share one library file, which would make them share one instance (and its C globals) in a process.
  */
@@ -62,7 +62,7 @@ function keyOf(k: Omit<CacheKeyInputs, "compiler">, extra: (part: KeyPart) => vo
   part("dir", k.dir);
   extra(part);
   part("language", k.language);
-  part("flags", [...SYSTEM_COMPILE_FLAGS, ...SYSTEM_LINK_LIBS].join(" "));
+  part("flags", [...SYSTEM_COMPILE_FLAGS, ...extraCompileFlags(), ...SYSTEM_LINK_LIBS].join(" "));
   const headers = readdirSync(k.dir)
     .filter((f) => HEADER_EXTENSIONS.some((e) => f.endsWith(e)))
     .sort();
@@ -109,6 +109,7 @@ export function buildIntoCache(b: CacheBuild): CacheBuildFailure | null {
     helperSources: b.helperSources,
     includeDirs: b.includeDirs,
     output: temp,
+    extraFlags: extraCompileFlags(),
   });
   let status: number;
   let output: string;

@@ -41,6 +41,15 @@ export const SYSTEM_COMPILE_FLAGS: readonly string[] = ["-O2", "-shared", "-fPIC
 export const SYSTEM_LINK_LIBS: readonly string[] = ["-lm"];
 
 /**
+ * Extra flags for every system compile, C and C++ (`SUP_CFLAGS`, split at whitespace), placed after
+ * SYSTEM_COMPILE_FLAGS so they can override them: a debug or sanitizer build (`scripts/sanitize`).
+ * Part of the cache key. TinyCC takes no flags, so they do not apply to it.
+ */
+export function extraCompileFlags(): string[] {
+  return (process.env.SUP_CFLAGS ?? "").split(/\s+/).filter((f) => f !== "");
+}
+
+/**
  * Lines of compiler output kept in an error message. A broken header can produce thousands of
  * lines; the first errors are the ones that explain the failure.
  */
@@ -155,6 +164,8 @@ export interface CompileInputs {
   readonly helperSources: readonly string[];
   readonly includeDirs: readonly string[];
   readonly output: string;
+  /** Flags after SYSTEM_COMPILE_FLAGS (extraCompileFlags()); none when absent. */
+  readonly extraFlags?: readonly string[];
 }
 
 /**
@@ -163,7 +174,7 @@ export interface CompileInputs {
  */
 export function compileCommand(compiler: string, language: SourceLanguage, inputs: CompileInputs): string[] {
   const includes = inputs.includeDirs.flatMap((d) => ["-I", d]);
-  const head = [compiler, ...SYSTEM_COMPILE_FLAGS, ...includes];
+  const head = [compiler, ...SYSTEM_COMPILE_FLAGS, ...(inputs.extraFlags ?? []), ...includes];
   const tail = ["-o", inputs.output, ...SYSTEM_LINK_LIBS];
   if (language === "c") return [...head, ...inputs.cSources, ...inputs.helperSources, ...tail];
   const cxx = ["-x", "c++", ...inputs.cxxSources];

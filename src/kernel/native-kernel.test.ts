@@ -441,9 +441,17 @@ describe("forge", () => {
     expect(f.trace).toEqual([1, 1]);
   });
 
-  test("from_bits reads only the first 64 items", () => {
-    expect(callRaw(forge, "from_bits", `{${Array(64).fill(0).join(" ")} 1}`)).toBe(0);
-    expect(callRaw(forge, "from_bits", `{1 ${Array(63).fill(0).join(" ")} 1}`)).toBe(INT64_MIN);
+  test("from_bits evaluates only the first 64 items; item j sets bit count - 1 - j, and bits 64 and up set nothing", () => {
+    const zeros = (n: number) => Array(n).fill(0).join(" ");
+    expect(callRaw(forge, "from_bits", `{${zeros(64)} 1}`)).toBe(0);
+    expect(callRaw(forge, "from_bits", `{1 ${zeros(63)} 1}`)).toBe(0);
+    expect(callRaw(forge, "from_bits", `{0 1 ${zeros(63)}}`)).toBe(INT64_MIN);
+    expect(callRaw(forge, "from_bits", `{${Array(70).fill(1).join(" ")}}`)).toBe(-64);
+    expect(callRaw(forge, "from_bits", `{${Array(200).fill(1).join(" ")}}`)).toBe(0);
+    const f = fakeContext();
+    // Items 0 and 1 (bits 65 and 64) set nothing, items 2..63 (all nonzero) set bits 63..2.
+    expect(callRaw(forge, "from_bits", `{${Array.from({ length: 66 }, (_, i) => `(trace ${i})`).join(" ")}}`, f.cx)).toBe(-4);
+    expect(f.trace).toEqual(Array.from({ length: 64 }, (_, i) => i));
   });
 
   test("drop_match evaluates each item and keeps the evaluated value", () => {
