@@ -52,6 +52,12 @@ export class Dialer {
     return d === undefined || (d.pendingSince === null && now >= d.retryAt);
   }
 
+  /** When a dial of `address` may start (Infinity while one is pending: its expiry wakes the core). */
+  retryAt(address: string): number {
+    const d = this.dials.get(address);
+    return d === undefined ? 0 : d.pendingSince !== null ? Infinity : d.retryAt;
+  }
+
   /** Dials `address` unless a dial is pending or backing off; true when one is pending afterwards. */
   dial(address: string, peer: string | null, now: number): boolean {
     let d = this.dials.get(address);

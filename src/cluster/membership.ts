@@ -4,7 +4,6 @@
  * answering with effects, deterministic given its seeded Random.
  */
 import { List, Str, T_PAREN, type Value } from "../lang/value.ts";
-import { backoffMs } from "./backoff.ts";
 import { BroadcastQueue, valueBytes } from "./broadcasts.ts";
 import { DEFAULT_MEMBERSHIP_CONFIG, retransmitLimit, type MembershipConfig } from "./config.ts";
 import { Health, type CoreContext, type SendOptions } from "./context.ts";
@@ -60,10 +59,10 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
   private stats: MemberStats = EMPTY_STATS;
   private statsWire: List = statsValue(EMPTY_STATS);
   private seeds: string[] = [];
-  private joinFailures = 0;
-  private nextJoinAt = Infinity;
   private joined = false;
   private stopped = false;
+  /** When each seed last connected (bounded by SEEDS_MAX: only seeds are kept). */
+  private readonly seedConnectedAt = new Map<string, number>();
   /** Unknown peers this node asked for their record, and when. */
   private readonly askedAbout = new Map<string, number>();
 
@@ -262,6 +261,7 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
     this.dialer.onConnected(peer, dialed);
     const m = this.table.get(peer);
     const seed = dialed !== null && this.seeds.includes(dialed);
+    if (seed) this.seedConnectedAt.set(dialed, this.now);
     // A seed answering a join, or a member this node thinks dead (a healed partition): sync with it.
     if ((seed && !this.joined) || (m !== undefined && m.state === "dead")) {
       if (m !== undefined) m.lastDeadSyncMs = this.now;
@@ -273,9 +273,8 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
     switch (r.type) {
       case "join":
         this.seeds = [...new Set(r.addresses)].slice(0, SEEDS_MAX);
+        this.seedConnectedAt.clear();
         this.joined = false;
-        this.joinFailures = 0;
-        this.nextJoinAt = this.now;
         return;
       case "leave":
         return this.leave();
@@ -327,15 +326,20 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
       for (const m of this.table.pick(this.config.gossipFanout, (x) => x.live || (x.state === "dead" && x.sinceMs >= fresh))) this.send(m.name, "gossip", []);
     }
     this.syncer.tick(now);
-    if (this.joining() && now >= this.nextJoinAt) {
-      this.joinFailures++;
-      this.nextJoinAt = now + backoffMs(this.joinFailures, this.random, this.config.dialBackoff);
-      for (const address of this.seeds) this.dialer.dial(address, null, now);
-    } else if (!this.joining()) this.joinFailures = 0;
+    // Seeds are dialed whenever their back-off allows (the dialer's, with jitter), until one answers;
+    // a seed that connected gets the dial timeout to answer before it is dialed again.
+    if (this.joining()) {
+      for (const address of this.seeds) if (now >= this.seedRetryAt(address) && this.dialer.canDial(address, now)) this.dialer.dial(address, null, now);
+    }
     if (now >= this.nextReapAt) {
       this.nextReapAt = now + REAP_INTERVAL_MS;
       this.table.reap(now);
     }
+  }
+
+  /** When a seed that connected but has not answered may be dialed again. */
+  private seedRetryAt(address: string): number {
+    return (this.seedConnectedAt.get(address) ?? -Infinity) + this.config.dialTimeoutMs;
   }
 
   /** True while seeds should be dialed: the join is unanswered, or every other member is gone. */
@@ -346,7 +350,7 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
   private nextWake(): number {
     let at = Math.min(this.prober.nextDeadline(), this.syncer.nextDeadline(), this.dialer.nextDeadline(), this.nextReapAt);
     if (this.queue.size > 0) at = Math.min(at, this.nextGossipAt);
-    if (this.joining()) at = Math.min(at, this.nextJoinAt);
+    if (this.joining()) for (const address of this.seeds) at = Math.min(at, Math.max(this.dialer.retryAt(address), this.seedRetryAt(address)));
     for (const m of this.table.suspects()) at = Math.min(at, m.suspicion!.deadline);
     return Math.max(at, this.now);
   }

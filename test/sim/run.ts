@@ -1,11 +1,15 @@
 /**
  * Replays one simulator scenario from its seed and prints the report:
  *
- *   bun test/sim/run.ts --scenario churn --seed 1234 [--nodes N] [--loss P] [--json]
+ *   bun test/sim/run.ts --scenario churn --seed 1234 [--nodes N] [--loss P] [--config JSON] [--json]
+ *
+ * `--config` overrides membership parameters, e.g. `--config '{"suspicionBaseMs":3000}'`.
+ * `SIM_TRACE=n7` also prints every input node n7 gets and every effect it answers with.
  *
  * Exits 1 when a property failed (the failures are printed), 64 for bad arguments.
  */
 import { parseArgs } from "node:util";
+import type { MembershipConfig } from "../../src/cluster/mod.ts";
 import { describeScenario, runScenario, SCENARIO_NAMES, type Report } from "./scenarios.ts";
 
 /** Prints a report for people. */
@@ -23,17 +27,18 @@ export function formatReport(r: Report): string {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { scenario: { type: "string" }, seed: { type: "string" }, nodes: { type: "string" }, loss: { type: "string" }, json: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { scenario: { type: "string" }, seed: { type: "string" }, nodes: { type: "string" }, loss: { type: "string" }, config: { type: "string" }, json: { type: "boolean" } } });
   const scenario = values.scenario ?? "churn";
   const seed = Number(values.seed ?? 1);
   if (!SCENARIO_NAMES.includes(scenario) || !Number.isInteger(seed)) {
-    console.error(`usage: bun test/sim/run.ts --scenario ${SCENARIO_NAMES.join("|")} --seed N [--nodes N] [--loss P] [--json]`);
+    console.error(`usage: bun test/sim/run.ts --scenario ${SCENARIO_NAMES.join("|")} --seed N [--nodes N] [--loss P] [--config JSON] [--json]`);
     process.exit(64);
   }
   const r = runScenario(scenario, {
     seed,
     ...(values.nodes !== undefined ? { nodes: Number(values.nodes) } : {}),
     ...(values.loss !== undefined ? { loss: Number(values.loss) } : {}),
+    ...(values.config !== undefined ? { config: JSON.parse(values.config) as Partial<MembershipConfig> } : {}),
   });
   console.log(values.json === true ? JSON.stringify(r, null, 2) : formatReport(r));
   process.exit(r.failures.length === 0 ? 0 : 1);

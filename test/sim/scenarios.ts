@@ -16,6 +16,8 @@ export interface ScenarioOptions {
   readonly seed: number;
   readonly nodes?: number;
   readonly loss?: number;
+  /** Membership parameters other than the defaults (to study a change, or to show a check failing). */
+  readonly config?: Partial<MembershipConfig>;
 }
 
 /** What a scenario run found. */
@@ -62,7 +64,7 @@ interface Scenario {
   readonly nodes: number;
   readonly loss: number;
   readonly describe: string;
-  readonly sim?: (o: { seed: number; nodes: number; loss: number }) => ConstructorParameters<typeof Simulation>[0];
+  readonly sim?: (o: { seed: number; nodes: number; loss: number; config: Partial<MembershipConfig> }) => ConstructorParameters<typeof Simulation>[0];
   run(cx: Ctx): void;
 }
 
@@ -172,7 +174,7 @@ const SCENARIOS: Record<string, Scenario> = {
     nodes: 1000,
     loss: 0.01,
     describe: "1,000 converged nodes at 1% loss: a join, a kill (connections close) and a vanished host (they go quiet)",
-    sim: (o) => ({ seed: o.seed, nodes: o.nodes + 1, lossRate: o.loss }),
+    sim: (o) => ({ seed: o.seed, nodes: o.nodes + 1, lossRate: o.loss, config: o.config }),
     run(cx) {
       const { sim, obs, rng, n, figures, config } = cx;
       // Node n is the joiner; the others start converged (as after a long run) and warm up.
@@ -234,7 +236,8 @@ export function runScenario(name: string, options: ScenarioOptions): Report {
   const loss = options.loss ?? s.loss;
   const seed = options.seed >>> 0;
   const started = performance.now();
-  const sim = new Simulation(s.sim?.({ seed, nodes, loss }) ?? { seed, nodes, lossRate: loss });
+  const config0 = options.config ?? {};
+  const sim = new Simulation(s.sim?.({ seed, nodes, loss, config: config0 }) ?? { seed, nodes, lossRate: loss, config: config0 });
   const config = { ...DEFAULT_MEMBERSHIP_CONFIG, ...sim.config };
   const stallAllowanceMs = suspicionTimeouts(config, nodes).minMs / 2;
   const obs = new Observer(sim, detectionBoundMs(config, nodes), stallAllowanceMs);
@@ -297,7 +300,11 @@ export function runScenario(name: string, options: ScenarioOptions): Report {
   figures.suspicionsOfLive = obs.suspicionsOfLive;
   figures.refutations = obs.refutations;
   const running = sim.nodes.filter((x) => x.up).length;
-  const extra = [options.nodes !== undefined ? ` --nodes ${nodes}` : "", options.loss !== undefined ? ` --loss ${loss}` : ""].join("");
+  const extra = [
+    options.nodes !== undefined ? ` --nodes ${nodes}` : "",
+    options.loss !== undefined ? ` --loss ${loss}` : "",
+    options.config !== undefined ? ` --config '${JSON.stringify(options.config)}'` : "",
+  ].join("");
   return {
     scenario: name,
     seed,
