@@ -3,6 +3,7 @@
  * Lifeguard's refinements, digest push-pull sync; docs/cluster.md). A ProtocolCore: fed inputs,
  * answering with effects, deterministic given its seeded Random.
  */
+import { SupError } from "../errors.ts";
 import { List, Str, T_PAREN, type Value } from "../lang/value.ts";
 import { BroadcastQueue, valueBytes } from "./broadcasts.ts";
 import { DEFAULT_MEMBERSHIP_CONFIG, retransmitLimit, type MembershipConfig } from "./config.ts";
@@ -10,10 +11,11 @@ import { Health, type CoreContext, type SendOptions } from "./context.ts";
 import type { CoreEffect, CoreInput, ProtocolCore, Random } from "./core.ts";
 import { Dialer } from "./dialer.ts";
 import type { MembershipEvent, MembershipRequest } from "./events.ts";
-import { MEMBERS_MAX, META_BYTES_MAX, PIGGYBACK_BYTES_MAX, PIGGYBACK_CLAIMS_MAX, SEEDS_MAX, STAT_MAX } from "./limits.ts";
+import { MEMBERS_MAX, META_BYTES_MAX, PIGGYBACK_BYTES_MAX, PIGGYBACK_CLAIMS_MAX, STAT_MAX } from "./limits.ts";
 import { EMPTY_STATS, type Member, type MemberMeta, type MemberStats, type MemberView } from "./member.ts";
 import { MemberTable, metaBytes } from "./member-table.ts";
 import { claimValue, decodeMessage, isMemberName, MEMBER_CHANNEL, messageValue, metaProblem, statsValue, type MembershipMessage, type MessageBody } from "./messages.ts";
+import { Joiner } from "./joiner.ts";
 import { Prober } from "./prober.ts";
 import { Syncer } from "./syncer.ts";
 
@@ -36,8 +38,12 @@ export interface MembershipOptions {
   readonly config?: Partial<MembershipConfig>;
 }
 
-/** Thrown for a bad MembershipOptions: a bug in the node, not peer input. */
-export class MembershipOptionsError extends Error {}
+/** A membership core cannot start with these options (a name or metadata it could not announce). */
+export class MembershipOptionsError extends SupError {
+  constructor(message: string) {
+    super("membership-options", message);
+  }
+}
 
 /** The membership protocol core. */
 export class MembershipCore implements ProtocolCore<MembershipRequest, MembershipEvent> {
@@ -58,11 +64,8 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
   private nextReapAt: number;
   private stats: MemberStats = EMPTY_STATS;
   private statsWire: List = statsValue(EMPTY_STATS);
-  private seeds: string[] = [];
-  private joined = false;
+  private readonly joiner: Joiner;
   private stopped = false;
-  /** When each seed last connected (bounded by SEEDS_MAX: only seeds are kept). */
-  private readonly seedConnectedAt = new Map<string, number>();
   /** Unknown peers this node asked for their record, and when. */
   private readonly askedAbout = new Map<string, number>();
 
@@ -74,7 +77,6 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
     this.random = options.random;
     this.now = options.now;
     this.health = new Health(this.config.healthScoreMax);
-    const cx = this.context();
     this.table = new MemberTable(options.name, options.meta, options.incarnation ?? 0, options.now, {
       config: this.config,
       random: this.random,
@@ -83,15 +85,18 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
       suspected: (m, c) => this.send(m.name, "gossip", [], { gossip: false, extra: [claimValue(c)] }),
       refuted: () => this.health.worse(),
       outdated: (peer) => this.send(peer, "gossip", [], { gossip: false, extra: [claimValue(this.table.selfClaim())] }),
-      added: (m) => this.prober?.added(m),
+      // The table announces no member before the prober exists: restore and claims come later.
+      added: (m) => this.prober.added(m),
       revived: () => {
         this.dialer.forgetFailures();
         this.syncer.hurry(this.now);
       },
     });
     this.dialer = new Dialer(this.config, this.random, (address, peer) => this.out.push({ type: "connect", address, peer }));
+    const cx = this.context();
     this.prober = new Prober(cx, options.now);
     this.syncer = new Syncer(cx, options.now);
+    this.joiner = new Joiner(this.table, this.dialer, this.config.dialTimeoutMs);
     this.nextGossipAt = options.now;
     this.nextReapAt = options.now + REAP_INTERVAL_MS;
   }
@@ -103,7 +108,8 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
 
   /** One member, or undefined. */
   member(name: string): MemberView | undefined {
-    return this.members().find((m) => m.name === name);
+    const m = this.table.get(name);
+    return m === undefined ? undefined : m === this.table.self ? this.self : m.view();
   }
 
   /** This node as its peers see it. */
@@ -151,22 +157,14 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
     return this.out;
   }
 
+  /** What the prober and syncer share with this core (built once the table and dialer exist). */
   private context(): CoreContext {
-    // The parts are built after this object exists, and read the fields through it.
     const core = this;
     return {
-      get config() {
-        return core.config;
-      },
-      get random() {
-        return core.random;
-      },
-      get table() {
-        return core.table;
-      },
-      get health() {
-        return core.health;
-      },
+      config: this.config,
+      random: this.random,
+      table: this.table,
+      health: this.health,
       get now() {
         return core.now;
       },
@@ -239,8 +237,7 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
         return this.syncer.onWant(from, msg.names);
       case "sync-update":
         this.syncer.onUpdate(from, msg.records);
-        if (!this.joined && this.seeds.length > 0 && this.table.liveCount > 1) {
-          this.joined = true;
+        if (this.joiner.answered()) {
           this.syncer.followUp(this.now);
           this.emit({ type: "joined", peer: from });
         }
@@ -260,10 +257,9 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
   private onConnected(peer: string, dialed: string | null): void {
     this.dialer.onConnected(peer, dialed);
     const m = this.table.get(peer);
-    const seed = dialed !== null && this.seeds.includes(dialed);
-    if (seed) this.seedConnectedAt.set(dialed, this.now);
+    const seed = this.joiner.connected(dialed, this.now);
     // A seed answering a join, or a member this node thinks dead (a healed partition): sync with it.
-    if ((seed && !this.joined) || (m !== undefined && m.state === "dead")) {
+    if (seed || (m !== undefined && m.state === "dead")) {
       if (m !== undefined) m.lastDeadSyncMs = this.now;
       this.syncer.start(peer);
     }
@@ -272,10 +268,7 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
   private onRequest(r: MembershipRequest): void {
     switch (r.type) {
       case "join":
-        this.seeds = [...new Set(r.addresses)].slice(0, SEEDS_MAX);
-        this.seedConnectedAt.clear();
-        this.joined = false;
-        return;
+        return this.joiner.join(r.addresses);
       case "leave":
         return this.leave();
       case "update-meta": {
@@ -326,31 +319,17 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
       for (const m of this.table.pick(this.config.gossipFanout, (x) => x.live || (x.state === "dead" && x.sinceMs >= fresh))) this.send(m.name, "gossip", []);
     }
     this.syncer.tick(now);
-    // Seeds are dialed whenever their back-off allows (the dialer's, with jitter), until one answers;
-    // a seed that connected gets the dial timeout to answer before it is dialed again.
-    if (this.joining()) {
-      for (const address of this.seeds) if (now >= this.seedRetryAt(address) && this.dialer.canDial(address, now)) this.dialer.dial(address, null, now);
-    }
+    this.joiner.tick(now);
     if (now >= this.nextReapAt) {
       this.nextReapAt = now + REAP_INTERVAL_MS;
       this.table.reap(now);
     }
   }
 
-  /** When a seed that connected but has not answered may be dialed again. */
-  private seedRetryAt(address: string): number {
-    return (this.seedConnectedAt.get(address) ?? -Infinity) + this.config.dialTimeoutMs;
-  }
-
-  /** True while seeds should be dialed: the join is unanswered, or every other member is gone. */
-  private joining(): boolean {
-    return this.seeds.length > 0 && (!this.joined || this.table.liveCount <= 1);
-  }
-
   private nextWake(): number {
     let at = Math.min(this.prober.nextDeadline(), this.syncer.nextDeadline(), this.dialer.nextDeadline(), this.nextReapAt);
     if (this.queue.size > 0) at = Math.min(at, this.nextGossipAt);
-    if (this.joining()) for (const address of this.seeds) at = Math.min(at, Math.max(this.dialer.retryAt(address), this.seedRetryAt(address)));
+    at = Math.min(at, this.joiner.nextDeadline());
     for (const m of this.table.suspects()) at = Math.min(at, m.suspicion!.deadline);
     return Math.max(at, this.now);
   }
