@@ -21,7 +21,7 @@ export interface TableHooks {
   emit(event: MembershipEvent): void;
   /** Queues a claim for gossip. */
   gossip(claim: Claim): void;
-  /** A member became suspect: tell it directly, so it can refute at once. */
+  /** A member became suspect (on `claim.from`'s word): it should hear of it, so it can refute at once. */
   suspected(member: Member, claim: Claim): void;
   /** This node refuted a claim about itself (Lifeguard counts it against local health). */
   refuted(): void;

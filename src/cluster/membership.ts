@@ -82,7 +82,9 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
       random: this.random,
       emit: (e) => this.emit(e),
       gossip: (c) => this.queue.enqueue(c.name, claimValue(c)),
-      suspected: (m, c) => this.send(m.name, "gossip", [], { gossip: false, extra: [claimValue(c)] }),
+      // This node's own suspicion is told to the suspect at once; one heard from others gets it
+      // probed soon (the ping carries the suspicion), which also confirms or corrects it.
+      suspected: (m, c) => (c.kind === "suspect" && c.from !== this.table.self.name ? this.prober.probeSoon(m, this.now) : void this.send(m.name, "gossip", [], { gossip: false, extra: [claimValue(c)] })),
       refuted: () => this.health.worse(),
       outdated: (peer) => this.send(peer, "gossip", [], { gossip: false, extra: [claimValue(this.table.selfClaim())] }),
       // The table announces no member before the prober exists: restore and claims come later.
@@ -140,7 +142,7 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
       case "disconnected": {
         this.dialer.onDisconnected(input.peer);
         const m = this.table.get(input.peer);
-        if (!input.local && m !== undefined) this.prober.lost(m, input.now);
+        if (!input.local && m !== undefined) this.prober.probeSoon(m, input.now);
         break;
       }
       case "connect-failed":
@@ -208,8 +210,9 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
     for (const c of msg.claims) this.table.apply(c, from, this.now);
     // An authenticated peer this node never heard of (its alive claim missed this node): ask for its record.
     if (sender === undefined && msg.kind !== "sync-update" && this.table.get(from) === undefined) this.askAbout(from);
-    // A member this node holds dead is talking: it thinks itself alive. A sync tells it the news, and it refutes.
-    if (sender !== undefined && sender.state === "dead" && this.now - sender.lastDeadSyncMs >= this.config.deadRetryIntervalMs) {
+    // A member this node holds dead or left is talking: it thinks itself alive (it came back, or
+    // a partition healed). A sync tells it the news, and it refutes or tells this node it did.
+    if (sender !== undefined && !sender.live && this.now - sender.lastDeadSyncMs >= this.config.deadRetryIntervalMs) {
       sender.lastDeadSyncMs = this.now;
       this.syncer.start(from);
     }
@@ -311,7 +314,16 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
 
   private runTimers(now: number): void {
     this.dialer.expire(now);
-    for (const m of this.table.suspects()) if (now >= m.suspicion!.deadline) this.table.declareDead(m, now);
+    for (const m of this.table.suspects()) {
+      const s = m.suspicion!;
+      if (now >= s.deadline) this.table.declareDead(m, now);
+      else if (!s.lastChance && now >= s.deadline - this.config.probeIntervalMs) {
+        // One last probe before the verdict: a live suspect hears of it in the ping and refutes (or
+        // tells this node of the refutation it missed) in one round trip; a dead one stays silent.
+        s.lastChance = true;
+        this.prober.probeSoon(m, now);
+      }
+    }
     this.prober.tick(now);
     if (now >= this.nextGossipAt && this.queue.size > 0) {
       this.nextGossipAt = now + this.config.gossipIntervalMs;
@@ -330,7 +342,10 @@ export class MembershipCore implements ProtocolCore<MembershipRequest, Membershi
     let at = Math.min(this.prober.nextDeadline(), this.syncer.nextDeadline(), this.dialer.nextDeadline(), this.nextReapAt);
     if (this.queue.size > 0) at = Math.min(at, this.nextGossipAt);
     at = Math.min(at, this.joiner.nextDeadline());
-    for (const m of this.table.suspects()) at = Math.min(at, m.suspicion!.deadline);
+    for (const m of this.table.suspects()) {
+      const s = m.suspicion!;
+      at = Math.min(at, s.lastChance ? s.deadline : s.deadline - this.config.probeIntervalMs);
+    }
     return Math.max(at, this.now);
   }
 }

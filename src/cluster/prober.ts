@@ -5,7 +5,8 @@
  * behalf; no ack through any of them by the end of the interval, and the member is suspect. Helpers
  * answer with a nack when their own ping went unanswered: a probe that fails with nacks missing
  * says more about this node's network than about the member, so it raises the health score. A lost
- * connection (the backchannel's hint) gets the member probed at once instead of at its turn.
+ * connection (the backchannel's hint) or another member's suspicion gets the member probed at once
+ * instead of at its turn.
  */
 import { Str } from "../lang/value.ts";
 import type { CoreContext } from "./context.ts";
@@ -59,8 +60,13 @@ export class Prober {
     this.ring.splice(at, 0, m.name);
   }
 
-  /** The connection to `m` was lost: probe it soon, at most once per probe interval. */
-  lost(m: Member, now: number): void {
+  /**
+   * Probes `m` soon, at most once per probe interval: its connection was lost, or another member
+   * suspects it. Either way this node's own evidence helps: a failed probe confirms the suspicion
+   * (so a real death is declared sooner), and the ping tells a live suspect it is suspected (so it
+   * refutes, or tells this node of the refutation it missed).
+   */
+  probeSoon(m: Member, now: number): void {
     if (!m.live || now - m.lastUrgentMs < this.cx.config.probeIntervalMs) return;
     if (this.urgent.length >= URGENT_PROBES_MAX || this.urgent.includes(m.name)) return;
     m.lastUrgentMs = now;

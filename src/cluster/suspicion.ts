@@ -10,6 +10,8 @@ export class Suspicion {
   /** Members whose suspicion counted as a confirmation (never more than `expected`). */
   private readonly confirmers = new Set<string>();
   private deadlineMs: number;
+  /** Set once this node probed the member one last time before the deadline. */
+  lastChance = false;
 
   constructor(
     /** Who raised the suspicion this node first heard; it does not count as a confirmation. */

@@ -33,8 +33,8 @@ export class Observer {
   private readonly viewGen: number[] = [];
   readonly deaths: Death[] = [];
   readonly falsePositives: FalsePositive[] = [];
-  /** Suspicions of members that were up and not stalled (SWIM refutes these; counted for reports). */
-  suspicionsOfLive = 0;
+  /** Suspicions (member, incarnation) of members up and not stalled, outside partitions (SWIM refutes these; counted for reports). */
+  private readonly liveSuspicions = new Set<string>();
   refutations = 0;
   stalledReports = 0;
   private readonly partitions: [start: number, end: number][] = [];
@@ -57,7 +57,7 @@ export class Observer {
           const m = sim.byName.get(event.name);
           if (m === undefined) return;
           if (event.state === "dead" || event.state === "left") this.verdict(node.index, m, event.state, vt);
-          if (event.state === "suspect" && sim.nodes[m]!.up && !this.explained(m, vt, 0)) this.suspicionsOfLive++;
+          if (event.state === "suspect" && sim.nodes[m]!.up && !this.explained(m, vt, 0)) this.liveSuspicions.add(`${event.name}:${event.incarnation}`);
           return;
         }
         case "removed":
@@ -71,6 +71,11 @@ export class Observer {
           return;
       }
     });
+  }
+
+  /** Distinct suspicions of live members seen so far. */
+  get suspicionsOfLive(): number {
+    return this.liveSuspicions.size;
   }
 
   private view(i: number): Map<string, MemberState> {

@@ -56,6 +56,12 @@ interface Ctx {
   restart(i: number, fresh?: boolean): void;
   stall(i: number, ms: number): void;
   partition(a: number[], b: number[], forMs: number, oneWay?: boolean): void;
+  /**
+   * Ends a scenario: within 10 s every running node must see the truth and hold the same list. A
+   * snapshot would not do: at 5% loss a probe of a live member fails now and then, and its
+   * suspicion is refuted within a second or two.
+   */
+  settle(): void;
   /** Checks every recorded death: known to every witness within `boundMs`. */
   checkDeaths(boundMs: number, label: string): void;
 }
@@ -100,6 +106,7 @@ const SCENARIOS: Record<string, Scenario> = {
       sim.at(t0, () => sim.crash(3, true));
       figures.leftKnownMs = cx.waitFor(() => [0, 1, 2, 4].every((o) => obs.views[o]!.get("n3") === "left"), 5000, 10);
       if (figures.leftKnownMs === null || figures.leftKnownMs > 100) failures.push(`a leaving node was not "left" everywhere at once (${figures.leftKnownMs} ms)`);
+      cx.settle();
     },
   },
   churn: {
@@ -107,7 +114,7 @@ const SCENARIOS: Record<string, Scenario> = {
     loss: 0.05,
     describe: "100 nodes at 5% loss: joins, two kills and a vanished host, a 1 s stall, a partition of a fifth for 12 s, heal",
     run(cx) {
-      const { sim, obs, n, figures, failures } = cx;
+      const { sim, obs, n, figures } = cx;
       joinAll(cx, 20);
       figures.joinConvergedMs = cx.waitFor(() => obs.converged(), 20_000);
       cx.crash(n - 1, true);
@@ -121,8 +128,7 @@ const SCENARIOS: Record<string, Scenario> = {
       cx.partition(groupA, rest, 12_000);
       sim.run(sim.now + 12_000);
       figures.healConvergedMs = cx.waitFor(() => obs.converged(), 60_000);
-      sim.run(sim.now + 2000);
-      if (!obs.sameLists()) failures.push("running nodes hold different member lists at the end");
+      cx.settle();
     },
   },
   lifecycle: {
@@ -130,7 +136,7 @@ const SCENARIOS: Record<string, Scenario> = {
     loss: 0.05,
     describe: "20 nodes at 5% loss: kills, a restart that kept its incarnation and one that lost it, a leave, the left node back, stalls of 1 s",
     run(cx) {
-      const { sim, obs, figures, failures } = cx;
+      const { sim, obs, figures } = cx;
       joinAll(cx, 50);
       figures.joinConvergedMs = cx.waitFor(() => obs.converged(), 20_000);
       cx.crash(18, true);
@@ -146,9 +152,8 @@ const SCENARIOS: Record<string, Scenario> = {
       cx.restart(10);
       figures.leftBackAliveMs = cx.waitFor(() => obs.converged(), 20_000);
       for (const i of [3, 7, 12]) cx.stall(i, 1000);
-      sim.run(sim.now + 10_000);
-      if (!obs.converged()) failures.push(`not converged after 1 s stalls: ${obs.disagreements(5).join(", ")}`);
-      if (!obs.sameLists()) failures.push("running nodes hold different member lists at the end");
+      sim.run(sim.now + 8000);
+      cx.settle();
     },
   },
   asymmetric: {
@@ -156,7 +161,7 @@ const SCENARIOS: Record<string, Scenario> = {
     loss: 0.01,
     describe: "20 nodes: one hears nobody while everyone hears it, then two can send to nobody (one-way partitions), each healed",
     run(cx) {
-      const { sim, obs, figures, failures } = cx;
+      const { sim, obs, figures } = cx;
       joinAll(cx, 50);
       figures.joinConvergedMs = cx.waitFor(() => obs.converged(), 20_000);
       const others = (xs: number[]): number[] => sim.nodes.map((x) => x.index).filter((i) => !xs.includes(i));
@@ -166,8 +171,7 @@ const SCENARIOS: Record<string, Scenario> = {
       cx.partition([3, 11], others([3, 11]), 10_000, true);
       sim.run(sim.now + 10_000);
       figures.muteHealConvergedMs = cx.waitFor(() => obs.converged(), 60_000);
-      sim.run(sim.now + 2000);
-      if (!obs.sameLists()) failures.push("running nodes hold different member lists at the end");
+      cx.settle();
     },
   },
   large: {
@@ -282,6 +286,9 @@ export function runScenario(name: string, options: ScenarioOptions): Report {
       obs.partitioned(sim.now + forMs);
       sim.at(sim.now + forMs, () => sim.heal());
     },
+    settle() {
+      if (cx.waitFor(() => obs.converged() && obs.sameLists(), 10_000) === null) failures.push(`no settled, common member list at the end: ${obs.disagreements(5).join(", ")}`);
+    },
     checkDeaths(boundMs, label) {
       for (const d of obs.deaths) {
         if (d.endedAt !== null && d.endedAt - d.at < boundMs) continue;
@@ -294,8 +301,6 @@ export function runScenario(name: string, options: ScenarioOptions): Report {
   s.run(cx);
   for (const fp of obs.falsePositives) failures.push(`false positive: ${fp.observer} declared live ${fp.member} dead at ${fp.at.toFixed(0)} ms`);
   for (const [k, v] of Object.entries(figures)) if (v === null) failures.push(`${k}: did not happen within its limit`);
-  const stuck = obs.disagreements(5);
-  if (stuck.length > 0) failures.push(`not converged at the end: ${stuck.join(", ")}`);
   if (sim.counters.oversize > 0) failures.push(`${sim.counters.oversize} messages over MESSAGE_BYTES_MAX`);
   figures.suspicionsOfLive = obs.suspicionsOfLive;
   figures.refutations = obs.refutations;
