@@ -182,6 +182,35 @@ describe("membership suspicion and refutation", () => {
     expect(speak(20)).toBe(0);
   });
 
+  test("a suspicion heard from others gets the suspect probed at once, and once more an interval before its deadline", () => {
+    const core = coreWithPeers(many, 0, { probeIntervalMs: 1000 });
+    const pingTimes: number[] = [];
+    let deadAt = -1;
+    // The suspect answers every ping (it is alive, but its refutation is lost), so the suspicion
+    // gets no confirmation from this node and runs its full course.
+    const handle = (now: number, effects: ReturnType<MembershipCore["step"]>): void => {
+      for (const s of sent(effects)) {
+        if (s.to !== "p0" || s.msg.kind !== "ping") continue;
+        pingTimes.push(now);
+        expect(s.msg.claims).toContainEqual({ kind: "suspect", name: "p0", incarnation: 0, from: "p1" });
+        handle(now, core.step({ type: "message", now, from: "p0", message: testMessage("ack", [s.msg.seq]) }));
+      }
+      if (emitted(effects).some((e) => e.type === "member" && e.name === "p0" && e.state === "dead")) deadAt = now;
+    };
+    handle(0, core.step({ type: "message", now: 0, from: "p1", message: suspect("p0", "p1") }));
+    expect(pingTimes).toEqual([0]);
+    for (let now = 10; now < maxMs + 100 && deadAt < 0; now += 10) handle(now, core.step({ type: "tick", now }));
+    expect(pingTimes.filter((t) => t >= maxMs - 1000 && t < maxMs).length).toBe(1);
+    expect(deadAt).toBeGreaterThanOrEqual(maxMs);
+  });
+
+  test("a member held dead or left that speaks is sent a sync (it refutes, or says it already did)", () => {
+    const core = coreWithPeers(PEERS);
+    core.step({ type: "message", now: 1, from: "a", message: testMessage("gossip", [], [{ kind: "left", name: "b", incarnation: 0 }]) });
+    const out = sent(core.step({ type: "message", now: 2, from: "b", message: testMessage("ping", [3]) }));
+    expect(out.filter((s) => s.to === "b").map((s) => s.msg.kind)).toEqual(["sync-update", "sync-digest", "ack"]);
+  });
+
   test("a core is built only with a valid name and metadata", () => {
     expect(() => testCore("a b")).toThrow('name "a b" is not a member name');
   });
