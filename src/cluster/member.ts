@@ -53,9 +53,6 @@ export interface MemberView {
   readonly sinceMs: number;
 }
 
-/** Metadata of a member known only by name so far. */
-export const EMPTY_META: MemberMeta = { serial: "", roles: [], labels: [], backchannel: "", http: "", kernels: [], version: "" };
-
 /** Stats of a member that has reported nothing yet. */
 export const EMPTY_STATS: MemberStats = { inflight: 0, lagMs: 0, cpuPermille: 0, logPosition: 0, seq: 0 };
 

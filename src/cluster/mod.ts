@@ -23,6 +23,6 @@ export { backoffMs, type BackoffPolicy } from "./backoff.ts";
 export { DEFAULT_MEMBERSHIP_CONFIG, detectionBoundMs, retransmitLimit, suspicionTimeoutMs, suspicionTimeouts, syncIntervalMs, type MembershipConfig } from "./config.ts";
 export { MembershipCore, MembershipOptionsError, type MembershipOptions } from "./membership.ts";
 export type { MembershipEvent, MembershipRequest } from "./events.ts";
-export { EMPTY_META, EMPTY_STATS, type MemberMeta, type MemberState, type MemberStats, type MemberView } from "./member.ts";
+export { EMPTY_STATS, type MemberMeta, type MemberState, type MemberStats, type MemberView } from "./member.ts";
 export { decodeMessage, isMemberName, MEMBER_CHANNEL, type Claim, type DigestEntry, type MemberRecord, type MembershipMessage } from "./messages.ts";
 export * from "./limits.ts";
