@@ -11,6 +11,9 @@
  * Elysia route under wrk, and live code replacement under load). It takes about a minute and needs
  * wrk, so only naming it runs it; `bun bench/http.ts --help` lists its own options.
  *
+ * `--only membership` runs bench/membership.ts: the membership core at 1,000 simulated nodes and 1%
+ * loss (join and death dissemination, messages per node per second, wall time of the simulation).
+ *
  * `--only startup` runs bench/startup.ts: the compiled binary's start-up next to bare Bun, its size
  * and an idle node's memory (`--sup` names the binary; default dist/sup, built when missing).
  */
@@ -21,6 +24,7 @@ import { parseArgs } from "node:util";
 import { ProgramHost } from "../src/node/program-host.ts";
 import { read, runProgram } from "../src/lang/mod.ts";
 import { httpBench } from "./http.ts";
+import { membershipBench } from "./membership.ts";
 import { startupBench } from "./startup.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -70,6 +74,7 @@ async function main(): Promise<void> {
   if (programs.length > 0 || only === undefined || only.includes("fib-js")) failures += slpBenchmarks(programs, runs, sup, only);
   if (only?.includes("http")) failures += await httpBench();
   if (only?.includes("startup")) failures += await startupBench({ sup: values.sup !== undefined ? sup : undefined });
+  if (only?.includes("membership")) failures += membershipBench();
   if (failures > 0) process.exit(1);
 }
 
