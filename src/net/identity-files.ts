@@ -272,3 +272,17 @@ export function loadIdentityFile(file: string): IdentityData {
 export function loadRootFile(file: string): RootKey {
   return parseRootFile(file, readIdentityText(file, true));
 }
+
+/** The kind a file's header names (`sup-identity`, …), or null when it has no header line. */
+export function fileKindOf(text: string): string | null {
+  for (const line of text.split("\n")) {
+    if (line.trim() === "" || line.startsWith("#")) continue;
+    return /^(sup-[a-z]+) /.exec(line)?.[1] ?? null;
+  }
+  return null;
+}
+
+/** True for the kinds whose file holds a secret key. */
+export function isSecretKind(kind: string): boolean {
+  return kind === ROOT_KIND || kind === IDENTITY_KIND || kind === KEY_KIND;
+}
