@@ -258,7 +258,7 @@ export class Responder extends HandshakeBase {
     if (sc instanceof HandshakeError) return this.fail(sc);
     const bad = this.checkCert(sc);
     if (bad !== null) return this.fail(bad);
-    this.m1 = body.slice();
+    this.m1 = new Uint8Array(body);
     this.peer = sc;
     this.peerEph = peerEph;
     this.suite = suite;

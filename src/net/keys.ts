@@ -86,7 +86,7 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
 }
 
 /** HKDF-SHA256 (RFC 5869) from node:crypto. */
-export function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string, length: number): Uint8Array {
+export function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string | Uint8Array, length: number): Uint8Array {
   return new Uint8Array(hkdfSync("sha256", ikm, salt, info, length));
 }
 
