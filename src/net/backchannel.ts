@@ -315,8 +315,8 @@ export class Backchannel implements ConnectionHost {
       // Another connection to the same peer finished meanwhile: both sides keep the same one.
       const keepNew = current.direction === conn.direction || (conn.direction === "out") === this.options.identity.name < name;
       if (!keepNew) {
-        conn.close("replaced", "a simultaneous connection to the same peer is kept instead", true);
         dial?.resolve(current.peer!);
+        conn.close("replaced", "a simultaneous connection to the same peer is kept instead", true);
         return false;
       }
       this.byName.set(name, conn);
