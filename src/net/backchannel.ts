@@ -201,7 +201,8 @@ export class Backchannel implements ConnectionHost {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.recheckTimer);
-    this.listener?.stop(true);
+    // Stop accepting only: stop(true) would cut accepted connections before they say goodbye.
+    this.listener?.stop(false);
     const open = [...this.all];
     for (const c of open) c.close("local", "this node is stopping", true);
     const flushed = Promise.all(open.map((c) => c.done));
@@ -209,6 +210,7 @@ export class Backchannel implements ConnectionHost {
     const late = await Promise.race([flushed.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), CLOSE_FLUSH_MS)))]);
     clearTimeout(timer);
     if (late) for (const c of open) if (c.state !== "closed") c.socket.terminate();
+    this.listener?.stop(true);
   }
 
   // --------------------------------------------------------------------------------------------

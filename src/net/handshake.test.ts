@@ -84,9 +84,9 @@ describe("handshake", () => {
       const { i, r } = go();
       const refuser = side === "i" ? i : r;
       const other = side === "i" ? r : i;
-      expect(refuser?.kind === "fail" && [refuser.error.reason, refuser.error.byPeer]).toEqual([reason, false]);
+      expect(refuser?.kind === "fail" && [refuser.error.reason as string, refuser.error.byPeer]).toEqual([reason, false]);
       expect(refuser?.kind === "fail" && refuser.send.length).toBe(1);
-      expect(other?.kind === "fail" && [other.error.reason, other.error.byPeer]).toEqual([reason, true]);
+      expect(other?.kind === "fail" && [other.error.reason as string, other.error.byPeer]).toEqual([reason, true]);
     });
   }
 

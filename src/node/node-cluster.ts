@@ -11,7 +11,7 @@ import { resolve } from "node:path";
 import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { List } from "../lang/value.ts";
-import { Backchannel, loadIdentityFile, NodeIdentity, type CloseCause, type PeerInfo } from "../net/mod.ts";
+import { Backchannel, loadIdentityFile, NodeIdentity, validityAt, type CloseCause, type PeerInfo } from "../net/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { MemberTable, type Member } from "./members.ts";
 import { PeerDialer } from "./peer-dialer.ts";
@@ -80,6 +80,12 @@ export class NodeCluster {
     const file = config.identityFile !== undefined ? resolve(config.identityFile) : stored;
     if (file === undefined) return null;
     const identity = new NodeIdentity(loadIdentityFile(file));
+    const validity = validityAt(identity.cert, Date.now(), 0);
+    if (validity !== "valid") {
+      // Peers will refuse it (and say so); the node still serves alone, so this is a warning.
+      const when = validity === "expired" ? `expired at ${new Date(identity.cert.notAfter).toISOString()}` : `is valid only from ${new Date(identity.cert.notBefore).toISOString()}`;
+      log("warn", "node certificate is not valid now", { identity: file, detail: `certificate of "${identity.name}" ${when}` });
+    }
     const storedCluster = store.getSetting<string>(SETTING_CLUSTER_ID);
     if (storedCluster !== undefined && storedCluster !== identity.clusterId) {
       throw new ClusterStartError(`Cannot start node with identity "${file}": it belongs to cluster ${identity.clusterId}, but this data directory's node is in cluster ${storedCluster}: use another --data directory`);
