@@ -2,14 +2,15 @@
  * The encrypted channel of one connection after its handshake (pure: no sockets; the clock is
  * passed in). Frames are sealed with a per-direction counter nonce; the receiver opens each frame
  * with exactly the next counter, so a replayed, dropped, reordered, injected or altered frame
- * fails to authenticate and the connection is closed.
+ * fails to authenticate and the connection is closed. A frame's plaintext holds one or more
+ * messages (records: u32 length | codec value); the Connection packs and unpacks them.
  *
  * Rekey, inside the channel with fresh ephemeral keys (only the dialing side starts one, so two
  * can never cross): the dialer sends (sup-rekey 1 EPH-D) and keeps sending under its old key;
- * the listener answers (sup-rekey-ack 1 EPH-L) as its last frame under its old key and switches
+ * the listener answers (sup-rekey-ack 1 EPH-L) as the last message under its old key and switches
  * its sending key; the dialer, on the ack, switches its receiving key, sends (sup-rekey-done 1)
- * as its last frame under its old key and switches its sending key; the listener switches its
- * receiving key on the done. New keys are HKDF(X25519(EPH-D, EPH-L), salt = the chain secret), so
+ * as the last message under its old key and switches its sending key; the listener switches its
+ * receiving key on the done. A message that switches the receiving key must end its frame. New keys are HKDF(X25519(EPH-D, EPH-L), salt = the chain secret), so
  * each key depends on every exchange before it (forward secrecy from the ephemeral keys).
  */
 import { encode } from "../lang/codec.ts";
@@ -36,8 +37,10 @@ export const DEFAULT_REKEY_LIMITS: RekeyLimits = { rekeyAfterFrames: REKEY_AFTER
 /** Opening a frame: its plaintext, or why the connection must close. */
 export type OpenResult = { readonly ok: true; readonly plaintext: Uint8Array } | { readonly ok: false; readonly why: string };
 
-/** What a control message asks of the connection: frames to send (already sealed), or a violation. */
-export type ControlResult = { readonly ok: true; readonly frames: Uint8Array[] } | { readonly ok: false; readonly why: string };
+/** What a control message asks of the connection (see SecureChannel.control), or a violation. */
+export type ControlResult =
+  | { readonly ok: true; readonly reply: Uint8Array | null; readonly switchSend: (() => void) | null; readonly switchedReceive: boolean }
+  | { readonly ok: false; readonly why: string };
 
 /** True when a message head names a channel control message. */
 export function isControl(head: Value | undefined): head is Sym {
@@ -98,13 +101,18 @@ export class SecureChannel {
     return this.sendCounter >= this.limits.rekeyAfterFrames || this.receiveCounter >= this.limits.rekeyAfterFrames || this.now() - this.keyedAtMs >= this.limits.rekeyAfterMs;
   }
 
-  /** Dialer: starts a rekey; returns the sealed sup-rekey frame. */
+  /** Dialer: starts a rekey; returns the sup-rekey message (a codec value) to send. */
   startRekey(): Uint8Array {
     this.rekeyEph = ephemeralKey();
-    return this.seal(encode(new List(T_PAREN, [REKEY, 1, str(latin1FromBytes(this.rekeyEph.publicKey))])));
+    return encode(new List(T_PAREN, [REKEY, 1, str(latin1FromBytes(this.rekeyEph.publicKey))]));
   }
 
-  /** Handles a decoded control message (its head satisfies isControl). */
+  /**
+   * Handles a decoded control message (its head satisfies isControl). A reply is a codec value to
+   * send; `switchSend`, when present, must run once the reply has been sealed (the reply is the
+   * last message under the old sending key). `switchedReceive` says the receiving key changed, so
+   * the message must have been the last of its frame.
+   */
   control(msg: List): ControlResult {
     const [head, version, ephItem] = msg.items;
     if (version !== 1) return { ok: false, why: `unsupported ${(head as Sym).name} version` };
@@ -114,7 +122,7 @@ export class SecureChannel {
       this.nextReceive = null;
       this.receiveCounter = 0;
       this.rekeys++;
-      return { ok: true, frames: [] };
+      return { ok: true, reply: null, switchSend: null, switchedReceive: true };
     }
     if (!(ephItem instanceof Str) || ephItem.s.length !== X25519_BYTES || msg.items.length !== 3) return { ok: false, why: `malformed ${(head as Sym).name}` };
     const peerEph = bytesFromLatin1(ephItem.s);
@@ -123,10 +131,9 @@ export class SecureChannel {
       const mine = ephemeralKey();
       const keys = this.derive(mine, peerEph);
       if (keys === null) return { ok: false, why: "rekey key is a low-order point" };
-      const ack = this.seal(encode(new List(T_PAREN, [REKEY_ACK, 1, str(latin1FromBytes(mine.publicKey))])));
-      this.switchSend(keys);
       this.nextReceive = frameCipher(this.suite, keys.receiveKey);
-      return { ok: true, frames: [ack] };
+      const reply = encode(new List(T_PAREN, [REKEY_ACK, 1, str(latin1FromBytes(mine.publicKey))]));
+      return { ok: true, reply, switchSend: () => this.switchSend(keys), switchedReceive: false };
     }
     // sup-rekey-ack
     if (!this.initiator || this.rekeyEph === null) return { ok: false, why: "unexpected sup-rekey-ack" };
@@ -135,10 +142,9 @@ export class SecureChannel {
     if (keys === null) return { ok: false, why: "rekey key is a low-order point" };
     this.receive = frameCipher(this.suite, keys.receiveKey);
     this.receiveCounter = 0;
-    const done = this.seal(encode(new List(T_PAREN, [REKEY_DONE, 1])));
-    this.switchSend(keys);
     this.rekeys++;
-    return { ok: true, frames: [done] };
+    const reply = encode(new List(T_PAREN, [REKEY_DONE, 1]));
+    return { ok: true, reply, switchSend: () => this.switchSend(keys), switchedReceive: true };
   }
 
   private derive(mine: EphemeralKey, peerEph: Uint8Array): SessionKeys | null {

@@ -3,16 +3,18 @@
  * channel, its send queue and its backpressure. The Backchannel owns every Connection and is told
  * what happens through ConnectionHost; a Connection never throws into Bun's socket callbacks.
  *
- * Sending: a message is encoded and sealed at once (so frame counters follow queue order), queued,
- * and written in batches at the end of the current microtask. `socket.write` may take only part of
- * a batch; the rest waits for the socket's `drain`. The queue holds at most sendQueueBytesMax bytes:
- * past it a send is refused and the caller waits for `drained()`.
+ * Sending: a message is encoded at once and queued as a record (u32 length | codec bytes); at the
+ * end of the current microtask the records queued meanwhile are sealed together into frames (one
+ * AEAD call for many small messages) and written in batches. `socket.write` may take only part of
+ * a batch; the rest waits for the socket's `drain`. The queue (records and unwritten frames) holds
+ * at most sendQueueBytesMax bytes: past it a send is refused and the caller waits for `drained()`.
  */
 import type { Socket } from "bun";
 import { decode, encodeView } from "../lang/codec.ts";
 import { List, T_PAREN, type Value } from "../lang/value.ts";
 import type { Certificate, SignedCertificate } from "./certificate.ts";
 import { isControl, SecureChannel, type RekeyLimits } from "./channel.ts";
+import { AEAD_OVERHEAD } from "./suite.ts";
 import { HandshakeError } from "./errors.ts";
 import { FrameReader, plainFrame } from "./frame-reader.ts";
 import { Initiator, refusalBody, Responder, timeoutRefusal, type Established, type HandshakeContext, type HandshakeStep } from "./handshake.ts";
@@ -20,6 +22,21 @@ import type { CloseCause } from "./metrics.ts";
 
 /** Frames smaller than this are copied into one write with their neighbours: fewer syscalls. */
 const WRITE_BATCH_BYTES = 64 * 1024;
+/**
+ * Messages queued together are sealed into one frame up to this size: one AEAD call for many
+ * small messages (as TLS packs writes into records), while a frame stays small enough to be
+ * opened without a long stall.
+ */
+const RECORDS_PER_FRAME_BYTES = 64 * 1024;
+/** Each message in a frame's plaintext is `u32 length | codec bytes`. */
+export const RECORD_HEADER_BYTES = 4;
+
+function recordOf(plain: Uint8Array): Uint8Array {
+  const rec = Buffer.allocUnsafe(RECORD_HEADER_BYTES + plain.length);
+  rec.writeUInt32BE(plain.length, 0);
+  rec.set(plain, RECORD_HEADER_BYTES);
+  return rec;
+}
 
 /** An authenticated peer as the Backchannel shows it. */
 export interface PeerInfo {
@@ -68,6 +85,10 @@ export class Connection {
   private channel: SecureChannel | null = null;
   private readonly reader: FrameReader;
   private deadline: ReturnType<typeof setTimeout> | null;
+  /** Messages waiting to be sealed (u32 length | codec bytes each). */
+  private records: Uint8Array[] = [];
+  private recordBytes = 0;
+  /** Sealed frames (and handshake frames) waiting to be written. */
   private out: Uint8Array[] = [];
   private outBytes = 0;
   private blocked = false;
@@ -97,9 +118,9 @@ export class Connection {
     return this.address.slice(0, this.address.lastIndexOf(":"));
   }
 
-  /** Bytes waiting to be written. */
+  /** Bytes waiting: messages not sealed yet (4 + encoded length each) and frames not written yet. */
   get queuedBytes(): number {
-    return this.outBytes;
+    return this.outBytes + this.recordBytes;
   }
 
   /** Completed rekeys on this connection. */
@@ -107,24 +128,54 @@ export class Connection {
     return this.channel?.rekeys ?? 0;
   }
 
-  /** Encodes, seals and queues a message; see SendResult. */
+  /** Encodes and queues a message; it is sealed (with others queued meanwhile) at the flush. */
   send(msg: Value): SendResult {
     if (this.state !== "open") return "closed";
-    const channel = this.channel!;
     const plain = encodeView(msg);
-    const size = SecureChannel.frameBytes(plain.length);
-    if (size - 4 > this.host.limits.frameBytesMax) throw new RangeError(`backchannel message of ${plain.length} bytes is larger than a frame (${this.host.limits.frameBytesMax} bytes)`);
-    if (this.outBytes + size > this.host.limits.sendQueueBytesMax) return "full";
-    if (channel.rekeyDue()) this.enqueue(channel.startRekey());
-    this.enqueue(channel.seal(plain));
+    const size = RECORD_HEADER_BYTES + plain.length;
+    if (size + AEAD_OVERHEAD > this.host.limits.frameBytesMax) throw new RangeError(`backchannel message of ${plain.length} bytes is larger than a frame (${this.host.limits.frameBytesMax} bytes)`);
+    if (this.queuedBytes + size > this.host.limits.sendQueueBytesMax) return "full";
+    this.addRecord(plain);
+    this.flushSoon();
     return "sent";
   }
 
   /** Resolves when the queue is below the low-water mark; rejects when the connection closes. */
   drained(): Promise<void> {
     if (this.state !== "open" && this.state !== "handshake") return Promise.reject(new Error("connection closed"));
-    if (this.outBytes <= this.host.limits.sendQueueBytesLow) return Promise.resolve();
+    if (this.queuedBytes <= this.host.limits.sendQueueBytesLow) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Copies a message (u32 length | codec bytes) into the records waiting to be sealed. */
+  private addRecord(plain: Uint8Array): void {
+    const rec = recordOf(plain);
+    this.records.push(rec);
+    this.recordBytes += rec.length;
+  }
+
+  /**
+   * Seals every waiting record into frames of up to RECORDS_PER_FRAME_BYTES (a larger record is
+   * a frame of its own), starting a rekey first when one is due (never while a rekey reply is
+   * being sealed: the old key's counters are still high until the switch that follows).
+   */
+  private sealRecords(mayRekey = true): void {
+    const channel = this.channel;
+    if (channel === null || this.records.length === 0) return;
+    if (mayRekey && channel.rekeyDue()) this.records.unshift(recordOf(channel.startRekey()));
+    const recs = this.records;
+    const maxPlain = this.host.limits.frameBytesMax - AEAD_OVERHEAD;
+    let i = 0;
+    while (i < recs.length) {
+      let size = recs[i]!.length;
+      let j = i + 1;
+      while (j < recs.length && size + recs[j]!.length <= Math.min(RECORDS_PER_FRAME_BYTES, maxPlain)) size += recs[j++]!.length;
+      const plain = j === i + 1 ? recs[i]! : Buffer.concat(recs.slice(i, j), size);
+      this.enqueue(channel.seal(plain));
+      i = j;
+    }
+    this.records = [];
+    this.recordBytes = 0;
   }
 
   /** Bun's data callback. */
@@ -154,30 +205,44 @@ export class Connection {
       this.close("frame-rejected", opened.why, false);
       return false;
     }
-    const r = decode(opened.plaintext);
-    if (!r.ok) {
-      this.close("protocol", `message does not decode: ${r.error.message}`, false);
-      return false;
-    }
-    const msg = r.value;
-    if (msg instanceof List && msg.t === T_PAREN && isControl(msg.items[0])) {
-      const before = channel.rekeys;
-      const c = channel.control(msg);
-      if (!c.ok) {
-        this.close("protocol", c.why, false);
+    const plain = opened.plaintext;
+    const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
+    for (let at = 0; at < plain.length; ) {
+      const len = at + RECORD_HEADER_BYTES <= plain.length ? view.getUint32(at) : -1;
+      if (len < 0 || at + RECORD_HEADER_BYTES + len > plain.length) {
+        this.close("protocol", "frame holds a truncated message", false);
         return false;
       }
-      for (const f of c.frames) this.enqueue(f);
-      if (channel.rekeys > before) this.host.rekeyed();
-      return true;
+      const start = at + RECORD_HEADER_BYTES;
+      at = start + len;
+      const r = decode(plain.subarray(start, at));
+      if (!r.ok) {
+        this.close("protocol", `message does not decode: ${r.error.message}`, false);
+        return false;
+      }
+      const msg = r.value;
+      if (msg instanceof List && msg.t === T_PAREN && isControl(msg.items[0])) {
+        const c = channel.control(msg);
+        if (!c.ok || (c.switchedReceive && at !== plain.length)) {
+          this.close("protocol", c.ok ? `${(msg.items[0] as { name: string }).name} is not the last message of its frame` : c.why, false);
+          return false;
+        }
+        if (c.switchedReceive) this.host.rekeyed();
+        if (c.reply !== null) {
+          // The reply is the last message under the old sending key: seal it with what is waiting.
+          this.records.push(recordOf(c.reply));
+          this.recordBytes += RECORD_HEADER_BYTES + c.reply.length;
+          this.sealRecords(false);
+          c.switchSend?.();
+          this.flushSoon();
+        }
+        continue;
+      }
+      // Messages are (kind version …) lists; anything else is passed on wrapped for the node to log.
+      this.host.message(this, msg instanceof List && msg.t === T_PAREN ? msg : new List(T_PAREN, [msg]));
+      if (this.state !== "open") return false;
     }
-    if (!(msg instanceof List) || msg.t !== T_PAREN) {
-      // Messages are (kind version …) lists; anything else is passed on as is for the node to log.
-      this.host.message(this, new List(T_PAREN, [msg]));
-      return this.state === "open";
-    }
-    this.host.message(this, msg);
-    return this.state === "open";
+    return true;
   }
 
   private handshakeStep(step: HandshakeStep): void {
@@ -229,6 +294,7 @@ export class Connection {
 
   private flush(): void {
     this.flushScheduled = false;
+    this.sealRecords();
     const out = this.out;
     while (out.length > 0 && !this.blocked && this.state !== "closed") {
       let count = 1;
@@ -251,7 +317,7 @@ export class Connection {
       this.socket.end();
       return;
     }
-    if (this.outBytes <= this.host.limits.sendQueueBytesLow && this.waiters.length > 0) {
+    if (this.queuedBytes <= this.host.limits.sendQueueBytesLow && this.waiters.length > 0) {
       for (const w of this.waiters.splice(0)) w.resolve();
     }
   }
@@ -271,7 +337,7 @@ export class Connection {
     const wasOpen = this.state === "open";
     if (this.deadline !== null) clearTimeout(this.deadline);
     this.deadline = null;
-    if (graceful && this.outBytes > 0) {
+    if (graceful && this.queuedBytes > 0) {
       this.state = "closing";
       this.flush();
     } else {
@@ -292,6 +358,8 @@ export class Connection {
     for (const w of this.waiters.splice(0)) w.reject(new Error("connection closed"));
     this.out = [];
     this.outBytes = 0;
+    this.records = [];
+    this.recordBytes = 0;
     if (wasOpen) this.host.closed(this, "peer-closed", "the peer closed the connection");
     this.markDone();
   }

@@ -199,23 +199,26 @@ describe("channel after a handshake", () => {
     l.open(body(d.seal(Buffer.from("m"))));
     expect(d.rekeyDue()).toBe(true);
     expect(l.rekeyDue()).toBe(false); // only the dialer starts rekeys
-    const deliver = (from: SecureChannel, to: SecureChannel, frame: Uint8Array): Uint8Array[] => {
+    const { decode } = require("../lang/codec.ts") as typeof import("../lang/codec.ts");
+    /** Opens a control frame at `to`, seals its reply (if any) at `to`, then switches `to`'s sending key. */
+    const deliver = (to: SecureChannel, frame: Uint8Array): Uint8Array | null => {
       const r = to.open(body(frame));
       if (!r.ok) throw new Error(r.why);
-      const { decode } = require("../lang/codec.ts") as typeof import("../lang/codec.ts");
       const v = decode(r.plaintext);
       if (!v.ok) throw new Error("undecodable");
       const c = to.control(v.value as import("../lang/value.ts").List);
       if (!c.ok) throw new Error(c.why);
-      return c.frames;
+      const reply = c.reply === null ? null : to.seal(c.reply);
+      c.switchSend?.();
+      return reply;
     };
-    const rekey = d.startRekey();
+    const rekey = d.seal(d.startRekey());
     // A data frame sent while the rekey is in flight is still under the old key.
     const inFlight = d.seal(Buffer.from("during"));
-    const [ack] = deliver(d, l, rekey);
+    const ack = deliver(l, rekey);
     expect(text(l.open(body(inFlight)))).toBe("during");
-    const [done] = deliver(l, d, ack!);
-    deliver(d, l, done!);
+    const done = deliver(d, ack!);
+    expect(deliver(l, done!)).toBeNull();
     expect(d.rekeys).toBe(1);
     expect(l.rekeys).toBe(1);
     expect(d.counters).toEqual({ send: 0, receive: 0 });
