@@ -43,7 +43,7 @@ describe("Dockerfile", () => {
   });
 
   test("exposes the HTTP and backchannel ports and starts `sup start` on the HTTP one", () => {
-    expect(only(final, "EXPOSE").split(/\s+/)).toEqual(["8080", "8081"]);
+    expect(only(final, "EXPOSE").split(/\s+/)).toEqual(["8080", "7000"]);
     expect(execForm(only(final, "ENTRYPOINT"))).toEqual(["sup"]);
     expect(execForm(only(final, "CMD"))).toEqual(["start", "--http", "0.0.0.0:8080"]);
     expect(only(final, "STOPSIGNAL")).toBe("SIGTERM");
@@ -58,7 +58,7 @@ describe("Dockerfile", () => {
 
   test(".dockerignore keeps the host's build products and dependencies out of the context", () => {
     const ignored = readFileSync(join(ROOT, ".dockerignore"), "utf8").split("\n").map((l) => l.trim());
-    for (const p of [".git", "node_modules", ".tools", "dist", "sup-data"]) expect(ignored).toContain(p);
+    for (const p of [".git", "node_modules", ".tools", "dist", "sup-data", "/cluster", "*.key"]) expect(ignored).toContain(p);
   });
 });
 
@@ -78,6 +78,44 @@ describe("docker-compose.yml", () => {
     expect(Object.keys(compose.volumes)).toContain(volume);
     // sup drains for up to 10 s after SIGTERM; compose must wait at least that long.
     expect(Number(/^(\d+)s$/.exec(s.stop_grace_period)?.[1])).toBeGreaterThanOrEqual(10);
+  });
+});
+
+interface ComposeService {
+  build?: { context: string };
+  image: string;
+  command: string[];
+  ports: string[];
+  volumes: string[];
+  depends_on?: string[];
+  stop_grace_period: string;
+}
+
+describe("docker-compose.cluster.yml", () => {
+  const compose = Bun.YAML.parse(readFileSync(join(ROOT, "docker-compose.cluster.yml"), "utf8")) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+
+  test("a root node with its identity and a second node that joins it on the backchannel port", () => {
+    const [rootName, webName] = Object.keys(compose.services);
+    const root = compose.services[rootName!]!;
+    const web = compose.services[webName!]!;
+    expect(root.build?.context).toBe(".");
+    expect(web.image).toBe(root.image);
+    expect(root.command.slice(0, 1)).toEqual(["start"]);
+    expect(root.command).toContain("--identity");
+    // The line users type: options and no subcommand.
+    expect(web.command.slice(0, 4)).toEqual(["--identity", "/identity/node.key", "--join", `${rootName}:7000`]);
+    expect(web.depends_on).toContain(rootName);
+  });
+
+  test("identities are mounted read-only, data lives in one named volume per node", () => {
+    for (const s of Object.values(compose.services)) {
+      const id = s.volumes.find((v) => v.includes("/identity/"))!;
+      expect(id).toMatch(/^\.\/cluster\/[\w-]+\.key:\/identity\/node\.key:ro$/);
+      const [volume, target] = s.volumes.find((v) => v.endsWith(":/data"))!.split(":");
+      expect(target).toBe("/data");
+      expect(Object.keys(compose.volumes)).toContain(volume);
+      expect(Number(/^(\d+)s$/.exec(s.stop_grace_period)?.[1])).toBeGreaterThanOrEqual(10);
+    }
   });
 });
 

@@ -63,9 +63,10 @@ export const HANDSHAKE_FRAME_BYTES_MAX = 16 * 1024;
 export const FRAME_BYTES_MAX = 1024 * 1024;
 
 /**
- * Bytes of frames a peer's send queue may hold (encrypted, not yet taken by the socket). Past it
- * `send` refuses and the caller waits for `drained`: a slow peer costs at most this much memory.
- * 4 MiB keeps 64 frames of 64 KiB in flight, enough to fill a fast link.
+ * Bytes a peer's send queue may hold: messages not sealed yet (4 + encoded length each) and
+ * frames not yet taken by the socket. Past it `send` refuses and the caller waits for `drained`:
+ * a slow peer costs at most this much memory. 4 MiB keeps 64 messages of 64 KiB in flight,
+ * enough to fill a fast link.
  */
 export const SEND_QUEUE_BYTES_MAX = 4 * 1024 * 1024;
 
