@@ -117,7 +117,8 @@ export class SupNode {
       const started = node;
       node.cluster = NodeCluster.start(store, config.cluster ?? {}, () => started.httpAddress());
       node.jobs = JobScheduler.startFor(store, runtime.host, node.scopes);
-      log("info", "node started", { id: node.id, data: config.dataDir, http: node.httpAddress() ?? "off", kernels: kernels.join(","), name: node.cluster?.identity.name ?? "" });
+      const named = node.cluster === null ? {} : { name: node.cluster.identity.name, cluster: node.cluster.identity.clusterId };
+      log("info", "node started", { id: node.id, data: config.dataDir, http: node.httpAddress() ?? "off", kernels: kernels.join(","), ...named });
       return node;
     } catch (e) {
       if (node !== null) await node.stop();
