@@ -65,6 +65,26 @@ describe("FrameReader", () => {
     expect(readAll(new FrameReader(1 << 20), [new Uint8Array([0xff, 0xff, 0xff, 0xff, 1, 2])]).error).toBe(0xffffffff);
   });
 
+  test(`5000 streams of seeded random bytes never throw and never hold more than one frame (seed ${SEED})`, () => {
+    const rng = new Rng(SEED + 2);
+    const max = 512;
+    for (let n = 0; n < 5000; n++) {
+      const r = new FrameReader(max);
+      for (let c = 0; c < 1 + rng.int(4); c++) {
+        const chunk = new Uint8Array(rng.int(300));
+        for (let i = 0; i < chunk.length; i++) chunk[i] = rng.int(256);
+        // Small lengths are more interesting than 32-bit noise: make some headers plausible.
+        if (chunk.length >= 4 && rng.int(2) === 0) new DataView(chunk.buffer).setUint32(0, rng.int(max + 2));
+        const res = r.push(chunk, (body) => body.length <= max);
+        expect(r.buffered).toBeLessThanOrEqual(4 + max);
+        if (!res.ok) {
+          expect(res.length).toBeGreaterThan(max);
+          break;
+        }
+      }
+    }
+  });
+
   test("setMax applies from the next header on", () => {
     const r = new FrameReader(10);
     const out = readAll(r, [plainFrame(new Uint8Array(10))]);
