@@ -166,3 +166,70 @@ describe.skipIf(!DOCKER)("with a Docker engine", () => {
     expect(await res.text()).toContain("Welcome to sup");
   }
 });
+
+/**
+ * The two-node compose cluster for real: opt-in (SUP_TEST_DOCKER_CLUSTER=1), since building the
+ * image takes minutes. Runs docker-compose.cluster.yml from a temporary folder (build context: this
+ * checkout; identities made with bin/sup, owned by the image's uid, mounted read-only) and waits
+ * until each node lists the other alive.
+ */
+const composeCommand: string[] | null = (() => {
+  if (dockerCommand !== null && Bun.spawnSync([dockerCommand, "compose", "version"], { stdout: "ignore", stderr: "ignore" }).exitCode === 0) return [dockerCommand, "compose"];
+  const v1 = Bun.which("docker-compose");
+  return v1 === null ? null : [v1];
+})();
+const CLUSTER = DOCKER && composeCommand !== null && process.env.SUP_TEST_DOCKER_CLUSTER === "1";
+
+describe.skipIf(!CLUSTER)("with a Docker engine: the compose cluster", () => {
+  test(
+    "root-1 and web-1 start from docker-compose.cluster.yml and list each other alive",
+    async () => {
+      const { mkdtempSync, rmSync, writeFileSync, chownSync } = await import("node:fs");
+      const { tmpdir } = await import("node:os");
+      const dir = mkdtempSync(join(tmpdir(), "sup-compose-cluster-"));
+      const project = `supcluster${process.pid}`;
+      const compose = (args: string[]) => {
+        const r = Bun.spawnSync([...composeCommand!, "-p", project, "-f", join(dir, "compose.yml"), ...args], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+        return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
+      };
+      try {
+        const sup = (args: string[]) => Bun.spawnSync([join(ROOT, "bin", "sup"), "identity", ...args], { cwd: dir, stdout: "pipe", stderr: "pipe" }).exitCode;
+        expect(sup(["root", "--out", "root.key"])).toBe(0);
+        Bun.spawnSync(["mkdir", "-p", join(dir, "cluster")]);
+        expect(sup(["issue", "root-1", "--root", "root.key", "--can", "admin,code", "--out", "cluster/root-1.key"])).toBe(0);
+        expect(sup(["issue", "web-1", "--root", "root.key", "--role", "web", "--out", "cluster/web-1.key"])).toBe(0);
+        for (const k of ["root-1", "web-1"]) chownSync(join(dir, "cluster", `${k}.key`), 10001, 10001);
+        // The example as shipped, with the build context pointed back at this checkout, an image
+        // tag of its own and no fixed host ports (they may be taken).
+        const text = readFileSync(join(ROOT, "docker-compose.cluster.yml"), "utf8")
+          .replace("context: .", `context: ${ROOT}`)
+          .replaceAll("image: sup:latest", `image: sup-cluster-test:${process.pid}`)
+          .replace(/ports:\n(\s+- "\d+:8080"\n)/g, "ports:\n      - \"8080\"\n");
+        writeFileSync(join(dir, "compose.yml"), text);
+        const up = compose(["up", "-d", "--build"]);
+        if (up.code !== 0) console.error(up.err);
+        expect(up.code).toBe(0);
+        const deadline = Date.now() + 180_000;
+        const alive = (svc: string, other: string) => {
+          const r = compose(["exec", "-T", svc, "sup", "nodes", "--json"]);
+          if (r.code !== 0) return false;
+          const members = JSON.parse(r.out) as { name: string; state: string }[];
+          return members.some((m) => m.name === other && m.state === "alive");
+        };
+        while (Date.now() < deadline && !(alive("root-1", "web-1") && alive("web-1", "root-1"))) await Bun.sleep(1000);
+        expect(alive("root-1", "web-1")).toBe(true);
+        expect(alive("web-1", "root-1")).toBe(true);
+        // web-1 is restarted with no flags but its command: it rejoins from its store.
+        expect(compose(["restart", "web-1"]).code).toBe(0);
+        const again = Date.now() + 60_000;
+        while (Date.now() < again && !alive("root-1", "web-1")) await Bun.sleep(1000);
+        expect(alive("root-1", "web-1")).toBe(true);
+      } finally {
+        compose(["down", "-v", "--rmi", "local"]);
+        Bun.spawnSync([dockerCommand!, "rmi", "-f", `sup-cluster-test:${process.pid}`], { stdout: "ignore", stderr: "ignore" });
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    DOCKER_TIMEOUT_MS,
+  );
+});
