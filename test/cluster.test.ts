@@ -166,6 +166,12 @@ describe("refusals are logged on both sides with the reason", () => {
     await stopped(first.proc, "SIGKILL");
   }, 60_000);
 
+  test("--join without an identity stops sup start and says what is missing", () => {
+    const r = Bun.spawnSync([SUP, "start", "--data", box.dataDir("no-id"), "--http", "127.0.0.1:0", "--join", "127.0.0.1:7000"], { stderr: "pipe" });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.toString()).toContain("error: Cannot join a cluster without an identity: give --identity FILE");
+  });
+
   test("an identity file readable by others, or altered, stops sup start with the file and field named", () => {
     const f = identity("loose");
     chmodSync(f, 0o644);

@@ -78,7 +78,12 @@ export class NodeCluster {
   static start(store: Store, config: ClusterConfig, httpAddress: () => string | null): NodeCluster | null {
     const stored = store.getSetting<string>(SETTING_IDENTITY);
     const file = config.identityFile !== undefined ? resolve(config.identityFile) : stored;
-    if (file === undefined) return null;
+    if (file === undefined) {
+      if (config.join !== undefined || config.listen !== undefined) {
+        throw new ClusterStartError(`Cannot ${config.join !== undefined ? "join a cluster" : "listen for the backchannel"} without an identity: give --identity FILE (made with sup identity issue)`);
+      }
+      return null;
+    }
     const identity = new NodeIdentity(loadIdentityFile(file));
     const validity = validityAt(identity.cert, Date.now(), 0);
     if (validity !== "valid") {
