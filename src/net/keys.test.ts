@@ -75,6 +75,15 @@ describe("node:crypto agrees with tweetnacl", () => {
     expect(toHex(sharedSecret(mine.secret, peer.publicKey)!)).toBe(toHex(reference.x25519(peer.secretKey, mine.publicKey)));
   });
 
+  test("X25519: RFC 7748 section 6.1 on both", () => {
+    const a = hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+    const bPub = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f";
+    const shared = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742";
+    expect(toHex(reference.x25519PublicOf(a))).toBe("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+    expect(toHex(reference.x25519(a, hex(bPub)))).toBe(shared);
+    expect(toHex(sharedSecret(x25519SecretKey(a), hex(bPub))!)).toBe(shared);
+  });
+
   test("X25519: a low-order point (all zeros) is refused instead of giving an all-zero secret", () => {
     expect(sharedSecret(ephemeralKey().secret, new Uint8Array(32))).toBeNull();
     expect(sharedSecret(ephemeralKey().secret, new Uint8Array(31))).toBeNull();
