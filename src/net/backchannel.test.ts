@@ -12,7 +12,7 @@ import { Backchannel, DialError, type BackchannelOptions } from "./backchannel.t
 import type { PeerInfo } from "./connection.ts";
 import { plainFrame } from "./frame-reader.ts";
 import { Initiator } from "./handshake.ts";
-import { RECORD_HEADER_BYTES } from "./connection.ts";
+import { RECORD_HEADER_BYTES } from "./send-queue.ts";
 import { AEAD_OVERHEAD } from "./suite.ts";
 
 const SEED = 0xbac4;

@@ -19,6 +19,7 @@ import type { Established, HandshakeContext } from "./handshake.ts";
 import type { CertCheck, NodeIdentity } from "./identity.ts";
 import * as L from "./limits.ts";
 import { BackchannelMetrics, type CloseCause } from "./metrics.ts";
+import { RefusalLog } from "./refusal-log.ts";
 import { SUITES, type SuiteName } from "./suite.ts";
 
 /** Every limit a Backchannel enforces (defaults from limits.ts; tests lower some). */
@@ -42,11 +43,6 @@ export const DEFAULT_LIMITS: BackchannelLimits = {
   certRecheckMs: L.CERT_RECHECK_MS,
 };
 
-/**
- * Handshake failures logged per second at most: a flood of garbage connections must not turn
- * into a flood of log lines. The rest are counted in the metrics and summarised in the next line.
- */
-const REFUSAL_LOGS_PER_SECOND_MAX = 20;
 /** How long close() lets connections write what they queued (a leave message) before cutting them. */
 const CLOSE_FLUSH_MS = 2_000;
 
@@ -99,7 +95,7 @@ export class Backchannel implements ConnectionHost {
   private readonly recheckTimer: ReturnType<typeof setInterval>;
   private readonly now: () => number;
   private readonly suites: readonly SuiteName[];
-  private refusalLogWindow = { startMs: 0, logged: 0, suppressed: 0 };
+  private readonly refusals = new RefusalLog();
   private closing = false;
 
   private constructor(private readonly options: BackchannelOptions) {
@@ -240,7 +236,7 @@ export class Backchannel implements ConnectionHost {
       if (this.pendingIn >= this.limits.pendingMax || fromIp >= this.limits.pendingPerAddressMax) {
         const which = this.pendingIn >= this.limits.pendingMax ? `${this.limits.pendingMax} unauthenticated connections in total` : `${this.limits.pendingPerAddressMax} unauthenticated connections from ${ip}`;
         this.metrics.failed("too-many-pending", false);
-        this.logRefusal("backchannel connection refused", { peer: address, reason: "too-many-pending", detail: `already ${which}` });
+        this.refusals.warn("backchannel connection refused", { peer: address, reason: "too-many-pending", detail: `already ${which}` });
         socket.terminate();
         return;
       }
@@ -335,7 +331,7 @@ export class Backchannel implements ConnectionHost {
     this.unpend(conn);
     this.metrics.failed(error.reason, error.byPeer);
     if (!(error.reason === "closed" && conn.direction === "in")) {
-      this.logRefusal(error.byPeer ? "backchannel handshake refused by peer" : "backchannel handshake refused", { peer: conn.address, direction: conn.direction, reason: error.reason, detail: error.detail });
+      this.refusals.warn(error.byPeer ? "backchannel handshake refused by peer" : "backchannel handshake refused", { peer: conn.address, direction: conn.direction, reason: error.reason, detail: error.detail });
     }
     const dial = this.slots.get(conn)?.dial;
     dial?.reject(new DialError(conn.address, `Cannot join "${dial.address}": ${error.message}`, error));
@@ -372,20 +368,5 @@ export class Backchannel implements ConnectionHost {
     } catch (e) {
       log("error", "backchannel callback failed", { error: e instanceof Error ? e.stack ?? e.message : String(e) });
     }
-  }
-
-  private logRefusal(message: string, fields: Record<string, unknown>): void {
-    const w = this.refusalLogWindow;
-    const now = performance.now();
-    if (now - w.startMs >= 1000) {
-      if (w.suppressed > 0) log("warn", "backchannel refusals not logged", { count: w.suppressed, reason: "more than REFUSAL_LOGS_PER_SECOND_MAX per second" });
-      this.refusalLogWindow = { startMs: now, logged: 0, suppressed: 0 };
-    }
-    if (this.refusalLogWindow.logged >= REFUSAL_LOGS_PER_SECOND_MAX) {
-      this.refusalLogWindow.suppressed++;
-      return;
-    }
-    this.refusalLogWindow.logged++;
-    log("warn", message, fields);
   }
 }

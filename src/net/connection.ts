@@ -1,13 +1,9 @@
 /**
  * One backchannel socket: its handshake (plain frames, under a deadline), then its encrypted
- * channel, its send queue and its backpressure. The Backchannel owns every Connection and is told
- * what happens through ConnectionHost; a Connection never throws into Bun's socket callbacks.
- *
- * Sending: a message is encoded at once and queued as a record (u32 length | codec bytes); at the
- * end of the current microtask the records queued meanwhile are sealed together into frames (one
- * AEAD call for many small messages) and written in batches. `socket.write` may take only part of
- * a batch; the rest waits for the socket's `drain`. The queue (records and unwritten frames) holds
- * at most sendQueueBytesMax bytes: past it a send is refused and the caller waits for `drained()`.
+ * channel. The Backchannel owns every Connection and is told what happens through ConnectionHost;
+ * a Connection never throws into Bun's socket callbacks. Sending, batching and backpressure are
+ * the SendQueue's (send-queue.ts); a frame's plaintext holds one or more records
+ * (u32 length | codec value), unpacked here in order.
  */
 import type { Socket } from "bun";
 import { decode, encodeView } from "../lang/codec.ts";
@@ -15,28 +11,11 @@ import { List, T_PAREN, type Value } from "../lang/value.ts";
 import type { Certificate, SignedCertificate } from "./certificate.ts";
 import { isControl, SecureChannel, type RekeyLimits } from "./channel.ts";
 import { AEAD_OVERHEAD } from "./suite.ts";
+import { RECORD_HEADER_BYTES, SendQueue } from "./send-queue.ts";
 import { HandshakeError } from "./errors.ts";
 import { FrameReader, plainFrame } from "./frame-reader.ts";
 import { Initiator, refusalBody, Responder, timeoutRefusal, type Established, type HandshakeContext, type HandshakeStep } from "./handshake.ts";
 import type { CloseCause } from "./metrics.ts";
-
-/** Frames smaller than this are copied into one write with their neighbours: fewer syscalls. */
-const WRITE_BATCH_BYTES = 64 * 1024;
-/**
- * Messages queued together are sealed into one frame up to this size: one AEAD call for many
- * small messages (as TLS packs writes into records), while a frame stays small enough to be
- * opened without a long stall.
- */
-const RECORDS_PER_FRAME_BYTES = 64 * 1024;
-/** Each message in a frame's plaintext is `u32 length | codec bytes`. */
-export const RECORD_HEADER_BYTES = 4;
-
-function recordOf(plain: Uint8Array): Uint8Array {
-  const rec = Buffer.allocUnsafe(RECORD_HEADER_BYTES + plain.length);
-  rec.writeUInt32BE(plain.length, 0);
-  rec.set(plain, RECORD_HEADER_BYTES);
-  return rec;
-}
 
 /** An authenticated peer as the Backchannel shows it. */
 export interface PeerInfo {
@@ -85,15 +64,7 @@ export class Connection {
   private channel: SecureChannel | null = null;
   private readonly reader: FrameReader;
   private deadline: ReturnType<typeof setTimeout> | null;
-  /** Messages waiting to be sealed (u32 length | codec bytes each). */
-  private records: Uint8Array[] = [];
-  private recordBytes = 0;
-  /** Sealed frames (and handshake frames) waiting to be written. */
-  private out: Uint8Array[] = [];
-  private outBytes = 0;
-  private blocked = false;
-  private flushScheduled = false;
-  private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private readonly queue: SendQueue;
   /** Resolves when the socket has closed. */
   readonly done: Promise<void>;
   private markDone!: () => void;
@@ -106,6 +77,7 @@ export class Connection {
     readonly address: string,
   ) {
     this.done = new Promise((r) => (this.markDone = r));
+    this.queue = new SendQueue(socket, host.limits.sendQueueBytesLow, (bytes, frames) => host.moved("out", bytes, frames));
     this.reader = new FrameReader(host.limits.handshakeFrameBytesMax);
     const cx = host.handshakeContext();
     this.handshake = direction === "out" ? new Initiator(cx) : new Responder(cx);
@@ -120,7 +92,7 @@ export class Connection {
 
   /** Bytes waiting: messages not sealed yet (4 + encoded length each) and frames not written yet. */
   get queuedBytes(): number {
-    return this.outBytes + this.recordBytes;
+    return this.queue.queuedBytes;
   }
 
   /** Completed rekeys on this connection. */
@@ -134,48 +106,15 @@ export class Connection {
     const plain = encodeView(msg);
     const size = RECORD_HEADER_BYTES + plain.length;
     if (size + AEAD_OVERHEAD > this.host.limits.frameBytesMax) throw new RangeError(`backchannel message of ${plain.length} bytes is larger than a frame (${this.host.limits.frameBytesMax} bytes)`);
-    if (this.queuedBytes + size > this.host.limits.sendQueueBytesMax) return "full";
-    this.addRecord(plain);
-    this.flushSoon();
+    if (this.queue.queuedBytes + size > this.host.limits.sendQueueBytesMax) return "full";
+    this.queue.push(plain);
     return "sent";
   }
 
   /** Resolves when the queue is below the low-water mark; rejects when the connection closes. */
   drained(): Promise<void> {
     if (this.state !== "open" && this.state !== "handshake") return Promise.reject(new Error("connection closed"));
-    if (this.queuedBytes <= this.host.limits.sendQueueBytesLow) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
-  }
-
-  /** Copies a message (u32 length | codec bytes) into the records waiting to be sealed. */
-  private addRecord(plain: Uint8Array): void {
-    const rec = recordOf(plain);
-    this.records.push(rec);
-    this.recordBytes += rec.length;
-  }
-
-  /**
-   * Seals every waiting record into frames of up to RECORDS_PER_FRAME_BYTES (a larger record is
-   * a frame of its own), starting a rekey first when one is due (never while a rekey reply is
-   * being sealed: the old key's counters are still high until the switch that follows).
-   */
-  private sealRecords(mayRekey = true): void {
-    const channel = this.channel;
-    if (channel === null || this.records.length === 0) return;
-    if (mayRekey && channel.rekeyDue()) this.records.unshift(recordOf(channel.startRekey()));
-    const recs = this.records;
-    const maxPlain = this.host.limits.frameBytesMax - AEAD_OVERHEAD;
-    let i = 0;
-    while (i < recs.length) {
-      let size = recs[i]!.length;
-      let j = i + 1;
-      while (j < recs.length && size + recs[j]!.length <= Math.min(RECORDS_PER_FRAME_BYTES, maxPlain)) size += recs[j++]!.length;
-      const plain = j === i + 1 ? recs[i]! : Buffer.concat(recs.slice(i, j), size);
-      this.enqueue(channel.seal(plain));
-      i = j;
-    }
-    this.records = [];
-    this.recordBytes = 0;
+    return this.queue.drained();
   }
 
   /** Bun's data callback. */
@@ -230,11 +169,9 @@ export class Connection {
         if (c.switchedReceive) this.host.rekeyed();
         if (c.reply !== null) {
           // The reply is the last message under the old sending key: seal it with what is waiting.
-          this.records.push(recordOf(c.reply));
-          this.recordBytes += RECORD_HEADER_BYTES + c.reply.length;
-          this.sealRecords(false);
+          this.queue.push(c.reply);
+          this.queue.sealNow(false);
           c.switchSend?.();
-          this.flushSoon();
         }
         continue;
       }
@@ -253,11 +190,17 @@ export class Connection {
     this.deadline = null;
     const est = step.established;
     this.reader.setMax(this.host.limits.frameBytesMax);
-    this.channel = new SecureChannel(est.keys, est.initiator, this.host.limits, () => performance.now());
+    const channel = new SecureChannel(est.keys, est.initiator, this.host.limits, () => performance.now());
+    this.channel = channel;
+    this.queue.sealer = {
+      seal: (plain) => channel.seal(plain),
+      rekeyMessage: () => (channel.rekeyDue() ? channel.startRekey() : null),
+      plaintextMax: this.host.limits.frameBytesMax - AEAD_OVERHEAD,
+    };
     this.peer = { name: est.peer.cert.name, cert: est.peer.cert, signed: est.peer, address: this.address, direction: this.direction };
     this.state = "open";
     if (!this.host.established(this, est)) return;
-    this.flushSoon();
+    this.queue.flushSoon();
   }
 
   private failHandshake(step: Extract<HandshakeStep, { kind: "fail" }>): void {
@@ -275,57 +218,12 @@ export class Connection {
 
   /** Handshake frames are written at once: nothing else is queued yet. */
   private writePlain(bodies: Uint8Array[]): void {
-    for (const b of bodies) this.enqueue(plainFrame(b));
-    if (bodies.length > 0) this.flush();
-  }
-
-  private enqueue(frame: Uint8Array): void {
-    this.out.push(frame);
-    this.outBytes += frame.length;
-    this.host.moved("out", 0, 1);
-    this.flushSoon();
-  }
-
-  private flushSoon(): void {
-    if (this.blocked || this.flushScheduled) return;
-    this.flushScheduled = true;
-    queueMicrotask(() => this.flush());
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    this.sealRecords();
-    const out = this.out;
-    while (out.length > 0 && !this.blocked && this.state !== "closed") {
-      let count = 1;
-      let batch = out[0]!;
-      if (batch.length < WRITE_BATCH_BYTES && out.length > 1) {
-        let size = batch.length;
-        while (count < out.length && size < WRITE_BATCH_BYTES) size += out[count++]!.length;
-        batch = Buffer.concat(out.slice(0, count), size);
-      }
-      const n = this.socket.write(batch);
-      if (n < 0) return;
-      this.host.moved("out", n, 0);
-      this.outBytes -= n;
-      if (n < batch.length) {
-        out.splice(0, count, batch.subarray(n));
-        this.blocked = true;
-      } else out.splice(0, count);
-    }
-    if (out.length === 0 && this.state === "closing") {
-      this.socket.end();
-      return;
-    }
-    if (this.queuedBytes <= this.host.limits.sendQueueBytesLow && this.waiters.length > 0) {
-      for (const w of this.waiters.splice(0)) w.resolve();
-    }
+    for (const b of bodies) this.queue.pushFrame(plainFrame(b));
   }
 
   /** Bun's drain callback: the socket takes more bytes. */
   onDrain(): void {
-    this.blocked = false;
-    this.flush();
+    this.queue.onDrain();
   }
 
   /**
@@ -337,13 +235,10 @@ export class Connection {
     const wasOpen = this.state === "open";
     if (this.deadline !== null) clearTimeout(this.deadline);
     this.deadline = null;
-    if (graceful && this.queuedBytes > 0) {
-      this.state = "closing";
-      this.flush();
-    } else {
+    if (graceful) this.state = this.queue.endAfterFlush() ? "closing" : "closed";
+    else {
       this.state = "closed";
-      if (graceful) this.socket.end();
-      else this.socket.terminate();
+      this.socket.terminate();
     }
     if (wasOpen) this.host.closed(this, cause, detail);
   }
@@ -355,11 +250,7 @@ export class Connection {
     this.state = "closed";
     if (this.deadline !== null) clearTimeout(this.deadline);
     this.deadline = null;
-    for (const w of this.waiters.splice(0)) w.reject(new Error("connection closed"));
-    this.out = [];
-    this.outBytes = 0;
-    this.records = [];
-    this.recordBytes = 0;
+    this.queue.onClose();
     if (wasOpen) this.host.closed(this, "peer-closed", "the peer closed the connection");
     this.markDone();
   }
