@@ -81,8 +81,8 @@ export class SecureChannel {
     return FRAME_HEADER_BYTES + n + AEAD_OVERHEAD;
   }
 
-  /** Seals the next frame (header included). */
-  seal(plaintext: Uint8Array): Uint8Array {
+  /** Seals the next frame (header included); the plaintext may come in parts. */
+  seal(plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array {
     return this.send.seal(this.sendCounter++, plaintext);
   }
 

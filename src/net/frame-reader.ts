@@ -6,6 +6,9 @@
  */
 import { FRAME_HEADER_BYTES } from "./suite.ts";
 
+/** Largest frame buffer kept for reuse between frames (see FrameReader.spare). */
+const REUSED_BUFFER_BYTES_MAX = 128 * 1024;
+
 /** What push reports: every frame was handed over, or the stream is broken. */
 export type PushResult = { ok: true } | { ok: false; error: "oversized"; length: number };
 
@@ -13,6 +16,12 @@ export type PushResult = { ok: true } | { ok: false; error: "oversized"; length:
 export class FrameReader {
   /** Bytes of the frame being assembled (its header first), or null between frames. */
   private partial: Uint8Array | null = null;
+  /**
+   * A buffer kept between frames for the next one that arrives in pieces (most large frames
+   * do): fresh 64 KiB buffers cost page faults on every frame. Only buffers up to
+   * REUSED_BUFFER_BYTES_MAX are kept, so an idle connection holds at most that much.
+   */
+  private spare: Uint8Array | null = null;
   private filled = 0;
   /** Body length of the frame being assembled, or -1 while its header is incomplete. */
   private bodyLength = -1;
@@ -48,7 +57,7 @@ export class FrameReader {
           const length = new DataView(this.partial.buffer, this.partial.byteOffset, FRAME_HEADER_BYTES).getUint32(0);
           if (length > this.max) return this.oversized(length);
           this.bodyLength = length;
-          const whole = new Uint8Array(FRAME_HEADER_BYTES + length);
+          const whole = this.buffer(FRAME_HEADER_BYTES + length);
           whole.set(this.partial.subarray(0, FRAME_HEADER_BYTES));
           this.partial = whole;
         }
@@ -58,11 +67,15 @@ export class FrameReader {
         this.filled += take;
         at += take;
         if (this.filled < want) return { ok: true };
-        const body = this.partial.subarray(FRAME_HEADER_BYTES);
+        const body = this.partial.subarray(FRAME_HEADER_BYTES, want);
+        const done = this.partial;
         this.partial = null;
         this.bodyLength = -1;
         this.filled = 0;
-        if (!onFrame(body)) return { ok: true };
+        const goOn = onFrame(body);
+        // The body was only lent for the call: its buffer can take the next frame.
+        if (done.length <= REUSED_BUFFER_BYTES_MAX && done.length > (this.spare?.length ?? 0)) this.spare = done;
+        if (!goOn) return { ok: true };
         continue;
       }
       // Between frames: take whole frames straight from the chunk without copying.
@@ -80,13 +93,25 @@ export class FrameReader {
         if (!onFrame(body)) return { ok: true };
         continue;
       }
-      this.partial = new Uint8Array(FRAME_HEADER_BYTES + length);
+      this.partial = this.buffer(FRAME_HEADER_BYTES + length);
       this.partial.set(chunk.subarray(at));
       this.filled = n - at;
       this.bodyLength = length;
       return { ok: true };
     }
     return { ok: true };
+  }
+
+  /** A buffer of at least `n` bytes: the spare one when it is big enough, else a new one. */
+  private buffer(n: number): Uint8Array {
+    const spare = this.spare;
+    if (spare !== null && spare.length >= n) {
+      this.spare = null;
+      return spare;
+    }
+    // A plain Uint8Array view (not a Buffer), so a consumer's slice() copies as it expects.
+    const b = Buffer.allocUnsafe(n);
+    return new Uint8Array(b.buffer, b.byteOffset, n);
   }
 
   private oversized(length: number): PushResult {

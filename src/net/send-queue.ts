@@ -29,8 +29,8 @@ export function recordOf(plain: Uint8Array): Uint8Array {
 
 /** What seals records into frames: the connection's channel once the handshake is done. */
 export interface Sealer {
-  /** Seals one frame's plaintext (header included in the result). */
-  seal(plaintext: Uint8Array): Uint8Array;
+  /** Seals one frame's plaintext, which may come in parts (header included in the result). */
+  seal(plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array;
   /** A message to send before anything else when a rekey is due, else null. */
   rekeyMessage(): Uint8Array | null;
   /** Largest plaintext of one frame. */
@@ -61,8 +61,22 @@ export class SendQueue {
     return this.outBytes + this.recordBytes;
   }
 
-  /** Queues a message (codec bytes, copied) to be sealed at the end of this microtask. */
+  /**
+   * Queues a message (codec bytes, consumed now: the caller may reuse them). Small ones are copied
+   * into records sealed at the end of this microtask; one that fills a frame by itself, with
+   * nothing waiting before it, is sealed at once from the caller's bytes, saving a large copy.
+   */
   push(plain: Uint8Array): void {
+    const sealer = this.sealer;
+    if (sealer !== null && this.records.length === 0 && RECORD_HEADER_BYTES + plain.length >= RECORDS_PER_FRAME_BYTES) {
+      const rekey = sealer.rekeyMessage();
+      if (rekey !== null) this.enqueue(sealer.seal(recordOf(rekey)));
+      const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+      header.writeUInt32BE(plain.length, 0);
+      this.enqueue(sealer.seal([header, plain]));
+      this.flushSoon();
+      return;
+    }
     const rec = recordOf(plain);
     this.records.push(rec);
     this.recordBytes += rec.length;

@@ -26,8 +26,12 @@ export const KEY_BYTES = 32;
 
 /** Seals and opens frames under one key, one direction. */
 export interface FrameCipher {
-  /** Writes header + sealed body for `counter` into a new buffer of FRAME_HEADER_BYTES + plaintext + AEAD_OVERHEAD bytes. */
-  seal(counter: number, plaintext: Uint8Array): Uint8Array;
+  /**
+   * Writes header + sealed body for `counter` into a new buffer of FRAME_HEADER_BYTES + plaintext
+   * + AEAD_OVERHEAD bytes. The plaintext may come in parts (their concatenation is sealed), so a
+   * caller need not copy a large message next to its record header first.
+   */
+  seal(counter: number, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array;
   /** Opens a frame body (after its header) sealed at `counter`; null when it does not authenticate. */
   open(counter: number, body: Uint8Array): Uint8Array | null;
 }
@@ -53,17 +57,24 @@ class AesGcm implements FrameCipher {
     this.key = createSecretKey(key);
   }
 
-  seal(counter: number, plaintext: Uint8Array): Uint8Array {
-    const length = plaintext.length + AEAD_OVERHEAD;
+  seal(counter: number, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array {
+    const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+    let size = 0;
+    for (const p of parts) size += p.length;
+    const length = size + AEAD_OVERHEAD;
     const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
     out.writeUInt32BE(length, 0);
     const c = createCipheriv("aes-256-gcm", this.key, counterNonce(this.nonce, counter));
     c.setAAD(out.subarray(0, FRAME_HEADER_BYTES));
-    const body = c.update(plaintext);
-    out.set(body, FRAME_HEADER_BYTES);
+    let at = FRAME_HEADER_BYTES;
+    for (const p of parts) {
+      const body = c.update(p);
+      out.set(body, at);
+      at += body.length;
+    }
     const tail = c.final();
-    if (tail.length > 0) out.set(tail, FRAME_HEADER_BYTES + body.length);
-    out.set(c.getAuthTag(), FRAME_HEADER_BYTES + plaintext.length);
+    if (tail.length > 0) out.set(tail, at);
+    out.set(c.getAuthTag(), FRAME_HEADER_BYTES + size);
     return out;
   }
 
@@ -87,8 +98,9 @@ class SecretBox implements FrameCipher {
   private readonly nonce = new Uint8Array(nacl.secretbox.nonceLength);
   constructor(private readonly key: Uint8Array) {}
 
-  seal(counter: number, plaintext: Uint8Array): Uint8Array {
-    const box = nacl.secretbox(plaintext, counterNonce(this.nonce, counter), this.key);
+  seal(counter: number, plaintext: Uint8Array | readonly Uint8Array[]): Uint8Array {
+    const whole = plaintext instanceof Uint8Array ? plaintext : Buffer.concat(plaintext as Uint8Array[]);
+    const box = nacl.secretbox(whole, counterNonce(this.nonce, counter), this.key);
     const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + box.length);
     out.writeUInt32BE(box.length, 0);
     out.set(box, FRAME_HEADER_BYTES);
