@@ -3,6 +3,7 @@
 #   docker build -t sup --build-arg SUP_COMMIT=$(git rev-parse --short=12 HEAD) .
 #   docker run -d --name sup -p 8080:8080 -v sup-data:/data sup
 #   docker exec sup sup code put "GET /hello" /data/hello.sxs
+#   docker compose -f docker-compose.cluster.yml up -d        # two nodes over the backchannel
 #
 # Stage 1 builds dist/sup the way `bun run build` does (the pinned Bun comes from the npm registry,
 # gcc prebuilds the standard C kernels for this platform); stage 2 holds nothing else: no Bun, no
@@ -37,9 +38,9 @@ ENV SUP_DATA=/data \
 USER sup:sup
 WORKDIR /data
 VOLUME ["/data"]
-# 8080: HTTP (routes, /_sup/health, /_sup/metrics). 8081: the node-to-node backchannel, reserved
-# now so deployments need no change when peers arrive.
-EXPOSE 8080 8081
+# 8080: HTTP (routes, /_sup/health, /_sup/metrics). 7000: the node-to-node backchannel (encrypted,
+# mutually authenticated), used when the node runs with --identity (docker-compose.cluster.yml).
+EXPOSE 8080 7000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
   CMD ["sup", "health", "http://127.0.0.1:8080/_sup/health"]
 # SIGTERM (docker stop) drains requests in flight for up to 10 s, then sup exits 0.

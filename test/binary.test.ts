@@ -165,6 +165,33 @@ describe("a node started from the binary", () => {
   });
 });
 
+describe("a cluster from the binary alone", () => {
+  test("sup identity makes a root and two identities; a second node joins the first with sup --identity F --join H:P", async () => {
+    const at = (f: string) => join(box.dir, f);
+    const root = box.run({ args: ["identity", "root", "--out", at("root.key")] });
+    expect(root.code).toBe(0);
+    for (const n of ["a", "b"]) expect(box.run({ args: ["identity", "issue", n, "--root", at("root.key"), "--out", at(`${n}.key`)] }).code).toBe(0);
+    const a = box.spawn({ args: ["start", "--http", "127.0.0.1:0", "--data", at("a-data"), "--identity", at("a.key"), "--listen", "127.0.0.1:0"] });
+    await startedNode(a);
+    const status = box.run({ args: ["status", "--data", at("a-data")] });
+    expect(status.out).toContain(`cluster ${root.out.trim()}`);
+    const bc = /^backchannel (127\.0\.0\.1:\d+)/m.exec(status.out)![1]!;
+    const b = box.spawn({ args: ["--identity", at("b.key"), "--join", bc, "--http", "127.0.0.1:0", "--data", at("b-data"), "--listen", "127.0.0.1:0"] });
+    await startedNode(b);
+    const deadline = Date.now() + 20_000;
+    let nodes = "";
+    while (Date.now() < deadline && !/^b\s+alive/m.test(nodes)) {
+      nodes = box.run({ args: ["nodes", "--data", at("a-data")] }).out;
+      await Bun.sleep(50);
+    }
+    expect(nodes).toMatch(/^b\s+alive/m);
+    a.kill("SIGTERM");
+    b.kill("SIGTERM");
+    expect(await a.exited).toBe(0);
+    expect(await b.exited).toBe(0);
+  });
+});
+
 describe("a project built beforehand", () => {
   test("`sup project run` uses the kernels another compiler built, with no compiler of its own", () => {
     const bin = join(ROOT, "bin", "sup");

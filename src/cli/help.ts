@@ -18,12 +18,19 @@ Commands:
                       Create a project, build its kernels, run it, or remove its build cache
   deps [DIR]          List a project's kernels and modules, where each comes from, and its state
   start [--data DIR] [--http HOST:PORT] [--kernels a,b,...]
-                      Run a node: code in its SQLite store (default ./sup-data), HTTP on 8080
+        [--identity FILE] [--listen HOST:PORT] [--join HOST:PORT]
+                      Run a node: code in its SQLite store (default ./sup-data), HTTP on 8080;
+                      with an identity, the backchannel on 7000 and a cluster to join
+  --identity FILE --join HOST:PORT
+                      The same as start: join a cluster (no subcommand)
+  identity root|issue|request|sign|accept|show
+                      Cluster root keys and node identities (sup identity for the options)
+  nodes [--json]      The members a running node knows: state, roles, addresses
   code put NAME FILE | ls | show NAME [--version N] | history NAME | rollback NAME [--to N] | rm NAME
                       Read and change a running node's code (--data DIR, --tenant T)
   kernels ls | load NAME | unload NAME
                       A running node's kernel set (ls: built in, or the directory each came from)
-  status              What a running node reports about itself
+  status              What a running node reports about itself (identity, cluster id, backchannel)
   health [URL | --http HOST:PORT]
                       Check a node's /_sup/health over HTTP (exit 0 when healthy)
   version             Show version, Bun, commit, target and standard kernels

@@ -19,6 +19,8 @@ const COMMANDS: Record<string, Command> = {
   code: async (argv) => (await import("./code.ts")).codeCommand(argv),
   kernels: async (argv) => (await import("./kernels.ts")).kernelsCommand(argv),
   status: async (argv) => (await import("./status.ts")).statusCommand(argv),
+  nodes: async (argv) => (await import("./nodes.ts")).nodesCommand(argv),
+  identity: async (argv) => (await import("./identity.ts")).identityCommand(argv),
   health: async (argv) => (await import("./health.ts")).healthCommand(argv),
   check: async (argv) => (await import("./check.ts")).checkCommand(argv),
   repl: async (argv) => (await import("./repl.ts")).replCommand(argv),
@@ -40,14 +42,20 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(HELP);
     return EXIT_USAGE;
   }
+  // Options with no subcommand mean `sup start` (the line users type: sup --identity F --join H:P).
+  if (name.startsWith("--") && !Object.hasOwn(COMMANDS, name)) return run(COMMANDS.start!, argv);
   // Own properties only: `sup constructor` must not find Object.prototype's.
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (command === undefined) {
     errorLine(`error: Unknown command "${name}": run "sup help" for the list of commands`);
     return EXIT_USAGE;
   }
+  return run(command, rest);
+}
+
+async function run(command: Command, argv: string[]): Promise<number> {
   try {
-    return await command(rest);
+    return await command(argv);
   } catch (e) {
     if (e instanceof UsageError) {
       errorLine(`error: ${e.message}`);

@@ -1,19 +1,22 @@
 /**
- * `sup start [--data DIR] [--http HOST:PORT] [--kernels a,b,…] [--tenant-host SUFFIX]`: runs a node until SIGTERM/SIGINT,
- * then drains in-flight requests and exits 0.
+ * `sup start [--data DIR] [--http HOST:PORT] [--kernels a,b,…] [--tenant-host SUFFIX]
+ * [--identity FILE] [--listen HOST:PORT] [--join HOST:PORT]`: runs a node until SIGTERM/SIGINT,
+ * then says leave to its peers, drains in-flight requests and exits 0. `sup --identity F --join
+ * H:P` (options with no subcommand) is the same command.
  */
 import { log, setLogLevel } from "../log.ts";
 import { SupNode } from "../node/node.ts";
 import { dataDirOf } from "./admin-client.ts";
 import { UsageError, parse } from "./args.ts";
 
-export const START_USAGE = "Usage: sup start [--data DIR] [--http HOST:PORT] [--kernels NAME,NAME,...] [--tenant-host SUFFIX]";
+export const START_USAGE =
+  "Usage: sup start [--data DIR] [--http HOST:PORT] [--kernels NAME,NAME,...] [--tenant-host SUFFIX] [--identity FILE] [--listen HOST:PORT] [--join HOST:PORT]";
 
-/** Parses `HOST:PORT` (or `:PORT`, or `PORT`). */
-export function parseHttpAddress(text: string): { host: string; port: number } {
+/** Parses `HOST:PORT` (or `:PORT`, or `PORT`) given to `option`. */
+export function parseHttpAddress(text: string, option = "--http", example = "127.0.0.1:8080"): { host: string; port: number } {
   const m = /^(?:(.*):)?(\d{1,5})$/.exec(text);
   const port = m === null ? NaN : Number(m[2]);
-  if (m === null || port > 65535) throw new UsageError(`Invalid --http address "${text}": expected HOST:PORT, e.g. 127.0.0.1:8080\n${START_USAGE}`);
+  if (m === null || port > 65535) throw new UsageError(`Invalid ${option} address "${text}": expected HOST:PORT, e.g. ${example}\n${START_USAGE}`);
   return { host: m[1] === undefined || m[1] === "" ? "0.0.0.0" : m[1], port };
 }
 
@@ -24,6 +27,9 @@ export async function startCommand(argv: string[]): Promise<number> {
     http: { type: "string" },
     kernels: { type: "string" },
     "tenant-host": { type: "string" },
+    identity: { type: "string" },
+    listen: { type: "string" },
+    join: { type: "string" },
   });
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"\n${START_USAGE}`);
   const { host, port } = parseHttpAddress(values.http ?? "0.0.0.0:8080");
@@ -33,9 +39,16 @@ export async function startCommand(argv: string[]): Promise<number> {
   if (process.env.SUP_LOG === undefined) setLogLevel("info");
   const tenantHost = values["tenant-host"];
   if (tenantHost !== undefined && !/^[a-z0-9.-]+$/i.test(tenantHost)) throw new UsageError(`Invalid --tenant-host "${tenantHost}": expected a domain suffix such as sup.example.com\n${START_USAGE}`);
-  const node = await SupNode.start({ dataDir: dataDirOf(values.data), httpHost: host, httpPort: port, kernels, tenantHost });
+  const listen = values.listen === undefined ? undefined : addressText(parseHttpAddress(values.listen, "--listen", "0.0.0.0:7000"));
+  if (values.join !== undefined) {
+    const j = parseHttpAddress(values.join, "--join", "root.example.com:7000");
+    if (!/:/.test(values.join) || j.port === 0) throw new UsageError(`Invalid --join address "${values.join}": expected HOST:PORT, e.g. root.example.com:7000\n${START_USAGE}`);
+  }
+  const cluster = { identityFile: values.identity, listen, join: values.join };
+  const node = await SupNode.start({ dataDir: dataDirOf(values.data), httpHost: host, httpPort: port, kernels, tenantHost, cluster });
   const address = node.httpAddress();
-  process.stderr.write(`sup node ${node.id} running: data ${node.config.dataDir}${address !== null ? `, http://${address}/` : ", HTTP off"}\n`);
+  const bc = node.cluster === null ? "" : `, backchannel ${node.cluster.listenAddress()} as "${node.cluster.identity.name}" in cluster ${node.cluster.identity.clusterId}`;
+  process.stderr.write(`sup node ${node.id} running: data ${node.config.dataDir}${address !== null ? `, http://${address}/` : ", HTTP off"}${bc}\n`);
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       log("info", "stopping node", { signal });
@@ -45,4 +58,8 @@ export async function startCommand(argv: string[]): Promise<number> {
     process.once("SIGINT", () => stop("SIGINT"));
   });
   return 0;
+}
+
+function addressText(a: { host: string; port: number }): string {
+  return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }

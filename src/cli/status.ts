@@ -1,5 +1,6 @@
 /**
- * `sup status [--data DIR]`: what a running node reports about itself.
+ * `sup status [--data DIR] [--json]`: what a running node reports about itself, its identity,
+ * cluster id and backchannel address included.
  */
 import { admin, dataDirOf, AdminError } from "./admin-client.ts";
 import { EXIT_FAILURE, EXIT_OK, parse } from "./args.ts";
@@ -15,7 +16,12 @@ export async function statusCommand(argv: string[]): Promise<number> {
       const kernels = (s.kernels as { name: string; version: number }[]).map((k) => `${k.name}@${k.version}`).join(" ");
       const jobs = s.jobs as { scheduled: number; unscheduled: number };
       const idle = jobs.unscheduled > 0 ? `, ${jobs.unscheduled} not scheduled` : "";
-      process.stdout.write(`node ${s.id}\ndata ${s.dataDir}\nhttp ${s.http ?? "off"}\nkernels ${kernels}\ncode ${s.code} names, change seq ${s.seq}\njobs ${jobs.scheduled} scheduled${idle}\n`);
+      const c = s.cluster as { name: string; clusterId: string; identityFile: string; listen: string | null; join: string | null; peers: number } | null;
+      const cluster =
+        c === null
+          ? "identity none (runs alone)\n"
+          : `identity ${c.name} (${c.identityFile})\ncluster ${c.clusterId}\nbackchannel ${c.listen ?? "off"}${c.join !== null ? `, joins ${c.join}` : ""}, ${c.peers} peer${c.peers === 1 ? "" : "s"} connected\n`;
+      process.stdout.write(`node ${s.id}\ndata ${s.dataDir}\nhttp ${s.http ?? "off"}\n${cluster}kernels ${kernels}\ncode ${s.code} names, change seq ${s.seq}\njobs ${jobs.scheduled} scheduled${idle}\n`);
     }
     return EXIT_OK;
   } catch (e) {

@@ -30,6 +30,8 @@ export interface HttpServerOptions {
   readonly scopeFor?: (tenant: string) => SessionScope;
   /** Extra fields for the health answer (node id, versions…). */
   readonly health?: () => Readonly<Record<string, unknown>>;
+  /** More Prometheus text appended to /_sup/metrics (the node's backchannel metrics). */
+  readonly extraMetrics?: () => string;
 }
 
 /** Where a server listens. */
@@ -53,6 +55,7 @@ export class HttpServer {
   readonly metrics = new HttpMetrics();
   readonly dispatcher: Dispatcher;
   private readonly health: () => Readonly<Record<string, unknown>>;
+  private readonly extraMetrics: () => string;
   private server: BunServer | null = null;
   /** The app's compiled request handler, while listening. */
   private fetch: ((request: Request) => Response | Promise<Response>) | null = null;
@@ -73,6 +76,7 @@ export class HttpServer {
       scopeFor: options.scopeFor,
     });
     this.health = options.health ?? (() => ({}));
+    this.extraMetrics = options.extraMetrics ?? (() => "");
   }
 
   /** The port being listened on; throws when the server is not started. */
@@ -97,7 +101,7 @@ export class HttpServer {
     const serve = (request: Request, path: string): Response | Promise<Response> => this.serveRoute(request, path);
     const app = new Elysia()
       .get("/_sup/health", () => this.healthResponse())
-      .get("/_sup/metrics", () => new Response(this.metrics.render(this.routes.currentVersions()), { headers: { "content-type": PROMETHEUS_TYPE } }))
+      .get("/_sup/metrics", () => new Response(this.metrics.render(this.routes.currentVersions()) + this.extraMetrics(), { headers: { "content-type": PROMETHEUS_TYPE } }))
       .all("/*", function catchAll({ request, path }) {
         let response: Response | Promise<Response>;
         response = serve(request, path);

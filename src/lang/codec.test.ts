@@ -11,6 +11,7 @@ import {
   Str,
   sym,
   Sym,
+  symbolCount,
   T_BRACE,
   T_BRACKET,
   T_DATUM,
@@ -179,6 +180,21 @@ describe("decode", () => {
 
   test("symbols are interned", () => {
     expect(decodeOk(bytes(ENV, 0x07, 0x03, 0x66, 0x6f, 0x6f))).toBe(sym("foo"));
+  });
+
+  test("knownSymbolsOnly decodes interned symbols and refuses new ones without interning them", () => {
+    const known = encode(new List(T_PAREN, [sym("codec-test-known"), 1]));
+    const r = decode(known, { knownSymbolsOnly: true });
+    expect(r.ok && r.value instanceof List && r.value.items[0] === sym("codec-test-known")).toBe(true);
+    const name = `codec-test-unknown-${Date.now()}`;
+    // Built by hand: encoding through sym() would intern the name.
+    const bytes = new Uint8Array([0x53, 0x01, 0x07, name.length, ...Buffer.from(name, "latin1")]);
+    const before = symbolCount();
+    const refused = decode(bytes, { knownSymbolsOnly: true });
+    expect(refused.ok ? null : refused.error.code).toBe("codec-unknown-symbol");
+    expect(symbolCount()).toBe(before);
+    expect(decode(bytes).ok).toBe(true);
+    expect(symbolCount()).toBe(before + 1);
   });
 
   test("an aberrant literal decodes to a fresh literal keeping its inner object", () => {

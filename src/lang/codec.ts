@@ -9,6 +9,7 @@ import { SupError } from "../errors.ts";
 import {
   Aberrant,
   aberrantLiteral,
+  internedSym,
   intFromBig,
   List,
   NONE,
@@ -59,6 +60,7 @@ export type CodecErrorCode =
   | "codec-too-deep"
   | "codec-trailing-bytes"
   | "codec-bad-symbol"
+  | "codec-unknown-symbol"
   | "codec-bad-lambda-id";
 
 /** Input that is not a canonical encoding (or a value too deep to encode); `offset` is a byte index. */
@@ -327,7 +329,10 @@ class Decoder {
   private p = 2;
   private view: DataView | null = null;
   private latin1: Buffer | null = null;
-  constructor(private readonly b: Uint8Array) {}
+  constructor(
+    private readonly b: Uint8Array,
+    private readonly knownSymbolsOnly: boolean,
+  ) {}
 
   private truncated(detail = ""): CodecError {
     const n = this.b.length;
@@ -457,7 +462,12 @@ class Decoder {
         case 0x07: {
           const len = this.size("symbol length");
           if (len === 0) throw new CodecError("codec-bad-symbol", tagAt, `Cannot decode value: empty symbol at byte ${tagAt}`);
-          v = sym(this.bytes(len));
+          const name = this.bytes(len);
+          if (this.knownSymbolsOnly) {
+            const known = internedSym(name);
+            if (known === undefined) throw new CodecError("codec-unknown-symbol", tagAt, `Cannot decode value: unknown symbol at byte ${tagAt}`);
+            v = known;
+          } else v = sym(name);
           break;
         }
         case TAG_LAMBDA: {
@@ -518,10 +528,20 @@ class Decoder {
   }
 }
 
+/** How decode treats its input. */
+export interface DecodeOptions {
+  /**
+   * Refuse symbols that are not interned yet (`codec-unknown-symbol`) instead of interning them.
+   * Symbols are interned for the life of the process, so input from an unauthenticated source
+   * (a backchannel handshake) must not be able to add to the table.
+   */
+  readonly knownSymbolsOnly?: boolean;
+}
+
 /** Decodes one enveloped value; never throws on any input, and works in time and memory linear in it. */
-export function decode(bytes: Uint8Array): DecodeResult {
+export function decode(bytes: Uint8Array, options?: DecodeOptions): DecodeResult {
   try {
-    return { ok: true, value: new Decoder(bytes).run() };
+    return { ok: true, value: new Decoder(bytes, options?.knownSymbolsOnly === true).run() };
   } catch (e) {
     if (e instanceof CodecError) return { ok: false, error: e };
     throw e; // A bug, not bad input.

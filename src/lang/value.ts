@@ -107,6 +107,14 @@ export function sym(name: string): Sym {
   return s;
 }
 
+/**
+ * The symbol of this name if it is interned already, else undefined: lets a decoder of untrusted
+ * input refuse unknown symbols instead of interning them (the table is never shrunk).
+ */
+export function internedSym(name: string): Sym | undefined {
+  return symbols.get(name);
+}
+
 /** Number of symbols interned so far (binding tables grow to this size). */
 export function symbolCount(): number {
   return symbolList.length;

@@ -109,6 +109,10 @@ const ROUTES: Record<string, Handler> = {
     return { set: node.kernelSet() };
   },
   "GET /status": (node) => node.status(),
+  "GET /nodes": (node) => {
+    if (node.cluster === null) throw new AdminRequestError("not-in-cluster", "This node runs alone: start it with --identity FILE (and --join HOST:PORT) to be part of a cluster", 409);
+    return node.cluster.nodes();
+  },
 };
 
 /** Turns any failure into a JSON error response. */

@@ -14,6 +14,7 @@ import { DEFAULT_TENANT, Store } from "../store/mod.ts";
 import { AdminServer } from "./admin-server.ts";
 import { checkingHost, putCode } from "./code-ops.ts";
 import { JobScheduler } from "./jobs.ts";
+import { NodeCluster, type ClusterConfig } from "./node-cluster.ts";
 import { NodeHttp } from "./node-http.ts";
 import { Runtime } from "./runtime.ts";
 import { NodeScopes } from "./scopes.ts";
@@ -32,6 +33,8 @@ export interface NodeConfig {
   readonly kernels?: readonly string[];
   /** Select tenants by host name: `<tenant>.<suffix>` (true: any host with three labels or more). */
   readonly tenantHost?: string | boolean;
+  /** Identity, backchannel address and join target (each falls back to the store). */
+  readonly cluster?: ClusterConfig;
 }
 
 /** The kernel set of a new node when none is given: the web-facing standard kernels. */
@@ -67,6 +70,8 @@ export class SupNode {
   private admin: AdminServer | null = null;
   /** The background jobs; null until the node has started them. */
   jobs: JobScheduler | null = null;
+  /** The node's backchannel and members; null when it runs alone (no identity). */
+  cluster: NodeCluster | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(
@@ -109,8 +114,11 @@ export class SupNode {
       node.seedWelcome();
       node.admin = AdminServer.start(node, socketPath);
       if (kernels.includes("http")) node.http.start();
+      const started = node;
+      node.cluster = NodeCluster.start(store, config.cluster ?? {}, () => started.httpAddress());
       node.jobs = JobScheduler.startFor(store, runtime.host, node.scopes);
-      log("info", "node started", { id: node.id, data: config.dataDir, http: node.httpAddress() ?? "off", kernels: kernels.join(",") });
+      const named = node.cluster === null ? {} : { name: node.cluster.identity.name, cluster: node.cluster.identity.clusterId };
+      log("info", "node started", { id: node.id, data: config.dataDir, http: node.httpAddress() ?? "off", kernels: kernels.join(","), ...named });
       return node;
     } catch (e) {
       if (node !== null) await node.stop();
@@ -174,6 +182,7 @@ export class SupNode {
       kernels: this.runtime.kernels().map((k) => ({ name: k.name, version: k.version, kind: k.kind, state: k.state })),
       code: this.store.listCode().length,
       jobs: this.jobs?.counts() ?? { scheduled: 0, unscheduled: 0 },
+      cluster: this.cluster?.status() ?? null,
       seq: this.store.seq,
       uptimeMs: Math.round(performance.now()),
     };
@@ -183,6 +192,8 @@ export class SupNode {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.jobs?.stop();
+      // Peers hear `leave` before anything else stops, so they mark this node left, not dead.
+      await this.cluster?.stop();
       await this.http.stop();
       await this.admin?.stop();
       this.runtime.close();
