@@ -25,4 +25,5 @@ export { MembershipCore, MembershipOptionsError, type MembershipOptions } from "
 export type { MembershipEvent, MembershipRequest } from "./events.ts";
 export { EMPTY_STATS, type MemberMeta, type MemberState, type MemberStats, type MemberView } from "./member.ts";
 export { decodeMessage, isMemberName, MEMBER_CHANNEL, type Claim, type DigestEntry, type MemberRecord, type MembershipMessage } from "./messages.ts";
+export { matches, parseSelector, select, SELECTOR_TERMS_MAX, SelectorError, type Selector, type SelectorSubject, type SelectorTerm } from "./selector.ts";
 export * from "./limits.ts";
