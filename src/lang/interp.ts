@@ -12,6 +12,7 @@ import type { CallContext, SessionScope } from "./host.ts";
 import { compile } from "./compile.ts";
 import { moduleValue } from "./modules.ts";
 import { STEPS_PER_CLOCK_CHECK, type Session } from "./session.ts";
+import type { Unit } from "./tier.ts";
 import { Aberrant, List, NONE, NoneValue, Sym, T_NONE, Wrap, typeOf, type TypeCode, type Value, errorValue, symbolCount, TYPE_NAMES } from "./value.ts";
 
 /** A compiled expression: evaluates in an interpreter. */
@@ -26,7 +27,8 @@ export class LambdaDef {
     readonly params: readonly Sym[],
     readonly types: readonly TypeCode[],
     readonly ret: TypeCode,
-    readonly body: Code,
+    /** The body as a unit: its code is the closure tier's until it is promoted (tier.ts). */
+    readonly unit: Unit,
     readonly depth: number,
     readonly signature: string,
   ) {}
@@ -158,7 +160,7 @@ export class Interp implements CallContext {
     return (this.exportSet ??= new Set());
   }
 
-  /** Counts one step of work (a call or a loop turn) against the budget. */
+  /** Counts one step of work (a call or a loop turn) against the budget: the one place both tiers count steps. */
   step(): void {
     if (--this.stepsLeft <= 0) this.stepsLeft = this.session.checkBudget(STEPS_PER_CLOCK_CHECK - this.stepsLeft);
   }
@@ -304,7 +306,7 @@ export class Interp implements CallContext {
   }
 
   /** Creates a lambda in the current scope and returns its ABERRANT value. */
-  makeLambda(params: readonly Sym[], types: readonly TypeCode[], ret: TypeCode, body: Code): Aberrant {
+  makeLambda(params: readonly Sym[], types: readonly TypeCode[], ret: TypeCode, body: Unit): Aberrant {
     const id = this.nextLambdaId++;
     const sig = `:fn<${types.map((t) => TYPE_NAMES[t]).join(",")}>${TYPE_NAMES[ret]}`;
     const def = new LambdaDef(id, this, params, types, ret, body, this.depth, sig);
@@ -340,7 +342,7 @@ export class Interp implements CallContext {
       else if (i === 1) v1 = v;
       else (rest ??= [])[i - 2] = v;
     }
-    return this.enterLambda(def, v0, v1, rest, pos);
+    return this.enterLambda(def, v0, v1, rest);
   }
 
   /** Calls a lambda with already evaluated argument values (used by `apply`). */
@@ -354,11 +356,16 @@ export class Interp implements CallContext {
       const v = values[i]!;
       if (t !== T_NONE && typeOf(v) !== t) throw new SlpException(`Argument ${i + 1} type mismatch: expected ${t}, got ${typeOf(v)}`, pos);
     }
-    return this.enterLambda(def, values[0] ?? NONE, values[1] ?? NONE, values.slice(2), pos);
+    return this.enterLambda(def, values[0] ?? NONE, values[1] ?? NONE, values.slice(2));
   }
 
-  private enterLambda(def: LambdaDef, v0: Value, v1: Value, rest: Value[] | undefined, pos: number): Value {
-    if (--this.stepsLeft <= 0) this.stepsLeft = this.session.checkBudget(STEPS_PER_CLOCK_CHECK - this.stepsLeft);
+  /**
+   * Runs a lambda whose arguments were evaluated and checked: counts the step, binds the
+   * parameters in a new scope, runs the body and checks the result type (spec §3.4 steps 4–7).
+   * Both tiers call lambdas through here.
+   */
+  enterLambda(def: LambdaDef, v0: Value, v1: Value, rest: readonly Value[] | undefined): Value {
+    this.step();
     if (++this.callDepth > CALL_DEPTH_MAX) {
       this.callDepth--;
       throw new BudgetExceeded("depth", CALL_DEPTH_MAX);
@@ -369,11 +376,10 @@ export class Interp implements CallContext {
     if (n > 0) this.define(params[0]!, v0);
     if (n > 1) this.define(params[1]!, v1);
     for (let i = 2; i < n; i++) this.define(params[i]!, rest![i - 2]!);
-    const r = def.body(this);
+    const r = def.unit.code(this);
     this.popScope();
     this.callDepth--;
     if (def.ret !== T_NONE && typeOf(r) !== def.ret) return errorValue("internal function error: returned unexpected type");
-    void pos;
     return r;
   }
 

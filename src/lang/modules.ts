@@ -3,7 +3,7 @@
  * kernels; `m/name` reads a module binding and `(m/f …)` calls into the module by re-parsing the
  * call as text, exactly as the original does (reals lose digits, strings are not escaped).
  */
-import { compile } from "./compile.ts";
+import { runUnit } from "./run.ts";
 import { IMPORTS } from "./host.ts";
 import { SlpException } from "./errors.ts";
 import { Interp } from "./interp.ts";
@@ -41,7 +41,7 @@ export function importModules(it: Interp, args: readonly Value[], pos: number): 
     const mod = new Interp(session, file.path);
     session.importStack.push(file.path);
     try {
-      compile(parsed.value)(mod);
+      runUnit(parsed.value, "module", mod);
     } catch (e) {
       if (!(e instanceof SlpException)) throw e;
       host.log("error", `Error executing import ${file.path}: ${e.text}`);
