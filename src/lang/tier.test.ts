@@ -86,6 +86,14 @@ describe("promotion", () => {
     expect(tierStats.compiledUnits - before).toBe(2);
   });
 
+  test("eval of the same text reuses its parse and compiled form: promoted once, then reused", () => {
+    const turns = PROMOTE_AFTER.eval * 3;
+    expect(turns).toBeLessThan(PROMOTE_AFTER.loop);
+    const before = tierStats.compiledUnits;
+    expect(runOn("auto", src(`[ (do [ (eval "(eq 1 1)") (if (eq $iterations ${turns}) (done 5) ()) ]) ]`))).toBe("|5");
+    expect(tierStats.compiledUnits - before).toBe(1);
+  });
+
   test("a top-level program never promotes in auto mode, whatever it runs", () => {
     setTierMode("auto");
     const program = src("[ 1 ]") as List;
