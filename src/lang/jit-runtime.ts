@@ -4,12 +4,12 @@
  * Generated code reaches nothing else, so everything it can do is listed here.
  */
 import { castValue, valuesEq } from "./convert.ts";
-import { SlpException } from "./errors.ts";
+import { BudgetExceeded, SlpException } from "./errors.ts";
 import type { KernelFn } from "./host.ts";
 import { INTRINSICS, INTRINSICS_BY_ID } from "./intrinsics.ts";
-import type { LambdaDef } from "./interp.ts";
+import type { Interp, LambdaDef } from "./interp.ts";
 import { debugForm } from "./printer.ts";
-import { Aberrant, List, NONE, Str, Wrap, type Value, typeOf } from "./value.ts";
+import { Aberrant, List, NONE, Str, Wrap, type Value, errorValue, typeOf } from "./value.ts";
 
 /** A kernel call site of generated code, resolved against a session's kernel function table. */
 export interface JsCallSite {
@@ -50,6 +50,12 @@ export const RUNTIME = {
   unknownCallable: (name: string, pos: number) => fail(`Unknown callable symbol: ${name}`, pos),
   arity: (def: LambdaDef, n: number, pos: number) => fail(`Function expects ${def.params.length} arguments, got ${n}`, pos),
   argType: (i: number, want: number, v: Value, pos: number) => fail(`Argument ${i} type mismatch: expected ${want}, got ${typeOf(v)}`, pos),
+  /** Undoes the call depth counted for a call that nests too deep and says so (as Interp.enterLambda does). */
+  tooDeep: (it: Interp, max: number) => {
+    it.callDepth--;
+    return new BudgetExceeded("depth", max);
+  },
+  returnedUnexpectedType: () => errorValue("internal function error: returned unexpected type"),
   alreadyDefined: (name: string, pos: number) => fail(`Symbol '${name}' is already defined in current scope`, pos),
   /** The slow path (and only path, for those without an inline template) of each pure equivalent, by id. */
   intrinsic: INTRINSICS_BY_ID.map((x) => x?.fn),

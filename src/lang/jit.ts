@@ -15,7 +15,7 @@ import { compile } from "./compile.ts";
 import type { KernelFn } from "./host.ts";
 import { INSTRUCTIONS } from "./instructions.ts";
 import { INTRINSICS } from "./intrinsics.ts";
-import type { Code } from "./interp.ts";
+import { CALL_DEPTH_MAX, type Code } from "./interp.ts";
 import { RUNTIME, type JsCallSite } from "./jit-runtime.ts";
 import { List, NONE, Sym, Wrap, T_BRACKET, T_DATUM, T_ERROR, T_PAREN, T_SOME, errorValue, sym, typeSymbolCode, type Value } from "./value.ts";
 
@@ -169,8 +169,19 @@ class Gen {
       values.push(a);
     }
     const r = this.t();
-    const rest = n > 2 ? `[${values.slice(2).join(", ")}]` : "undefined";
-    this.emit(`${r} = it.enterLambda(${d}, ${values[0] ?? "NONE"}, ${values[1] ?? "NONE"}, ${rest});`);
+    if (n > 2) {
+      this.emit(`${r} = it.enterLambda(${d}, ${values[0]}, ${values[1]}, [${values.slice(2).join(", ")}]);`);
+      return r;
+    }
+    // Interp.enterLambda, inline for the common arities so the engine can see the whole call.
+    this.emit("it.step();");
+    this.emit(`if (++it.callDepth > ${CALL_DEPTH_MAX}) throw tooDeep(it, ${CALL_DEPTH_MAX});`);
+    this.emit("it.pushScope();");
+    for (let i = 0; i < n; i++) this.emit(`it.define(${d}.params[${i}], ${values[i]});`);
+    this.emit(`${r} = ${d}.unit.code(it);`);
+    this.emit("it.popScope();");
+    this.emit("it.callDepth--;");
+    this.emit(`if (${d}.ret !== 0 && typeOf(${r}) !== ${d}.ret) ${r} = returnedUnexpectedType();`);
     return r;
   }
 
