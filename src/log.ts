@@ -3,8 +3,8 @@
  * (debug, info, warn, error; default warn for CLI commands so program runs stay quiet).
  *
  * A node logs one info line per request, so info and debug lines are buffered and written together
- * at most LOG_FLUSH_MS after the first of them (or when LOG_BUFFER_CHARS_MAX is reached): one write
- * for all the requests answered meanwhile instead of one each. Warnings and errors are written at once, after anything buffered, so they are never late
+ * once per event-loop turn: one write for all the requests answered in that turn instead of one
+ * each. Warnings and errors are written at once, after anything buffered, so they are never late
  * and lines keep their order. What is still buffered when the process exits is written
  * synchronously then, so a stopping node loses no lines.
  */
@@ -26,12 +26,6 @@ const LOG_BUFFER_CHARS_MAX = 64 * 1024;
  * reader is taken to be gone, and the process exits rather than hang.
  */
 const LOG_EXIT_FLUSH_MS_MAX = 5_000;
-
-/**
- * Longest time a buffered info or debug line waits to be written. Writes cost a system call and a
- * stream hop each; under load, one per event-loop turn was about a tenth of a request's cost.
- */
-const LOG_FLUSH_MS = 100;
 
 let pending = "";
 let flushScheduled = false;
@@ -83,8 +77,7 @@ export function logFormatted(level: LogLevel, message: string, fieldsText: strin
   if (pending.length >= LOG_BUFFER_CHARS_MAX) flushLog();
   else if (!flushScheduled) {
     flushScheduled = true;
-    // Unreferenced: a program that is done does not wait for it (the exit flush writes the rest).
-    setTimeout(flushScheduledLines, LOG_FLUSH_MS).unref();
+    setImmediate(flushAtTurnEnd);
   }
 }
 
@@ -96,7 +89,7 @@ export function flushLog(): void {
   process.stderr.write(text);
 }
 
-function flushScheduledLines(): void {
+function flushAtTurnEnd(): void {
   flushScheduled = false;
   flushLog();
 }
