@@ -98,7 +98,7 @@ const fn: InstructionCompiler = (node, args) => {
       names.push(pn);
       types.push(code);
     }
-    if (unit === undefined || unit.mode !== tierMode()) unit = unitOf(body, "lambda");
+    if (unit === undefined || unit.mode !== tierMode()) unit = unitOf(body, "lambda", names);
     return it.makeLambda(names, types, retCode, unit);
   };
 };

@@ -15,8 +15,11 @@ import { STEPS_PER_CLOCK_CHECK, type Session } from "./session.ts";
 import type { Unit } from "./tier.ts";
 import { Aberrant, List, NONE, NoneValue, Sym, T_NONE, Wrap, typeOf, type TypeCode, type Value, errorValue, symbolCount, TYPE_NAMES } from "./value.ts";
 
-/** A compiled expression: evaluates in an interpreter. */
-export type Code = (it: Interp) => Value;
+/**
+ * A compiled expression: evaluates in an interpreter. A lambda body's code is also given the
+ * first two argument values (already bound as its parameters); closure code ignores them.
+ */
+export type Code = (it: Interp, a0?: Value, a1?: Value) => Value;
 
 /** A lambda created by `fn`. It dies when the scope it was created in is popped (spec §3.4). */
 export class LambdaDef {
@@ -109,6 +112,12 @@ export class Interp implements CallContext {
   /** Set once this interpreter evaluated a non-datum statement of a bracket list (spec §5.4). */
   locked = false;
   callDepth = 0;
+  /**
+   * Bindings replaced in place (by `export` of a name already bound in the innermost scope), the
+   * only way a binding changes without a new scope. The JS tier keeps a lambda's parameters in
+   * locals while this count stands still (jit.ts).
+   */
+  rebinds = 0;
   /** Steps left before the next budget check. */
   stepsLeft: number;
   private exportSet: Set<Sym> | null = null;
@@ -265,8 +274,10 @@ export class Interp implements CallContext {
 
   /** Binds s in the innermost scope, replacing a binding already there (export semantics). */
   redefine(s: Sym, v: Value): void {
-    if (this.deps[s.id] === this.depth) this.vals[s.id] = v;
-    else this.define(s, v);
+    if (this.deps[s.id] === this.depth) {
+      this.vals[s.id] = v;
+      this.rebinds++;
+    } else this.define(s, v);
   }
 
   pushScope(): void {
@@ -376,7 +387,7 @@ export class Interp implements CallContext {
     if (n > 0) this.define(params[0]!, v0);
     if (n > 1) this.define(params[1]!, v1);
     for (let i = 2; i < n; i++) this.define(params[i]!, rest![i - 2]!);
-    const r = def.unit.code(this);
+    const r = def.unit.code(this, v0, v1);
     this.popScope();
     this.callDepth--;
     if (def.ret !== T_NONE && typeOf(r) !== def.ret) return errorValue("internal function error: returned unexpected type");

@@ -47,8 +47,14 @@ class Gen {
   private nodes = 0;
   private depth = 0;
 
-  /** `hint`: a function table to resolve kernel calls against now, to choose what to inline. */
-  constructor(private readonly hint: ReadonlyMap<string, KernelFn> | null) {}
+  /**
+   * `hint`: a function table to resolve kernel calls against now, to choose what to inline.
+   * `locals`: parameters read from the unit's arguments (see localParams).
+   */
+  constructor(
+    private readonly hint: ReadonlyMap<string, KernelFn> | null,
+    private readonly locals: ReadonlyMap<Sym, string>,
+  ) {}
 
   /** The name of a constant. */
   k(v: unknown): string {
@@ -109,7 +115,9 @@ class Gen {
     if (s.name.indexOf("/") > 0) return this.fallback(s);
     const r = this.t();
     const k = this.k(s);
-    this.emit(`${r} = it.lookup(${k});`);
+    const local = this.locals.get(s);
+    if (local !== undefined) this.emit(`${r} = it.rebinds === rebinds ? ${local} : it.lookup(${k});`);
+    else this.emit(`${r} = it.lookup(${k});`);
     this.emit(`if (${r} === undefined) ${r} = ${k};`);
     return r;
   }
@@ -178,7 +186,7 @@ class Gen {
     this.emit(`if (++it.callDepth > ${CALL_DEPTH_MAX}) throw tooDeep(it, ${CALL_DEPTH_MAX});`);
     this.emit("it.pushScope();");
     for (let i = 0; i < n; i++) this.emit(`it.define(${d}.params[${i}], ${values[i]});`);
-    this.emit(`${r} = ${d}.unit.code(it);`);
+    this.emit(`${r} = ${d}.unit.code(it, ${values[0] ?? "NONE"}, ${values[1] ?? "NONE"});`);
     this.emit("it.popScope();");
     this.emit("it.callDepth--;");
     this.emit(`if (${d}.ret !== 0 && typeOf(${r}) !== ${d}.ret) ${r} = returnedUnexpectedType();`);
@@ -343,9 +351,42 @@ function isBracket(v: Value | undefined): v is List {
   return v instanceof List && v.t === T_BRACKET;
 }
 
-/** Generates the source of one unit (for tests and `compileUnit`). */
-export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, KernelFn> | null): GeneratedUnit {
-  const g = new Gen(hint);
+/**
+ * The parameters (at most the first two, which a lambda body's code receives as `a0`, `a1`) whose
+ * reads may use the argument instead of a lookup. Inside the body the innermost binding of a
+ * parameter is its own, bound in the lambda's scope, unless something binds the name again: `def`
+ * or `export` of it in the body or a scope the body pushes (excluded here by name, anywhere in the
+ * body), a construct's own binding (`$iterations`, `$error`, `$exception`, `apply-temp-…`: names
+ * excluded), or an `export` reached some other way (a kernel evaluating code in the caller's
+ * scope), which generated code detects through Interp.rebinds and then looks up instead.
+ */
+function localParams(body: Value, params: readonly Sym[] | null): Map<Sym, string> {
+  const locals = new Map<Sym, string>();
+  if (params === null) return locals;
+  // Duplicate names: the last binding wins (spec §3.4), so a later index replaces an earlier one.
+  params.forEach((p, i) => {
+    if (i < 2 && !p.name.startsWith("$") && !p.name.startsWith("apply-temp-")) locals.set(p, `a${i}`);
+    else locals.delete(p);
+  });
+  const scan = (v: Value, depth: number): void => {
+    if (locals.size === 0 || depth > JS_UNIT_DEPTH_MAX * 4) {
+      locals.clear(); // too deep to be sure: no locals
+      return;
+    }
+    const items = v instanceof List ? v.items : v instanceof Wrap ? [v.inner] : null;
+    if (items === null) return;
+    const head = items[0];
+    if (v instanceof List && v.t === T_PAREN && head instanceof Sym && (head.name === "def" || head.name === "export") && items[1] instanceof Sym) locals.delete(items[1]);
+    for (const x of items) scan(x, depth + 1);
+  };
+  scan(body, 0);
+  return locals;
+}
+
+/** Generates the source of one unit (for tests and `compileUnit`); `params` for a lambda body. */
+export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, KernelFn> | null, params: readonly Sym[] | null = null): GeneratedUnit {
+  const locals = localParams(node, params);
+  const g = new Gen(hint, locals);
   const result = g.expr(node);
   const temps = g.tempCount;
   const constants = g.constants.map((_, i) => `k${i} = K[${i}]`).join(", ");
@@ -353,8 +394,9 @@ export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, Kernel
     '"use strict";',
     `const { ${RUNTIME_NAMES} } = R;`,
     constants.length > 0 ? `const ${constants};` : "",
-    "return function unit(it) {",
+    "return function unit(it, a0, a1) {",
     "const S = it.session;",
+    locals.size > 0 ? "const rebinds = it.rebinds;" : "",
     temps > 0 ? `let ${Array.from({ length: temps }, (_, i) => `t${i}`).join(", ")};` : "",
     ...g.lines,
     `return ${result};`,
@@ -364,8 +406,8 @@ export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, Kernel
 }
 
 /** Compiles a unit to a JavaScript function; throws when the engine refuses the source. */
-export function compileUnit(node: List | Wrap, hint: ReadonlyMap<string, KernelFn> | null): Code {
-  const { source, constants } = generateUnit(node, hint);
+export function compileUnit(node: List | Wrap, hint: ReadonlyMap<string, KernelFn> | null, params: readonly Sym[] | null = null): Code {
+  const { source, constants } = generateUnit(node, hint, params);
   const factory = new Function("R", "K", source) as (r: typeof RUNTIME, k: readonly unknown[]) => Code;
   return factory(RUNTIME, constants);
 }

@@ -5,7 +5,7 @@
  * tiers too; this file covers what a program's output cannot show.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import type { Host, LoadedKernel } from "./host.ts";
+import type { Host, KernelFn, LoadedKernel } from "./host.ts";
 import { Interp } from "./interp.ts";
 import { generateUnit } from "./jit.ts";
 import { parseManifest } from "./manifest.ts";
@@ -18,7 +18,16 @@ import { List, Str, Wrap, sym, T_BRACE, T_BRACKET, T_DATUM, T_ERROR, T_PAREN, T_
 
 afterEach(() => setTierMode("auto"));
 
-/** A host with no kernels that records output and log lines. */
+/**
+ * The one kernel of the test host, `t`: `(t/rebind)` evaluates `(export n 9)` in the caller's
+ * scope from a value it builds itself, so the program text never shows the rebinding.
+ */
+const T_KERNEL: LoadedKernel = {
+  functions: new Map<string, KernelFn>([["rebind", (cx) => cx.eval(new List(T_PAREN, [sym("export"), sym("n"), 9]))]]),
+  forms: new Map(),
+};
+
+/** A host with only the `t` kernel that records output and log lines. */
 function testHost(): Host & { out: string; logs: string[] } {
   const h = {
     out: "",
@@ -28,6 +37,7 @@ function testHost(): Host & { out: string; logs: string[] } {
       h.out += s;
     },
     loadKernel(name: string): LoadedKernel {
+      if (name === "t") return T_KERNEL;
       throw new Error(`no kernel ${name} in this test`);
     },
     findManifest: () => null,
@@ -121,6 +131,12 @@ describe("both tiers behave the same", () => {
     ["non-symbol head", "[ (1 2) ]"],
     ["lock rule", "[ (debug 1) #(load \"io\") ]"],
     ["eval scope", "[ (eval \"(def q 5)\") q ]"],
+    ["parameters", "[ (def f (fn (a :int b :int) :int [ (debug a b) (eq a b) ])) (debug (f 1 2) (f 3 3)) ]"],
+    ["a repeated parameter name: the last wins", "[ (def f (fn (a :int a :int) :int [ a ])) (f 1 2) ]"],
+    ["a parameter shadowed in a loop body", "[ (def f (fn (n :int) :int [ (do [ (def n 7) (done n) ]) ])) (f 1) ]"],
+    ["a parameter rebound by export in the body", "[ (def f (fn (n :int) :int [ (export n 8) n ])) (f 1) ]"],
+    ["a parameter rebound by a kernel evaluating export in the caller's scope", "[ #(load \"t\") (def f (fn (n :int) :int [ (debug n) (t/rebind) n ])) (f 1) ]"],
+    ["a parameter named $iterations inside a loop", "[ (def f (fn ($iterations :int) :int [ (do [ (done $iterations) ]) ])) (f 5) ]"],
   ];
   for (const [name, text] of programs) {
     test(name, () => {
@@ -128,6 +144,11 @@ describe("both tiers behave the same", () => {
       expect(runOn("js", p)).toBe(runOn("closure", p));
     });
   }
+
+  test("a parameter kept in a local is looked up again once something rebinds it in place", () => {
+    const p = src("[ #(load \"t\") (def f (fn (n :int) :int [ (debug n) (t/rebind) n ])) (f 1) ]");
+    expect(runOn("js", p)).toBe("[DEBUG] 1\n|9");
+  });
 
   test("budgets stop both tiers at the same step, and recover cannot catch them", () => {
     const p = src("[ (def f (fn (n :int) :int [ (f n) ])) (recover [ (do [ (f 1) ]) ] [ 0 ]) ]");

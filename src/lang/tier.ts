@@ -13,7 +13,7 @@
 import type { Code, Interp } from "./interp.ts";
 import { compile } from "./compile.ts";
 import { compileUnit } from "./jit.ts";
-import type { List, Wrap } from "./value.ts";
+import type { List, Sym, Wrap } from "./value.ts";
 
 /** Which tier runs code: `auto` promotes hot units, the others force one tier. */
 export type TierMode = "auto" | "closure" | "js";
@@ -66,15 +66,17 @@ export class Unit {
     readonly node: List | Wrap,
     readonly kind: UnitKind,
     readonly mode: TierMode,
+    /** A lambda body's parameter names (fixed by its `fn` node), which the JS tier may keep in locals. */
+    readonly params: readonly Sym[] | null = null,
   ) {
     const closure = compile(node);
     const after = mode === "closure" ? Infinity : mode === "js" ? 1 : PROMOTE_AFTER[kind];
     this.code =
       after === Infinity
         ? closure
-        : (it) => {
+        : (it, a0, a1) => {
             if (++this.runs < after) return closure(it);
-            return this.promote(it, closure)(it);
+            return this.promote(it, closure)(it, a0, a1);
           };
   }
 
@@ -83,7 +85,7 @@ export class Unit {
     const t0 = performance.now();
     const host = it.session.host;
     try {
-      this.code = compileUnit(this.node, it.session.kernelSet.fns);
+      this.code = compileUnit(this.node, it.session.kernelSet.fns, this.params);
       this.js = true;
       const ms = performance.now() - t0;
       tierStats.compiledUnits++;
@@ -102,11 +104,11 @@ export class Unit {
 const units: Record<TierMode, WeakMap<List | Wrap, Map<UnitKind, Unit>>> = { auto: new WeakMap(), closure: new WeakMap(), js: new WeakMap() };
 
 /** The unit of a node as a given kind under the current tier mode, made on first use. */
-export function unitOf(node: List | Wrap, kind: UnitKind): Unit {
+export function unitOf(node: List | Wrap, kind: UnitKind, params: readonly Sym[] | null = null): Unit {
   const byNode = units[mode];
   let byKind = byNode.get(node);
   if (byKind === undefined) byNode.set(node, (byKind = new Map()));
   let u = byKind.get(kind);
-  if (u === undefined) byKind.set(kind, (u = new Unit(node, kind, mode)));
+  if (u === undefined) byKind.set(kind, (u = new Unit(node, kind, mode, params)));
   return u;
 }
