@@ -14,7 +14,7 @@ import { read } from "./reader.ts";
 import { runProgram } from "./run.ts";
 import { Session } from "./session.ts";
 import { PROMOTE_AFTER, setTierMode, tierStats, unitOf, type TierMode } from "./tier.ts";
-import { List, Str, Wrap, sym, T_BRACE, T_BRACKET, T_DATUM, T_ERROR, T_PAREN, T_SOME, type Value } from "./value.ts";
+import { List, NONE, Str, Wrap, sym, T_BRACE, T_BRACKET, T_DATUM, T_ERROR, T_PAREN, T_SOME, type Value } from "./value.ts";
 
 afterEach(() => setTierMode("auto"));
 
@@ -23,9 +23,22 @@ afterEach(() => setTierMode("auto"));
  * scope from a value it builds itself, so the program text never shows the rebinding.
  */
 const T_KERNEL: LoadedKernel = {
-  functions: new Map<string, KernelFn>([["rebind", (cx) => cx.eval(new List(T_PAREN, [sym("export"), sym("n"), 9]))]]),
+  functions: new Map<string, KernelFn>([
+    ["rebind", (cx) => cx.eval(new List(T_PAREN, [sym("export"), sym("n"), 9]))],
+    ["version", versionFn(1)],
+    // Swaps this kernel for version 2 in the running session, as the REPL's :reload does.
+    ["swap", (cx) => ((cx as Interp).session.replaceKernel("t", T_KERNEL_2), NONE)],
+  ]),
   forms: new Map(),
 };
+const T_KERNEL_2: LoadedKernel = { functions: new Map([["version", versionFn(2)]]), forms: new Map() };
+
+/** `(t/version x)`: the kernel's version plus x, with an eager form (the JS tier's direct call). */
+function versionFn(v: number): KernelFn {
+  const f: KernelFn = (cx, args) => (cx.eval(args[0]!) as number) + v * 100;
+  f.eager = { arity: 1, call: (a) => (a as number) + v * 100 };
+  return f;
+}
 
 /** A host with only the `t` kernel that records output and log lines. */
 function testHost(): Host & { out: string; logs: string[] } {
@@ -145,6 +158,14 @@ describe("both tiers behave the same", () => {
       expect(runOn("js", p)).toBe(runOn("closure", p));
     });
   }
+
+  test("a kernel swapped under running code is used from the next call on, by both tiers", () => {
+    const p = src(`[ #(load "t") (def f (fn (i :int) :int [ (t/version i) ])) (do [ (debug (f $iterations)) (if (eq $iterations 30) (t/swap) ()) (if (eq $iterations 32) (done 0) ()) ]) ]`);
+    const closure = runOn("closure", p);
+    expect(closure).toContain("[DEBUG] 130\n[DEBUG] 231\n");
+    expect(runOn("js", p)).toBe(closure);
+    expect(runOn("auto", p)).toBe(closure);
+  });
 
   test("a parameter kept in a local is looked up again once something rebinds it in place", () => {
     const p = src("[ #(load \"t\") (def f (fn (n :int) :int [ (debug n) (t/rebind) n ])) (f 1) ]");
