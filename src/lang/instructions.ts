@@ -11,7 +11,7 @@ import type { Code, Interp } from "./interp.ts";
 import { importModules } from "./modules.ts";
 import { debugForm } from "./printer.ts";
 import { read } from "./reader.ts";
-import { tierMode, unitOf, type Unit } from "./tier.ts";
+import { evalUnitAfter, tierMode, unitOf, type Unit } from "./tier.ts";
 import {
   Aberrant,
   List,
@@ -220,12 +220,21 @@ const recover: InstructionCompiler = (node, args) => {
   };
 };
 
-/** Small cache of parsed `eval` strings: handlers often evaluate the same text repeatedly. */
+/**
+ * Small cache of parsed `eval` strings: handlers often evaluate the same text repeatedly. Each
+ * entry counts its runs, so text evaluated often becomes a unit of the JS tier (tier.ts) while
+ * text evaluated once costs nothing more than its parse.
+ */
 const EVAL_CACHE_ENTRIES_MAX = 512;
-const evalCache = new Map<string, Value>();
+const evalCache = new Map<string, EvalEntry>();
 
-/** Parses source for `eval`, throwing the original's exception texts. */
-export function parseForEval(src: string, pos: number): Value {
+interface EvalEntry {
+  readonly value: Value;
+  runs: number;
+}
+
+/** Parses source for `eval` (or finds it parsed), throwing the original's exception texts. */
+function parseForEval(src: string, pos: number): EvalEntry {
   const hit = evalCache.get(src);
   if (hit !== undefined) return hit;
   const r = read(src);
@@ -236,8 +245,9 @@ export function parseForEval(src: string, pos: number): Value {
     throw new SlpException(`eval: parse error: ${d.message}`, pos);
   }
   if (evalCache.size >= EVAL_CACHE_ENTRIES_MAX) evalCache.clear();
-  evalCache.set(src, r.value);
-  return r.value;
+  const entry: EvalEntry = { value: r.value, runs: 0 };
+  evalCache.set(src, entry);
+  return entry;
 }
 
 const evalInstr: InstructionCompiler = (node, args) => {
@@ -246,11 +256,12 @@ const evalInstr: InstructionCompiler = (node, args) => {
   return (it) => {
     const s = code(it);
     if (!(s instanceof Str)) throw new SlpException("eval: argument must be a string", node.pos);
-    const program = parseForEval(s.s, node.pos);
+    const entry = parseForEval(s.s, node.pos);
+    const program = entry.value;
     it.enterNested();
     it.pushScope();
-    // Text evaluated again and again (the parse is cached) becomes a unit that may be promoted.
-    const r = program instanceof List || program instanceof Wrap ? unitOf(program, "eval").code(it) : it.evalValue(program);
+    // Text evaluated again and again (the parse is cached) becomes a unit of the JS tier.
+    const r = ++entry.runs >= evalUnitAfter() && (program instanceof List || program instanceof Wrap) ? unitOf(program, "eval").code(it) : it.evalValue(program);
     it.popScope();
     it.callDepth--;
     return r;

@@ -93,9 +93,9 @@ describe("promotion", () => {
   test("a unit is not compiled one run before its threshold, and is at it", () => {
     setTierMode("auto");
     const node = src("[ 1 ]") as List;
-    const u = unitOf(node, "eval");
+    const u = unitOf(node, "loop");
     const it = new Interp(new Session(testHost()), "t");
-    for (let i = 1; i < PROMOTE_AFTER.eval; i++) u.code(it);
+    for (let i = 1; i < PROMOTE_AFTER.loop; i++) u.code(it);
     expect(u.js).toBe(false);
     u.code(it);
     expect(u.js).toBe(true);
@@ -107,6 +107,14 @@ describe("promotion", () => {
     expect(tierStats.compiledUnits).toBe(before);
     expect(runOn("js", src("[ (def f (fn () :int [ 1 ])) (f) (f) ]"))).toBe("|1");
     expect(tierStats.compiledUnits - before).toBe(2);
+  });
+
+  test("eval text run fewer times than its threshold is never compiled", () => {
+    setTierMode("auto");
+    const host = testHost();
+    const o = runProgram(src(`[ (do [ (eval "(eq 2 2)") (if (eq $iterations ${PROMOTE_AFTER.eval - 1}) (done 5) ()) ]) ]`), { path: "e.sxs", text: "" }, host);
+    expect(o.ok && o.value).toBe(5);
+    expect(host.logs.filter((l) => l.startsWith("debug tier: compiled eval unit")).length).toBe(0);
   });
 
   test("eval of the same text reuses its parse and compiled form: promoted once, then reused", () => {

@@ -54,6 +54,14 @@ export function tierMode(): TierMode {
   return mode;
 }
 
+/**
+ * Runs of one `eval` text (counted on its parse cache entry) after which it becomes a unit, which
+ * then compiles on its first run: text evaluated once, the common case, makes no unit at all.
+ */
+export function evalUnitAfter(): number {
+  return mode === "closure" ? Infinity : mode === "js" ? 1 : PROMOTE_AFTER.eval;
+}
+
 /** Counts of the JS tier's work since the process started: observable by tests, logs and metrics. */
 export const tierStats = { compiledUnits: 0, failedUnits: 0, compileMs: 0 };
 
@@ -72,7 +80,8 @@ export class Unit {
     readonly params: readonly Sym[] | null = null,
   ) {
     const closure = compile(node);
-    const after = mode === "closure" ? Infinity : mode === "js" ? 1 : PROMOTE_AFTER[kind];
+    // `eval` text counted its runs before it became a unit (see evalUnitAfter).
+    const after = mode === "closure" ? Infinity : mode === "js" || kind === "eval" ? 1 : PROMOTE_AFTER[kind];
     this.code =
       after === Infinity
         ? closure
