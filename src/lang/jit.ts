@@ -16,8 +16,9 @@ import type { KernelFn } from "./host.ts";
 import { INSTRUCTIONS } from "./instructions.ts";
 import { INTRINSICS } from "./intrinsics.ts";
 import { CALL_DEPTH_MAX, type Code } from "./interp.ts";
+import { generateInstruction } from "./jit-instructions.ts";
 import { RUNTIME, type JsCallSite } from "./jit-runtime.ts";
-import { List, NONE, Sym, Wrap, T_BRACKET, T_DATUM, T_ERROR, T_PAREN, T_SOME, errorValue, sym, typeSymbolCode, type Value } from "./value.ts";
+import { List, NONE, Sym, Wrap, T_BRACKET, T_DATUM, T_PAREN, T_SOME, type Value } from "./value.ts";
 
 /**
  * Node nesting past which a subtree is left to its closure code: the engine's parser recurses on
@@ -27,9 +28,6 @@ export const JS_UNIT_DEPTH_MAX = 64;
 /** Nodes one generated function covers; past it the rest runs on closures, so one function stays small enough to compile quickly. */
 export const JS_UNIT_NODES_MAX = 4_000;
 
-const S_ITERATIONS = sym("$iterations");
-const S_ERROR = sym("$error");
-const OUT_OF_BOUNDS = errorValue("index out of bounds");
 /** Names of RUNTIME's members the generated code uses unqualified. */
 const RUNTIME_NAMES = Object.keys(RUNTIME).join(", ");
 
@@ -39,7 +37,8 @@ export interface GeneratedUnit {
   readonly constants: readonly unknown[];
 }
 
-class Gen {
+/** The generator of one unit; jit-instructions.ts adds the instructions it writes inline. */
+export class Gen {
   readonly lines: string[] = [];
   readonly constants: unknown[] = [];
   private readonly constNames = new Map<unknown, string>();
@@ -153,7 +152,7 @@ class Gen {
     const head = l.items[0]!;
     if (!(head instanceof Sym)) return this.fallback(l);
     const args = l.items.slice(1);
-    if (INSTRUCTIONS.has(head.name)) return this.instruction(head.name, l.pos, args) ?? this.fallback(l);
+    if (INSTRUCTIONS.has(head.name)) return generateInstruction(this, head.name, l.pos, args) ?? this.fallback(l);
     // As in compile.ts: only kernel functions and module calls have a slash in their name.
     if (!head.name.includes("/")) return this.lambdaCall(head, args, l.pos);
     return this.kernelCall(l, head.name, args);
@@ -221,136 +220,8 @@ class Gen {
     this.emit(`} else ${r} = ${this.k(compile(l))}(it);`);
     return r;
   }
-
-  /** The instructions generated inline; null leaves a call to the closure code (others, or bad shapes). */
-  private instruction(name: string, pos: number, args: readonly Value[]): string | null {
-    const n = args.length;
-    switch (name) {
-      case "if": {
-        if (n !== 3) return null;
-        const c = this.expr(args[0]!);
-        const r = this.t();
-        this.emit(`if (${c} === 0) {`);
-        this.emit(`${r} = ${this.expr(args[2]!)};`);
-        this.emit("} else {");
-        this.emit(`${r} = ${this.expr(args[1]!)};`);
-        this.emit("}");
-        return r;
-      }
-      case "def": {
-        const s = args[0];
-        if (n !== 2 || !(s instanceof Sym)) return null;
-        const ks = this.k(s);
-        this.emit(`if (it.definedHere(${ks})) throw alreadyDefined(${ks}.name, ${pos});`);
-        this.emit(`it.define(${ks}, ${this.expr(args[1]!)});`);
-        return this.k(NONE);
-      }
-      case "do":
-        return n === 1 && isBracket(args[0]) ? this.loop(args[0]) : null;
-      case "done": {
-        if (n !== 1) return null;
-        const c = this.t();
-        this.emit(`${c} = it.loops[it.loops.length - 1];`);
-        this.emit(`if (${c} === undefined) throw fail("done called outside of do loop", ${pos});`);
-        this.emit(`${c}.value = ${this.expr(args[0]!)};`);
-        this.emit(`${c}.done = true;`);
-        return this.k(NONE);
-      }
-      case "eq": {
-        if (n !== 2) return null;
-        const a = this.expr(args[0]!);
-        const b = this.expr(args[1]!);
-        const r = this.t();
-        this.emit(`${r} = typeof ${a} === "number" ? (${a} === ${b} ? 1 : 0) : valuesEq(${a}, ${b}) ? 1 : 0;`);
-        return r;
-      }
-      case "at":
-        return n === 2 ? this.at(args[0]!, args[1]!, pos) : null;
-      case "try":
-        return n === 2 ? this.try(args[0]!, args[1]!) : null;
-      case "assert": {
-        if (n !== 2) return null;
-        const c = this.expr(args[0]!);
-        const m = this.expr(args[1]!);
-        this.emit(`if (typeof ${c} !== "number" && typeof ${c} !== "bigint") throw fail("assert: condition must evaluate to an integer", ${pos});`);
-        this.emit(`if (!(${m} instanceof Str)) throw fail("assert: message must be a string", ${pos});`);
-        this.emit(`if (${c} === 0) throw fail(${m}.s, ${pos});`);
-        return this.k(NONE);
-      }
-      case "cast": {
-        const ts = args[0];
-        const code = n === 2 && ts instanceof Sym ? typeSymbolCode(ts.name) : undefined;
-        if (code === undefined) return null; // forms and bad type symbols depend on the session
-        const v = this.expr(args[1]!);
-        const r = this.t();
-        this.emit(`${r} = castValue(${code}, false, ${v}, ${pos});`);
-        return r;
-      }
-      case "debug": {
-        const h = this.t();
-        this.emit(`${h} = S.host;`);
-        this.emit(`${h}.write("[DEBUG]");`);
-        for (const a of args) this.emit(`${h}.write(" " + debugForm(${this.expr(a)}));`);
-        this.emit(`${h}.write("\\n");`);
-        return this.k(NONE);
-      }
-      default:
-        return null;
-    }
-  }
-
-  /** `(do [body])` (spec §4.14) as a JS loop, with the same steps, scopes and loop context. */
-  private loop(body: List): string {
-    const c = this.t();
-    const i = this.t();
-    this.emit(`${c} = { done: false, value: NONE };`);
-    this.emit(`it.loops.push(${c});`);
-    this.emit(`for (${i} = 1; ; ${i}++) {`);
-    this.emit("it.step();");
-    this.emit("it.pushScope();");
-    this.emit(`it.define(${this.k(S_ITERATIONS)}, ${i});`);
-    this.sequence(body.items);
-    this.emit("it.popScope();");
-    this.emit(`if (${c}.done) break;`);
-    this.emit("}");
-    this.emit("it.loops.pop();");
-    const r = this.t();
-    this.emit(`${r} = ${c}.value;`);
-    return r;
-  }
-
-  private at(index: Value, coll: Value, pos: number): string {
-    const i = this.expr(index);
-    const r = this.t();
-    const oob = this.k(OUT_OF_BOUNDS);
-    this.emit(`if (typeof ${i} !== "number" && typeof ${i} !== "bigint") throw fail("at: index must be an integer", ${pos});`);
-    this.emit(`if (${i} < 0) ${r} = ${oob}; else {`);
-    const c = this.expr(coll);
-    this.emit(`if (${c} instanceof Str) ${r} = typeof ${i} === "number" && ${i} < ${c}.s.length ? ${c}.s.charCodeAt(${i}) : ${oob};`);
-    this.emit(`else if (${c} instanceof List) ${r} = typeof ${i} === "number" && ${i} < ${c}.items.length ? ${c}.items[${i}] : ${oob};`);
-    this.emit(`else throw fail("at: collection must be a list or string type", ${pos});`);
-    this.emit("}");
-    return r;
-  }
-
-  private try(body: Value, handler: Value): string {
-    const v = this.expr(body);
-    const r = this.t();
-    this.emit(`if (${v} instanceof Wrap && ${v}.t === ${T_ERROR}) {`);
-    if (isBracket(handler)) {
-      this.emit("it.pushScope();");
-      this.emit(`it.define(${this.k(S_ERROR)}, ${v}.inner);`);
-      this.emit(`${r} = ${this.expr(handler)};`);
-      this.emit("it.popScope();");
-    } else this.emit(`${r} = ${this.expr(handler)};`);
-    this.emit(`} else ${r} = ${v};`);
-    return r;
-  }
 }
 
-function isBracket(v: Value | undefined): v is List {
-  return v instanceof List && v.t === T_BRACKET;
-}
 
 /**
  * The parameters (at most the first two, which a lambda body's code receives as `a0`, `a1`) whose
