@@ -1,11 +1,14 @@
 /**
- * `bun run bench`: runs the SLP benchmark programs of ../shared/bench/slp through the sup CLI,
- * checks their output, and prints per program the median wall time, peak memory and the speed-up
- * over the original C++ interpreter's recorded medians. Then times fib in-process against the same
- * algorithm written in JavaScript, in this same Bun process.
+ * `bun run bench`: runs the SLP benchmark programs of ../shared/bench/slp with both `bin/sup` (from
+ * source) and `dist/sup` (the compiled binary, built first when missing), side by side in one run
+ * (their runs alternate), checks their output, and prints per program the median wall time, peak
+ * memory and the speed-up over the original C++ interpreter's recorded medians (target: 100x,
+ * start-up included). Then fib(32) as whole processes, `dist/sup run` against `bun` running the same
+ * algorithm in JavaScript (start-up included), and fib(23) in-process against JavaScript on each
+ * tier (target for compiled code: at most 5x).
  *
- * Options: --runs N (default 5), --sup PATH (default bin/sup; dist/sup to bench the binary),
- * --only a,b (program names).
+ * Options: --runs N (default 5), --sup PATH (bench only this CLI), --build (rebuild dist/sup first),
+ * --only a,b (program names; `fib-js` for the comparisons with JavaScript).
  *
  * `--only http` runs the HTTP benchmark instead (bench/http.ts: a stored SLP route against a bare
  * Elysia route under wrk, and live code replacement under load). It takes about a minute and needs
@@ -25,7 +28,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ProgramHost } from "../src/node/program-host.ts";
-import { read, runProgram } from "../src/lang/mod.ts";
+import { read, runProgram, setTierMode, type TierMode } from "../src/lang/mod.ts";
 import { backchannelBench } from "./backchannel.ts";
 import { httpBench } from "./http.ts";
 import { membershipBench } from "./membership.ts";
@@ -69,62 +72,102 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: "string" }, sup: { type: "string" }, only: { type: "string" } } });
+  const { values } = parseArgs({ options: { runs: { type: "string" }, sup: { type: "string" }, only: { type: "string" }, build: { type: "boolean" } } });
   const runs = Number(values.runs ?? 5);
-  const sup = resolve(values.sup ?? join(ROOT, "bin", "sup"));
   const only = values.only?.split(",");
   const programs = Object.keys(ORIGINAL).filter((name) => only === undefined || only.includes(name));
+  const wantsSlp = programs.length > 0 || only === undefined || only.includes("fib-js");
   let failures = 0;
-  if (programs.length > 0 || only === undefined || only.includes("fib-js")) failures += slpBenchmarks(programs, runs, sup, only);
+  if (wantsSlp) {
+    const dist = join(ROOT, "dist", "sup");
+    if (values.sup === undefined && (values.build === true || !existsSync(dist))) buildBinary(dist);
+    const clis = values.sup !== undefined ? [{ name: "sup", path: resolve(values.sup) }] : [{ name: "bin/sup", path: join(ROOT, "bin", "sup") }, { name: "dist/sup", path: dist }];
+    failures += slpBenchmarks(programs, runs, clis, only);
+  }
   if (only?.includes("http")) failures += await httpBench();
-  if (only?.includes("startup")) failures += await startupBench({ sup: values.sup !== undefined ? sup : undefined });
+  if (only?.includes("startup")) failures += await startupBench({ sup: values.sup !== undefined ? resolve(values.sup) : undefined });
   if (only?.includes("membership")) failures += membershipBench();
   if (only?.includes("backchannel")) failures += await backchannelBench();
   if (failures > 0) process.exit(1);
 }
 
+function buildBinary(out: string): void {
+  console.log(`building ${out} …`);
+  const r = Bun.spawnSync(["bash", join(ROOT, "scripts", "build"), "--outfile", out], { stdout: "inherit", stderr: "inherit" });
+  if (r.exitCode !== 0) throw new Error("bun run build failed");
+}
+
+interface Cli {
+  readonly name: string;
+  readonly path: string;
+}
+
+/** One whole-process run: wall ms, peak MiB, and whether the output was the expected one. */
+function runOnce(cmd: string[], cwd: string, expected: string | null): { ms: number; mib: number; ok: boolean; detail: string } {
+  const rssFile = join(cwd, "rss");
+  // GNU time reports the peak of the measured process itself; Bun's resourceUsage is the fallback.
+  const full = TIME !== null ? [TIME, "-f", "%M", "-o", rssFile, ...cmd] : cmd;
+  const t0 = performance.now();
+  const p = Bun.spawnSync(full, { cwd, stdout: "pipe", stderr: "pipe" });
+  const ms = performance.now() - t0;
+  const mib = TIME !== null ? Number(readFileSync(rssFile, "utf8").trim()) / 1024 : p.resourceUsage.maxRSS / (1024 * 1024);
+  const out = p.stdout.toString("latin1");
+  const ok = p.exitCode === 0 && (expected === null || out === expected);
+  return { ms, mib, ok, detail: ok ? "" : `exit ${p.exitCode}\n${p.stderr.toString()}\n${out}` };
+}
+
 /** The SLP programs against the original's medians (and fib against JavaScript); returns the failures. */
-function slpBenchmarks(programs: readonly string[], runs: number, sup: string, only: readonly string[] | undefined): number {
+function slpBenchmarks(programs: readonly string[], runs: number, clis: readonly Cli[], only: readonly string[] | undefined): number {
   const work = mkdtempSync(join(tmpdir(), "sup-bench-"));
   writeParseBig(join(work, "parse_big.sxs"));
-  console.log(`sup benchmark: ${sup}, median of ${runs} runs, original = C++ sxs medians from ${BENCH_DIR}/README.md\n`);
-  console.log("program      wall ms   peak MiB   original s  orig MiB   speed-up   output");
+  console.log(`sup benchmark: ${clis.map((c) => c.name).join(" and ")} side by side, median of ${runs} runs each, original = C++ sxs medians from ${BENCH_DIR}/README.md`);
+  console.log(`conditions: ${navigator.hardwareConcurrency} cores, load average ${loadAverage()}, bun ${Bun.version}\n`);
+  const header = clis.map((c) => `${c.name.padStart(9)} ms  peak MiB  speed-up`).join("   ");
+  console.log(`program      original s   ${header}   output`);
   let failures = 0;
   try {
     for (const name of programs) {
       const prog = name === "parse_big" ? join(work, "parse_big.sxs") : join(BENCH_DIR, `${name}.sxs`);
       const expected = readFileSync(join(BENCH_DIR, `${name}.expected`), "latin1");
-      const times: number[] = [];
-      const rss: number[] = [];
+      const times = clis.map(() => [] as number[]);
+      const rss = clis.map(() => [] as number[]);
       let ok = true;
       for (let r = 0; r < runs; r++) {
-        rmSync(join(work, "slp-bench-kv-disk"), { recursive: true, force: true });
-        const rssFile = join(work, "rss");
-        // GNU time reports the peak of the measured process itself; Bun's resourceUsage is the
-        // fallback where it is not installed.
-        const cmd = TIME !== null ? [TIME, "-f", "%M", "-o", rssFile, sup, "run", prog] : [sup, "run", prog];
-        const t0 = performance.now();
-        const p = Bun.spawnSync(cmd, { cwd: work, stdout: "pipe", stderr: "pipe" });
-        times.push(performance.now() - t0);
-        rss.push(TIME !== null ? Number(readFileSync(rssFile, "utf8").trim()) / 1024 : p.resourceUsage.maxRSS / (1024 * 1024));
-        if (p.exitCode !== 0 || p.stdout.toString("latin1") !== expected) {
-          ok = false;
-          if (r === 0) console.error(`${name}: exit ${p.exitCode}\n${p.stderr.toString()}\n${p.stdout.toString()}`);
-        }
+        clis.forEach((cli, i) => {
+          rmSync(join(work, "slp-bench-kv-disk"), { recursive: true, force: true });
+          const one = runOnce([cli.path, "run", prog], work, expected);
+          times[i]!.push(one.ms);
+          rss[i]!.push(one.mib);
+          if (!one.ok) {
+            if (ok) console.error(`${name} (${cli.name}): ${one.detail}`);
+            ok = false;
+          }
+        });
       }
       if (!ok) failures++;
-      const ms = median(times);
       const orig = ORIGINAL[name]!;
-      const speedup = (orig.s * 1000) / ms;
-      console.log(
-        `${name.padEnd(12)} ${ms.toFixed(1).padStart(8)} ${median(rss).toFixed(1).padStart(10)} ${orig.s.toFixed(3).padStart(12)} ${orig.mib.toFixed(1).padStart(9)} ${speedup.toFixed(1).padStart(9)}x   ${ok ? "ok" : "MISMATCH"}`,
-      );
+      const cols = clis.map((_, i) => {
+        const ms = median(times[i]!);
+        return `${ms.toFixed(1).padStart(12)} ${median(rss[i]!).toFixed(1).padStart(9)} ${`${((orig.s * 1000) / ms).toFixed(1)}x`.padStart(9)}`;
+      });
+      console.log(`${name.padEnd(12)} ${orig.s.toFixed(3).padStart(10)}   ${cols.join("   ")}   ${ok ? "ok" : "MISMATCH"}`);
     }
-    if (only === undefined || only.includes("fib-js")) fibVersusJs(runs);
+    if (only === undefined || only.includes("fib-js")) {
+      failures += fibWholeProcess(runs, clis[clis.length - 1]!, work);
+      fibVersusJs(runs);
+    }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   return failures;
+}
+
+function loadAverage(): string {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "unknown";
+  }
 }
 
 /** The benchmark's algorithm, written directly in JavaScript. */
@@ -132,31 +175,65 @@ function fibJs(n: number): number {
   return n === 0 ? 0 : n === 1 ? 1 : fibJs(n - 1) + fibJs(n - 2);
 }
 
-/** Times fib.sxs (evaluation only, kernels loaded) against fibJs(23) in this process. */
-function fibVersusJs(runs: number): void {
-  const path = join(BENCH_DIR, "fib.sxs");
-  const text = readFileSync(path, "latin1");
-  const program = read(text).value!;
+/** fib.sxs with another argument. */
+function fibSource(n: number): string {
+  return readFileSync(join(BENCH_DIR, "fib.sxs"), "latin1").replace("(solve 23)", `(solve ${n})`).replace("fib(23)=", `fib(${n})=`);
+}
+
+/** fib(32) as whole processes: the CLI running fib.sxs against `bun` running fibJs, start-up included. */
+function fibWholeProcess(runs: number, cli: Cli, work: string): number {
+  const n = 32;
+  writeFileSync(join(work, "fib32.sxs"), fibSource(n));
+  writeFileSync(join(work, "fib32.js"), `function fib(n) { return n === 0 ? 0 : n === 1 ? 1 : fib(n - 1) + fib(n - 2); }\nprocess.stdout.write("fib(${n})=" + fib(${n}) + "\\n");\n`);
+  const expected = `fib(${n})=${fibJs(n)}\n`;
   const slp: number[] = [];
   const js: number[] = [];
-  let out = "";
+  let ok = true;
   for (let r = 0; r < runs; r++) {
-    const host = new ProgramHost({ workingDir: BENCH_DIR, includePaths: [], write: (s) => (out += s) });
-    host.loadKernel("alu");
-    host.loadKernel("io");
-    const t0 = performance.now();
-    const outcome = runProgram(program, { path, text }, host);
-    slp.push(performance.now() - t0);
-    host.close();
-    if (!outcome.ok) throw new Error(`fib.sxs failed: ${outcome.exception.message}`);
-    const t1 = performance.now();
-    const v = fibJs(23);
-    js.push(performance.now() - t1);
-    if (v !== 28657) throw new Error("fibJs is wrong");
+    const a = runOnce([cli.path, "run", join(work, "fib32.sxs")], work, expected);
+    const b = runOnce([process.execPath, join(work, "fib32.js")], work, expected);
+    slp.push(a.ms);
+    js.push(b.ms);
+    if (!a.ok || !b.ok) {
+      if (ok) console.error(`fib(${n}) whole process: ${a.detail}${b.detail}`);
+      ok = false;
+    }
   }
   const s = median(slp);
   const j = median(js);
-  console.log(`\nfib(23) in-process: SLP ${s.toFixed(2)} ms, JavaScript ${j.toFixed(3)} ms, ratio ${(s / j).toFixed(1)}x (target <= 20x)`);
+  console.log(`\nfib(${n}) whole process: ${cli.name} run ${s.toFixed(1)} ms, bun (same algorithm in JS) ${j.toFixed(1)} ms, ratio ${(s / j).toFixed(1)}x (target <= 5x)${ok ? "" : "  MISMATCH"}`);
+  return ok ? 0 : 1;
+}
+
+/** Times fib.sxs (evaluation only, kernels loaded) on each tier against fibJs(23), in this process. */
+function fibVersusJs(runs: number): void {
+  const path = join(BENCH_DIR, "fib.sxs");
+  const text = readFileSync(path, "latin1");
+  for (const tier of ["closure", "auto", "js"] as TierMode[]) {
+    setTierMode(tier);
+    const program = read(text).value!;
+    const slp: number[] = [];
+    const js: number[] = [];
+    let out = "";
+    for (let r = 0; r < runs; r++) {
+      const host = new ProgramHost({ workingDir: BENCH_DIR, includePaths: [], write: (s) => (out += s) });
+      host.loadKernel("alu");
+      host.loadKernel("io");
+      const t0 = performance.now();
+      const outcome = runProgram(program, { path, text }, host);
+      slp.push(performance.now() - t0);
+      host.close();
+      if (!outcome.ok) throw new Error(`fib.sxs failed: ${outcome.exception.message}`);
+      const t1 = performance.now();
+      const v = fibJs(23);
+      js.push(performance.now() - t1);
+      if (v !== 28657) throw new Error("fibJs is wrong");
+    }
+    const s = median(slp);
+    const j = median(js);
+    console.log(`fib(23) in-process, SUP_TIER=${tier.padEnd(7)}: SLP ${s.toFixed(2)} ms, JavaScript ${j.toFixed(3)} ms, ratio ${(s / j).toFixed(1)}x (target <= 5x for compiled code)`);
+  }
+  setTierMode("auto");
 }
 
 void main();

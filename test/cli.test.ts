@@ -10,8 +10,8 @@ const SUP = join(import.meta.dir, "..", "bin", "sup");
 const work = mkdtempSync(join(tmpdir(), "sup-cli-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function sup(args: string[], stdin?: string) {
-  const r = Bun.spawnSync([SUP, ...args], { cwd: work, stdin: stdin === undefined ? "ignore" : Buffer.from(stdin), stdout: "pipe", stderr: "pipe" });
+function sup(args: string[], stdin?: string, env: Record<string, string> = {}) {
+  const r = Bun.spawnSync([SUP, ...args], { cwd: work, stdin: stdin === undefined ? "ignore" : Buffer.from(stdin), stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
   return { code: r.exitCode, out: r.stdout.toString(), err: r.stderr.toString() };
 }
 
@@ -142,6 +142,30 @@ describe("version and help", () => {
     const r = sup(["help"]);
     expect(r.code).toBe(0);
     for (const c of ["run", "check", "repl", "version"]) expect(r.out).toContain(c);
+  });
+});
+
+describe("execution tiers", () => {
+  const loop = `[ (def sq (fn (x :int) :int [ (eq x x) ])) (debug (do [ (sq $iterations) (if (eq $iterations 50) (done $iterations) ()) ])) ]`;
+  test("SUP_TIER=closure|js|auto run a program alike; SUP_LOG=debug shows what was compiled and the count", () => {
+    const prog = file("tiers.sxs", loop);
+    const closure = sup(["run", prog], undefined, { SUP_TIER: "closure", SUP_LOG: "debug" });
+    expect(closure.out).toBe("[DEBUG] 50\n");
+    expect(closure.err).toContain("debug tier mode=closure compiledUnits=0");
+    const js = sup(["run", prog], undefined, { SUP_TIER: "js", SUP_LOG: "debug" });
+    expect(js.out).toBe("[DEBUG] 50\n");
+    expect(js.err).toMatch(/debug tier: compiled program unit at .*tiers\.sxs@0 after 1 runs/);
+    // The program and the lambda body; the loop is part of the program's function.
+    expect(js.err).toContain("debug tier mode=js compiledUnits=2");
+    const auto = sup(["run", prog], undefined, { SUP_LOG: "debug" });
+    expect(auto.out).toBe("[DEBUG] 50\n");
+    expect(auto.err).toMatch(/debug tier: compiled lambda unit at .* after 20 runs/);
+    expect(auto.err).toContain("debug tier mode=auto compiledUnits=2");
+  });
+  test("an unknown SUP_TIER is a usage error that names the choices", () => {
+    const r = sup(["run", file("t.sxs", "[]")], undefined, { SUP_TIER: "fast" });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('Unknown SUP_TIER "fast": expected auto, closure, js');
   });
 });
 

@@ -2,7 +2,8 @@
  * Conformance: every `test/conformance/**\/NAME.sxs` runs through the real CLI (`bin/sup run`) in a
  * fresh temp directory and must print exactly `NAME.expected` on stdout. Header comment lines at
  * the top of a program set expectations: `; exit: N` (default 0), `; args: …` (extra CLI
- * arguments), `; stderr: text` (a substring stderr must contain; repeatable).
+ * arguments), `; stderr: text` (a substring stderr must contain; repeatable). The whole suite runs
+ * once per execution tier (SUP_TIER=closure, SUP_TIER=js): both must behave identically.
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -17,7 +18,9 @@ const DIR = join(import.meta.dir, "conformance");
 
 const files = [...new Glob("**/*.sxs").scanSync(DIR)].sort();
 
-describe("conformance", () => {
+const TIERS = ["closure", "js"] as const;
+
+for (const tier of TIERS) describe(`conformance (SUP_TIER=${tier})`, () => {
   for (const rel of files) {
     const path = join(DIR, rel);
     const expectedPath = path.replace(/\.sxs$/, ".expected");
@@ -29,14 +32,14 @@ describe("conformance", () => {
       try {
         const r = Bun.spawnSync([SUP, "run", path, "-w", work, "-i", join(DIR, rel, ".."), ...want.args], {
           cwd: work,
-          env: { ...process.env, SUP_LOG: "warn" },
+          env: { ...process.env, SUP_LOG: "warn", SUP_TIER: tier },
           stdout: "pipe",
           stderr: "pipe",
         });
         const stdout = r.stdout.toString("latin1");
         const stderr = r.stderr.toString();
         const expected = readFileSync(expectedPath, "latin1");
-        if (stdout !== expected || r.exitCode !== want.exit) console.error(`--- ${rel} stderr:\n${stderr}`);
+        if (stdout !== expected || r.exitCode !== want.exit) console.error(`--- ${rel} (${tier}) stderr:\n${stderr}`);
         expect(stdout).toBe(expected);
         expect(r.exitCode).toBe(want.exit);
         for (const s of want.stderr) expect(stderr).toContain(s);

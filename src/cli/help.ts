@@ -45,7 +45,8 @@ Options:
   --max-ms N          Stop the program after N milliseconds
 
 Exit codes: 0 success, 1 program failure (parse, check, uncaught exception), 2 usage error.
-Environment: SUP_HOME (default ~/.sup) holds user kernels and the build cache; SUP_LOG sets the log level.
+Environment: SUP_HOME (default ~/.sup) holds user kernels and the build cache; SUP_LOG sets the log level;
+SUP_TIER=auto|closure|js picks the execution tier (auto compiles hot code to JavaScript).
 `;
 
 /** Runs the `help` subcommand. */

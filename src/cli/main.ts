@@ -54,6 +54,16 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function run(command: Command, argv: string[]): Promise<number> {
+  const tier = process.env.SUP_TIER;
+  if (tier !== undefined && tier !== "") {
+    const { setTierMode, TIER_MODES } = await import("../lang/tier.ts");
+    const mode = TIER_MODES.find((m) => m === tier);
+    if (mode === undefined) {
+      errorLine(`error: Unknown SUP_TIER "${tier}": expected ${TIER_MODES.join(", ")}`);
+      return EXIT_USAGE;
+    }
+    setTierMode(mode);
+  }
   try {
     return await command(argv);
   } catch (e) {

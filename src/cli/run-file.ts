@@ -3,7 +3,8 @@
  * against a fresh ProgramHost, report an uncaught exception with its position. Shared by `sup run`
  * and `sup project run`.
  */
-import { runProgram, textFromLatin1, type Budget } from "../lang/mod.ts";
+import { runProgram, textFromLatin1, tierMode, tierStats, type Budget } from "../lang/mod.ts";
+import { log, logEnabled } from "../log.ts";
 import { ProgramHost } from "../node/program-host.ts";
 import { EXIT_FAILURE, EXIT_OK } from "./args.ts";
 import { ByteOutput, errorLine } from "./output.ts";
@@ -39,5 +40,6 @@ export function runFile(path: string, options: RunFileOptions): number {
   } finally {
     out.flush();
     host.close();
+    if (logEnabled("debug")) log("debug", "tier", { mode: tierMode(), compiledUnits: tierStats.compiledUnits, failedUnits: tierStats.failedUnits, compileMs: Math.round(tierStats.compileMs * 100) / 100 });
   }
 }

@@ -136,7 +136,8 @@ export class Dispatcher {
     // (ids are hex, a dash and base 36: never quoted).
     if (logEnabled("info")) {
       const where = trace.where ?? ` tenant=${logValue(trace.tenant)} route=${logValue(trace.route)} version=${trace.version}`;
-      logFormatted("info", "request", ` id=${id} method=${logValue(trace.method)} path=${logValue(safePath(trace.url))}${where} status=${status} ms=${hundredths(ms)}`);
+      // A method is an HTTP token: never spaces, quotes or `=`, so never quoted.
+      logFormatted("info", "request", ` id=${id} method=${trace.method} path=${logValue(safePath(trace.url))}${where} status=${status} ms=${hundredths(ms)}`);
     }
     if (this.inFlightCount === 0 && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
     return res;

@@ -5,7 +5,7 @@
  * exception, a program that did not parse and a bug in a kernel all come back as outcomes.
  * (Only a failure to release kernels at the end, itself a bug, would escape; the dispatcher catches it.)
  */
-import { BudgetExceeded, Interp, SlpException, Session, compile, locate, type Host, type SessionScope, type SourceDiagnostic, type Value } from "../lang/mod.ts";
+import { BudgetExceeded, Interp, SlpException, Session, runUnit, locate, type Host, type SessionScope, type SourceDiagnostic, type Value } from "../lang/mod.ts";
 import { REQUEST_SYMBOL } from "../../kernels/http/shape.ts";
 import type { RouteVersion } from "./route-table.ts";
 
@@ -30,7 +30,7 @@ export function runHandler(run: RouteVersion, request: Value | (() => Value), ho
     session.importStack.push(file.path);
     if (typeof request === "function") it.defineLazy(REQUEST_SYMBOL, request);
     else it.define(REQUEST_SYMBOL, request);
-    return { kind: "value", value: compile(program)(it) };
+    return { kind: "value", value: runUnit(program, "handler", it) };
   } catch (e) {
     if (e instanceof BudgetExceeded) return { kind: "budget", error: e };
     if (e instanceof SlpException) return { kind: "exception", message: e.text, where: e.pos >= 0 ? locate(file, e.pos, e.text) : null };

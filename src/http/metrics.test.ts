@@ -14,6 +14,7 @@ describe("HttpMetrics", () => {
       ["sup_http_budget_exhausted_total", "counter"],
       ["sup_http_requests_in_flight", "gauge"],
       ["sup_http_route_version", "gauge"],
+      ["sup_compiled_units_total", "counter"],
     ]) {
       expect(text).toContain(`# HELP ${name} `);
       expect(text).toContain(`# TYPE ${name} ${type}\n`);

@@ -1,8 +1,9 @@
 /**
  * The HTTP layer's metrics in the Prometheus text format (version 0.0.4): requests by tenant, route
  * and status, a latency histogram by route, handler errors, budget exhaustions, requests in flight
- * and the code version each route currently serves. Label sets are capped (METRIC_SERIES_MAX).
+ * the code version each route currently serves, and how many units the JS tier compiled. Label sets are capped (METRIC_SERIES_MAX).
  */
+import { tierStats } from "../lang/mod.ts";
 import { LATENCY_BUCKETS_SECONDS, METRIC_SERIES_MAX } from "./limits.ts";
 
 /** The route label of requests that matched no route. */
@@ -175,6 +176,11 @@ export class HttpMetrics {
     this.errors.render(out);
     this.budgets.render(out);
     out.push("# HELP sup_http_requests_in_flight Requests being handled now.", "# TYPE sup_http_requests_in_flight gauge", `sup_http_requests_in_flight ${this.inFlight}`);
+    out.push(
+      "# HELP sup_compiled_units_total Units of SLP code (handlers, jobs, modules, hot lambda and loop bodies, eval text) the JS tier compiled since the process started.",
+      "# TYPE sup_compiled_units_total counter",
+      `sup_compiled_units_total ${tierStats.compiledUnits}`,
+    );
     out.push("# HELP sup_http_route_version Code version each route currently serves.", "# TYPE sup_http_route_version gauge");
     for (const v of versions) out.push(`sup_http_route_version${labelText({ tenant: v.tenant, route: v.name })} ${v.version}`);
     return out.join("\n") + "\n";

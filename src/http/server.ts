@@ -1,7 +1,11 @@
 /**
  * The node's HTTP server: an Elysia app with `GET /_sup/health`, `GET /_sup/metrics` (Prometheus
  * text) and a catch-all that hands every other request, of any method, to the Dispatcher. Paths
- * under `/_sup/` are the server's own and never reach routes. `stop` is graceful: it stops
+ * under `/_sup/` are the server's own and never reach routes. The paths of stored static routes
+ * are also given to Bun's own router (its `routes`), which hands them to the same Dispatcher
+ * without Elysia's router and per-request context: only a shortcut, since every path still reaches
+ * the Dispatcher, which alone decides what a request gets. The table is rebuilt after the store's
+ * change sequence moves, between requests. `stop` is graceful: it stops
  * accepting connections, answers requests that still arrive on open connections with 503, waits for
  * requests in flight (up to `drainMs`), then closes what is left.
  */
@@ -12,6 +16,7 @@ import { Dispatcher } from "./dispatch.ts";
 import { HttpServerStateError } from "./errors.ts";
 import { DRAIN_MS_DEFAULT } from "./limits.ts";
 import { HttpMetrics } from "./metrics.ts";
+import { parseRouteName } from "./route-pattern.ts";
 import { RouteTable, type RouteSource } from "./route-table.ts";
 import { TenantSelector, type TenantSelectorOptions } from "./tenant.ts";
 
@@ -46,6 +51,14 @@ const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 /** Paths the server keeps for itself; no route is ever matched under it. */
 const RESERVED_PREFIX = "/_sup/";
 
+/**
+ * Stored static paths given to Bun's router at most: the rest still reach the Dispatcher through
+ * the catch-all. Bounds the table rebuilt after every code change.
+ */
+export const NATIVE_ROUTES_MAX = 1_000;
+/** Path segments Bun's router reads literally (no `:param`, `*` or percent-escapes). */
+const PLAIN_SEGMENT = /^[A-Za-z0-9._~-]+$/;
+
 /** The Bun server under the Elysia app. */
 type BunServer = NonNullable<Elysia["server"]>;
 
@@ -62,6 +75,16 @@ export class HttpServer {
   private draining = false;
   private stopping: Promise<void> | null = null;
   private startedAt = 0;
+  /** The change sequence the native route table was built for, and whether a rebuild is queued. */
+  private nativeSeq = Number.NaN;
+  private nativeQueued = false;
+  private nativeTable: readonly string[] = [];
+  /** What Bun's router calls for a stored static path. */
+  private readonly forward = (request: Request): Response | Promise<Response> => {
+    if (this.routes.source.seq !== this.nativeSeq) this.queueNativeRoutes();
+    if (this.draining) return new Response("Service Unavailable: shutting down\n", { status: 503, headers: { connection: "close" } });
+    return this.dispatcher.handle(request, this.clientIp);
+  };
   /** The address a request came from (looked up only when a sticky split asks). */
   private readonly clientIp = (request: Request): string => this.server?.requestIP(request)?.address ?? "";
 
@@ -117,6 +140,8 @@ export class HttpServer {
     this.fetch = app.fetch;
     this.draining = false;
     this.startedAt = Date.now();
+    // After the current turn: Elysia's listen installs its own route table in a microtask.
+    this.queueNativeRoutes();
     const address = { hostname, port: this.port };
     log("info", "http listening", address);
     return address;
@@ -157,8 +182,55 @@ export class HttpServer {
     return this.fetch(request);
   }
 
+  /** Rebuilds the native route table once the current request is answered. */
+  private queueNativeRoutes(): void {
+    if (this.nativeQueued) return;
+    this.nativeQueued = true;
+    setTimeout(() => {
+      this.nativeQueued = false;
+      this.refreshNativeRoutes();
+    }, 0);
+  }
+
+  /** Gives Bun's router the paths of the stored static routes (of every tenant, bare and under `/t/<tenant>`). */
+  private refreshNativeRoutes(): void {
+    const server = this.server;
+    const fetch = this.fetch;
+    if (server === null || fetch === null || this.draining) return;
+    const seq = this.routes.source.seq;
+    const routes: Record<string, (request: Request) => Response | Promise<Response>> = {};
+    let count = 0;
+    for (const rec of this.routes.source.listCode(undefined, "route")) {
+      let segments: string[];
+      try {
+        const pattern = parseRouteName(rec.name);
+        if (!pattern.isStatic) continue;
+        segments = pattern.segments.map((x) => (x.kind === "static" ? x.text : ""));
+      } catch {
+        continue; // the route table logs unusable names
+      }
+      if (segments.length === 0 || !segments.every((x) => PLAIN_SEGMENT.test(x)) || segments[0] === RESERVED_PREFIX.slice(1, -1)) continue;
+      const path = "/" + segments.join("/");
+      for (const p of [path, `/t/${rec.tenant}${path}`]) {
+        if (routes[p] !== undefined || !PLAIN_SEGMENT.test(rec.tenant)) continue;
+        if (count++ >= NATIVE_ROUTES_MAX) break;
+        routes[p] = this.forward;
+      }
+    }
+    // Elysia's own routes are left to its fetch (`/_sup/*` is answered there as before).
+    server.reload({ fetch, routes });
+    this.nativeSeq = seq;
+    this.nativeTable = Object.keys(routes);
+  }
+
+  /** The paths Bun's router hands to the Dispatcher directly (observable for tests and status). */
+  nativePaths(): readonly string[] {
+    return this.nativeTable;
+  }
+
   /** The catch-all: every request that is not one of the server's own. */
   private serveRoute(request: Request, path: string): Response | Promise<Response> {
+    if (this.routes.source.seq !== this.nativeSeq) this.queueNativeRoutes();
     if (this.draining) return new Response("Service Unavailable: shutting down\n", { status: 503, headers: { connection: "close" } });
     if (path.startsWith(RESERVED_PREFIX)) return new Response("Not Found\n", { status: 404 });
     // The client address is looked up only if a sticky split asks for it.

@@ -102,6 +102,10 @@ function bindAll(code: KernelCode, conventions: ReadonlyMap<string, Convention>,
     if (conv === null) continue;
     const b = bind(name, reg.fn, conv, live);
     closers.push(b.close);
+    // A declared pure equivalent (checked against the signature by the manifest parser) lets the
+    // JS tier inline the function; only scalar functions have the eager form it replaces.
+    const pure = conv.kind === "scalar" ? manifest.functions.find((f) => f.name === name)?.pure : undefined;
+    if (pure !== undefined) b.kernelFn.pure = pure;
     functions.set(name, b.kernelFn);
   }
   return functions;

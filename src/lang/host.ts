@@ -51,6 +51,12 @@ export type KernelFn = ((cx: CallContext, args: readonly Value[]) => Value) & {
    * like the general form on such a call.
    */
   eager?: EagerKernelFn;
+  /**
+   * The name of a TypeScript equivalent (lang/intrinsics.ts) the JS tier may run instead of this
+   * function, declared `:pure NAME` in the kernel's manifest. Only for scalar functions with an
+   * eager form; the equivalent must give exactly the function's results.
+   */
+  pure?: string;
 };
 
 /** The eager form of a kernel function (see KernelFn). */

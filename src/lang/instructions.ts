@@ -11,6 +11,7 @@ import type { Code, Interp } from "./interp.ts";
 import { importModules } from "./modules.ts";
 import { debugForm } from "./printer.ts";
 import { read } from "./reader.ts";
+import { evalUnitAfter, tierMode, unitOf, type Unit } from "./tier.ts";
 import {
   Aberrant,
   List,
@@ -79,7 +80,7 @@ const fn: InstructionCompiler = (node, args) => {
   if (!(params instanceof List) || params.t !== T_PAREN) return fail("fn: first argument must be parameter list", pos);
   if (!(ret instanceof Sym)) return fail("fn: second argument must be return type symbol", pos);
   if (!isBracket(body)) return fail("fn: third argument must be bracket list (function body)", pos);
-  const bodyCode = compile(body);
+  let unit: Unit | undefined;
   return (it) => {
     const retCode = typeCode(it, ret.name);
     if (retCode === undefined) throw new SlpException(`fn: invalid return type: ${ret.name}`, pos);
@@ -97,7 +98,8 @@ const fn: InstructionCompiler = (node, args) => {
       names.push(pn);
       types.push(code);
     }
-    return it.makeLambda(names, types, retCode, bodyCode);
+    if (unit === undefined || unit.mode !== tierMode()) unit = unitOf(body, "lambda", names);
+    return it.makeLambda(names, types, retCode, unit);
   };
 };
 
@@ -218,12 +220,21 @@ const recover: InstructionCompiler = (node, args) => {
   };
 };
 
-/** Small cache of parsed `eval` strings: handlers often evaluate the same text repeatedly. */
+/**
+ * Small cache of parsed `eval` strings: handlers often evaluate the same text repeatedly. Each
+ * entry counts its runs, so text evaluated often becomes a unit of the JS tier (tier.ts) while
+ * text evaluated once costs nothing more than its parse.
+ */
 const EVAL_CACHE_ENTRIES_MAX = 512;
-const evalCache = new Map<string, Value>();
+const evalCache = new Map<string, EvalEntry>();
 
-/** Parses source for `eval`, throwing the original's exception texts. */
-export function parseForEval(src: string, pos: number): Value {
+interface EvalEntry {
+  readonly value: Value;
+  runs: number;
+}
+
+/** Parses source for `eval` (or finds it parsed), throwing the original's exception texts. */
+function parseForEval(src: string, pos: number): EvalEntry {
   const hit = evalCache.get(src);
   if (hit !== undefined) return hit;
   const r = read(src);
@@ -234,8 +245,9 @@ export function parseForEval(src: string, pos: number): Value {
     throw new SlpException(`eval: parse error: ${d.message}`, pos);
   }
   if (evalCache.size >= EVAL_CACHE_ENTRIES_MAX) evalCache.clear();
-  evalCache.set(src, r.value);
-  return r.value;
+  const entry: EvalEntry = { value: r.value, runs: 0 };
+  evalCache.set(src, entry);
+  return entry;
 }
 
 const evalInstr: InstructionCompiler = (node, args) => {
@@ -244,10 +256,12 @@ const evalInstr: InstructionCompiler = (node, args) => {
   return (it) => {
     const s = code(it);
     if (!(s instanceof Str)) throw new SlpException("eval: argument must be a string", node.pos);
-    const program = parseForEval(s.s, node.pos);
+    const entry = parseForEval(s.s, node.pos);
+    const program = entry.value;
     it.enterNested();
     it.pushScope();
-    const r = it.evalValue(program);
+    // Text evaluated again and again (the parse is cached) becomes a unit of the JS tier.
+    const r = ++entry.runs >= evalUnitAfter() && (program instanceof List || program instanceof Wrap) ? unitOf(program, "eval").code(it) : it.evalValue(program);
     it.popScope();
     it.callDepth--;
     return r;
@@ -309,15 +323,18 @@ const cast: InstructionCompiler = (node, args) => {
 const doInstr: InstructionCompiler = (node, args) => {
   if (args.length !== 1) return fail("do requires exactly 1 argument: body", node.pos);
   if (!isBracket(args[0])) return fail("do: argument must be a bracket list", node.pos);
-  const body = compile(args[0]);
+  const bodyNode = args[0];
+  let unit: Unit | undefined;
   return (it) => {
+    if (unit === undefined || unit.mode !== tierMode()) unit = unitOf(bodyNode, "loop");
+    const body = unit;
     const ctx = { done: false, value: NONE as Value };
     it.loops.push(ctx);
     for (let i = 1; ; i++) {
       it.step();
       it.pushScope();
       it.define(S_ITERATIONS, i);
-      body(it);
+      body.code(it);
       it.popScope();
       if (ctx.done) break;
     }

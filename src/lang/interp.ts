@@ -12,10 +12,14 @@ import type { CallContext, SessionScope } from "./host.ts";
 import { compile } from "./compile.ts";
 import { moduleValue } from "./modules.ts";
 import { STEPS_PER_CLOCK_CHECK, type Session } from "./session.ts";
+import type { Unit } from "./tier.ts";
 import { Aberrant, List, NONE, NoneValue, Sym, T_NONE, Wrap, typeOf, type TypeCode, type Value, errorValue, symbolCount, TYPE_NAMES } from "./value.ts";
 
-/** A compiled expression: evaluates in an interpreter. */
-export type Code = (it: Interp) => Value;
+/**
+ * A compiled expression: evaluates in an interpreter. A lambda body's code is also given the
+ * first two argument values (already bound as its parameters); closure code ignores them.
+ */
+export type Code = (it: Interp, a0?: Value, a1?: Value) => Value;
 
 /** A lambda created by `fn`. It dies when the scope it was created in is popped (spec §3.4). */
 export class LambdaDef {
@@ -26,7 +30,8 @@ export class LambdaDef {
     readonly params: readonly Sym[],
     readonly types: readonly TypeCode[],
     readonly ret: TypeCode,
-    readonly body: Code,
+    /** The body as a unit: its code is the closure tier's until it is promoted (tier.ts). */
+    readonly unit: Unit,
     readonly depth: number,
     readonly signature: string,
   ) {}
@@ -107,6 +112,12 @@ export class Interp implements CallContext {
   /** Set once this interpreter evaluated a non-datum statement of a bracket list (spec §5.4). */
   locked = false;
   callDepth = 0;
+  /**
+   * Bindings replaced in place (by `export` of a name already bound in the innermost scope), the
+   * only way a binding changes without a new scope. The JS tier keeps a lambda's parameters in
+   * locals while this count stands still (jit.ts).
+   */
+  rebinds = 0;
   /** Steps left before the next budget check. */
   stepsLeft: number;
   private exportSet: Set<Sym> | null = null;
@@ -158,7 +169,7 @@ export class Interp implements CallContext {
     return (this.exportSet ??= new Set());
   }
 
-  /** Counts one step of work (a call or a loop turn) against the budget. */
+  /** Counts one step of work (a call or a loop turn) against the budget: the one place both tiers count steps. */
   step(): void {
     if (--this.stepsLeft <= 0) this.stepsLeft = this.session.checkBudget(STEPS_PER_CLOCK_CHECK - this.stepsLeft);
   }
@@ -263,8 +274,10 @@ export class Interp implements CallContext {
 
   /** Binds s in the innermost scope, replacing a binding already there (export semantics). */
   redefine(s: Sym, v: Value): void {
-    if (this.deps[s.id] === this.depth) this.vals[s.id] = v;
-    else this.define(s, v);
+    if (this.deps[s.id] === this.depth) {
+      this.vals[s.id] = v;
+      this.rebinds++;
+    } else this.define(s, v);
   }
 
   pushScope(): void {
@@ -304,7 +317,7 @@ export class Interp implements CallContext {
   }
 
   /** Creates a lambda in the current scope and returns its ABERRANT value. */
-  makeLambda(params: readonly Sym[], types: readonly TypeCode[], ret: TypeCode, body: Code): Aberrant {
+  makeLambda(params: readonly Sym[], types: readonly TypeCode[], ret: TypeCode, body: Unit): Aberrant {
     const id = this.nextLambdaId++;
     const sig = `:fn<${types.map((t) => TYPE_NAMES[t]).join(",")}>${TYPE_NAMES[ret]}`;
     const def = new LambdaDef(id, this, params, types, ret, body, this.depth, sig);
@@ -340,7 +353,7 @@ export class Interp implements CallContext {
       else if (i === 1) v1 = v;
       else (rest ??= [])[i - 2] = v;
     }
-    return this.enterLambda(def, v0, v1, rest, pos);
+    return this.enterLambda(def, v0, v1, rest);
   }
 
   /** Calls a lambda with already evaluated argument values (used by `apply`). */
@@ -354,11 +367,18 @@ export class Interp implements CallContext {
       const v = values[i]!;
       if (t !== T_NONE && typeOf(v) !== t) throw new SlpException(`Argument ${i + 1} type mismatch: expected ${t}, got ${typeOf(v)}`, pos);
     }
-    return this.enterLambda(def, values[0] ?? NONE, values[1] ?? NONE, values.slice(2), pos);
+    return this.enterLambda(def, values[0] ?? NONE, values[1] ?? NONE, values.slice(2));
   }
 
-  private enterLambda(def: LambdaDef, v0: Value, v1: Value, rest: Value[] | undefined, pos: number): Value {
-    if (--this.stepsLeft <= 0) this.stepsLeft = this.session.checkBudget(STEPS_PER_CLOCK_CHECK - this.stepsLeft);
+  /**
+   * Runs a lambda whose arguments were evaluated and checked: counts the step, binds the
+   * parameters in a new scope, runs the body and checks the result type (spec §3.4 steps 4–7).
+   * Both tiers call lambdas through here, except that the JS tier writes these same steps inline
+   * for calls of up to two arguments (jit.ts, lambdaCall): a change here goes there too. The
+   * budget itself is only ever counted by step().
+   */
+  enterLambda(def: LambdaDef, v0: Value, v1: Value, rest: readonly Value[] | undefined): Value {
+    this.step();
     if (++this.callDepth > CALL_DEPTH_MAX) {
       this.callDepth--;
       throw new BudgetExceeded("depth", CALL_DEPTH_MAX);
@@ -369,11 +389,10 @@ export class Interp implements CallContext {
     if (n > 0) this.define(params[0]!, v0);
     if (n > 1) this.define(params[1]!, v1);
     for (let i = 2; i < n; i++) this.define(params[i]!, rest![i - 2]!);
-    const r = def.body(this);
+    const r = def.unit.code(this, v0, v1);
     this.popScope();
     this.callDepth--;
     if (def.ret !== T_NONE && typeOf(r) !== def.ret) return errorValue("internal function error: returned unexpected type");
-    void pos;
     return r;
   }
 

@@ -4,6 +4,7 @@
  * the load with the original's message); "lenient" is the checker's (bad entries are skipped with a
  * warning). Pure: takes source text, returns data.
  */
+import { intrinsicMismatch } from "./intrinsics.ts";
 import { read } from "./reader.ts";
 import { List, Str, Sym, Wrap, T_BRACE, T_BRACKET, T_DATUM, T_PAREN, typeSymbolCode, type TypeCode, type Value } from "./value.ts";
 
@@ -15,6 +16,11 @@ export interface ManifestFunction {
   readonly variadic: boolean;
   /** sup extension: symbols written after the return type, e.g. `:value` (native calling convention). */
   readonly attributes: readonly string[];
+  /**
+   * sup extension: `:pure NAME` after the return type names a TypeScript equivalent
+   * (lang/intrinsics.ts) the JS tier may inline instead of calling the kernel.
+   */
+  readonly pure?: string;
 }
 
 export interface Manifest {
@@ -31,6 +37,9 @@ export type ManifestResult =
   | { readonly ok: false; readonly error: string; readonly warnings: readonly string[] };
 
 class ManifestError extends Error {}
+
+/** The attribute that names a function's TypeScript equivalent: `:pure int-add`. */
+const PURE_ATTRIBUTE = ":pure";
 
 /** Parses manifest source (latin1) in the given mode. */
 export function parseManifest(src: string, mode: "strict" | "lenient"): ManifestResult {
@@ -78,7 +87,14 @@ export function parseManifest(src: string, mode: "strict" | "lenient"): Manifest
       ps.push({ name: pn instanceof Sym ? pn.name : String(pn), type: pt.name });
     }
     const attributes = rest.filter((r): r is Sym => r instanceof Sym).map((r) => r.name);
-    return { name: name.name, params: ps, ret: ret.name, variadic, attributes };
+    const at = attributes.indexOf(PURE_ATTRIBUTE);
+    if (at < 0) return { name: name.name, params: ps, ret: ret.name, variadic, attributes };
+    const pure = attributes[at + 1];
+    if (pure === undefined) throw new ManifestError(`define-function: ${PURE_ATTRIBUTE} must be followed by the name of a TypeScript equivalent`);
+    const mismatch = intrinsicMismatch(pure, ps.map((p) => p.type), ret.name);
+    if (mismatch !== null) throw new ManifestError(`define-function: ${name.name}: ${mismatch}`);
+    attributes.splice(at, 2);
+    return { name: name.name, params: ps, ret: ret.name, variadic, attributes, pure };
   };
 
   const defineKernel = (args: readonly Value[]): void => {

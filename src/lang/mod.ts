@@ -14,4 +14,7 @@ export { Interp, CALL_DEPTH_MAX, type Code } from "./interp.ts";
 export { Session, type Budget } from "./session.ts";
 export { KernelSet } from "./kernel-set.ts";
 export { compile } from "./compile.ts";
-export { runProgram, parseFile, locate, formatDiagnostic, type RunOutcome, type SourceDiagnostic } from "./run.ts";
+export { setTierMode, tierMode, tierStats, unitOf, TIER_MODES, PROMOTE_AFTER, type TierMode, type UnitKind } from "./tier.ts";
+export { generateUnit, compileUnit } from "./jit.ts";
+export { INTRINSICS, fixed6Round, intrinsicMismatch, type Intrinsic } from "./intrinsics.ts";
+export { runUnit, runProgram, parseFile, locate, formatDiagnostic, type RunOutcome, type SourceDiagnostic } from "./run.ts";

@@ -3,13 +3,25 @@
  * kernels; `m/name` reads a module binding and `(m/f …)` calls into the module by re-parsing the
  * call as text, exactly as the original does (reals lose digits, strings are not escaped).
  */
-import { compile } from "./compile.ts";
-import { IMPORTS } from "./host.ts";
+import { runUnit } from "./run.ts";
+import { IMPORTS, type SourceFile } from "./host.ts";
 import { SlpException } from "./errors.ts";
 import { Interp } from "./interp.ts";
 import { textFormElement } from "./printer.ts";
-import { read } from "./reader.ts";
+import { read, type ParseResult } from "./reader.ts";
 import { Str, Sym, sym, type Value } from "./value.ts";
+
+/**
+ * Parsed modules by file: an embedder that hands out the same SourceFile for the same version (a
+ * node does, per tenant) gets each version parsed once, and its closures and JS code kept on it.
+ */
+const parsedModules = new WeakMap<SourceFile, ParseResult>();
+
+function parseModule(file: SourceFile): ParseResult {
+  let r = parsedModules.get(file);
+  if (r === undefined) parsedModules.set(file, (r = read(file.text)));
+  return r;
+}
 
 /** Runs `#(import sym "path" …)` pairs; throws `import: failed to import …` on any failure. */
 export function importModules(it: Interp, args: readonly Value[], pos: number): void {
@@ -33,7 +45,7 @@ export function importModules(it: Interp, args: readonly Value[], pos: number): 
       throw failed;
     }
     if (session.importedFiles.has(file.path)) continue; // already imported: the second symbol is not bound (spec §6.2)
-    const parsed = read(file.text);
+    const parsed = parseModule(file);
     if (parsed.value === null) {
       host.log("error", `Parse error in import ${file.path}: ${parsed.diagnostics[0]!.message}`);
       throw failed;
@@ -41,7 +53,7 @@ export function importModules(it: Interp, args: readonly Value[], pos: number): 
     const mod = new Interp(session, file.path);
     session.importStack.push(file.path);
     try {
-      compile(parsed.value)(mod);
+      runUnit(parsed.value, "module", mod);
     } catch (e) {
       if (!(e instanceof SlpException)) throw e;
       host.log("error", `Error executing import ${file.path}: ${e.text}`);

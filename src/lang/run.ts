@@ -3,6 +3,8 @@
  * a value, or the diagnostics / exception that stopped it.
  */
 import { compile } from "./compile.ts";
+import { unitOf, type UnitKind } from "./tier.ts";
+import { List, Wrap } from "./value.ts";
 import { BudgetExceeded, SlpException } from "./errors.ts";
 import type { Host, SourceFile } from "./host.ts";
 import { Interp } from "./interp.ts";
@@ -40,13 +42,21 @@ export type RunOutcome =
   | { readonly ok: true; readonly value: Value }
   | { readonly ok: false; readonly exception: SlpException | BudgetExceeded; readonly where: SourceDiagnostic | null };
 
+/**
+ * Runs a parsed program as a unit of the given kind (tier.ts): a stored handler or job is compiled
+ * to JavaScript on its first run, a top-level program stays on closures unless SUP_TIER=js.
+ */
+export function runUnit(program: Value, kind: UnitKind, it: Interp): Value {
+  return program instanceof List || program instanceof Wrap ? unitOf(program, kind).code(it) : compile(program)(it);
+}
+
 /** Evaluates a parsed program in a fresh session; exceptions come back as data. */
 export function runProgram(program: Value, file: SourceFile, host: Host, budget: Budget = {}): RunOutcome {
   const session = new Session(host, budget);
   const it = new Interp(session, file.path);
   session.importStack.push(file.path);
   try {
-    return { ok: true, value: compile(program)(it) };
+    return { ok: true, value: runUnit(program, "program", it) };
   } catch (e) {
     if (e instanceof SlpException) {
       return { ok: false, exception: e, where: e.pos >= 0 ? locate(file, e.pos, e.text) : null };

@@ -11,7 +11,7 @@ import {
   Session,
   T_ERROR,
   Wrap,
-  compile,
+  runUnit,
   latin1FromText,
   locate,
   parseFile,
@@ -92,7 +92,7 @@ export function runJobProgram(program: Value, file: SourceFile, host: Host, budg
     session = new Session(host, budget, scope);
     it = new Interp(session, file.path);
     session.importStack.push(file.path);
-    const value = compile(program)(it);
+    const value = runUnit(program, "job", it);
     const printed = textFromLatin1(sourceForm(value));
     outcome = value instanceof Wrap && value.t === T_ERROR ? { ok: false, error: `returned an error value: ${printed}` } : { ok: true, result: printed };
   } catch (e) {
