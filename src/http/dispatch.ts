@@ -1,7 +1,7 @@
 /**
  * One request from arrival to response, without any server: select the tenant, resolve the route
  * (the match holds its program version from here on), read the bounded body, run the handler, map
- * its value, count and log. Every response carries an `x-request-id`; nothing here throws.
+ * its value, count and log. Every error response (status 400 and up) carries an `x-request-id`; nothing here throws.
  */
 import type { Host, SessionScope } from "../lang/mod.ts";
 import { log, logEnabled, logFormatted, logValue } from "../log.ts";

@@ -26,8 +26,10 @@ describe("valueToResponse", () => {
     expect(await r.text()).toBe("{}");
   });
 
-  test("with a request id, each response carries its own, replacing one the handler set", () => {
-    const json = read('{http-response 200 {("content-type" "application/json")} "{}"}').value!;
+  test("with a request id, each error response carries its own, replacing one the handler set; a success carries none", () => {
+    const ok = valueToResponse(read('{http-response 200 {("content-type" "application/json") ("x-request-id" "mine")} "{}"}').value!, "id-0");
+    expect(ok.ok && ok.response.headers.get(REQUEST_ID_HEADER)).toBe("mine");
+    const json = read('{http-response 404 {("content-type" "application/json")} "{}"}').value!;
     const responses = ["id-1", "id-2", "id-3"].map((id) => {
       const r = valueToResponse(json, id);
       if (!r.ok) throw new Error(r.reason);
@@ -36,12 +38,9 @@ describe("valueToResponse", () => {
     expect(responses.map((r) => r.headers.get(REQUEST_ID_HEADER))).toEqual(["id-1", "id-2", "id-3"]);
     expect(responses.map((r) => r.headers.get("content-type"))).toEqual(["application/json", "application/json", "application/json"]);
     const text = valueToResponse(str("hi"), "id-4");
-    expect(text.ok && [...text.response.headers]).toEqual([
-      ["content-type", "text/plain; charset=utf-8"],
-      ["x-request-id", "id-4"],
-    ]);
-    const own = valueToResponse(read('{http-response 201 {("x-request-id" "mine") ("set-cookie" "a=1") ("set-cookie" "b=2")} ""}').value!, "id-5");
-    expect(own.ok && own.response.status).toBe(201);
+    expect(text.ok && [...text.response.headers]).toEqual([["content-type", "text/plain; charset=utf-8"]]);
+    const own = valueToResponse(read('{http-response 409 {("x-request-id" "mine") ("set-cookie" "a=1") ("set-cookie" "b=2")} ""}').value!, "id-5");
+    expect(own.ok && own.response.status).toBe(409);
     expect(own.ok && own.response.headers.get(REQUEST_ID_HEADER)).toBe("id-5");
     expect(own.ok && own.response.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
   });

@@ -9,6 +9,9 @@ import { RESPONSE_TAG, TEXT_TYPE, readResponse } from "../../kernels/http/shape.
 /** The header every response carries with its request id. */
 export const REQUEST_ID_HEADER = "x-request-id";
 
+/** The lowest status that carries the request id: the responses someone will want to look up. */
+const ERROR_STATUS_MIN = 400;
+
 /** A response, or why the value could not be one. */
 export type ResponseOutcome = { readonly ok: true; readonly response: Response } | { readonly ok: false; readonly reason: string };
 
@@ -21,18 +24,19 @@ function bytes(latin1: string): string | Uint8Array {
 }
 
 /**
- * Converts a handler's value into a response; with a request id, the response carries it in
- * REQUEST_ID_HEADER (replacing any such header the handler set).
+ * Converts a handler's value into a response. With a request id, an error response (status 400 and
+ * above) carries it in REQUEST_ID_HEADER, replacing any such header the handler set; a success does
+ * not, because the header costs a tenth of a small response's throughput and the id is in the log.
  */
 export function valueToResponse(v: Value, requestId?: string): ResponseOutcome {
-  if (v instanceof Str) return { ok: true, response: build(bytes(v.s), 200, [["content-type", TEXT_TYPE]], requestId) };
+  if (v instanceof Str) return { ok: true, response: build(bytes(v.s), 200, [["content-type", TEXT_TYPE]], undefined) };
   const r = readResponse(v);
   if (r === null) {
     const tagged = v instanceof List && v.t === T_BRACE && v.items[0] === RESPONSE_TAG;
     const reason = tagged ? "handler returned a malformed http-response (status 200-599, string header pairs, string body)" : `handler returned a value of type ${TYPE_NAMES[typeOf(v)]}, not a string or a response`;
     return { ok: false, reason };
   }
-  return { ok: true, response: build(bytes(r.body), r.status, r.headers, requestId) };
+  return { ok: true, response: build(bytes(r.body), r.status, r.headers, r.status >= ERROR_STATUS_MIN ? requestId : undefined) };
 }
 
 /**
