@@ -5,7 +5,7 @@
  * service while the `http` kernel is loaded. Composes store/, http/ and kernel/; nothing imports it
  * but the CLI.
  */
-import { mkdirSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -94,7 +94,14 @@ export class SupNode {
   /** Starts a node: store, kernels, welcome route, admin socket, HTTP, background jobs. */
   static async start(config: NodeConfig): Promise<SupNode> {
     // Owner-only: the directory holds every tenant's code and data and the admin socket.
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const unusable = (why: string) => new NodeStartError(`Cannot start node: cannot use data directory "${config.dataDir}": ${why}`);
+    if (existsSync(config.dataDir) && !statSync(config.dataDir).isDirectory()) throw unusable("it is not a directory");
+    try {
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      accessSync(config.dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
+    } catch (e) {
+      throw unusable(e instanceof Error ? e.message : String(e));
+    }
     const socketPath = join(config.dataDir, "admin.sock");
     await AdminServer.claim(socketPath);
     const store = Store.open(join(config.dataDir, "sup.db"));
@@ -106,11 +113,12 @@ export class SupNode {
         log("warn", "kernel set comes from the store; change it with sup kernels load|unload", { stored: stored.join(","), given: config.kernels.join(",") });
       }
       const kernels = stored ?? [...(config.kernels ?? DEFAULT_KERNELS)];
-      if (stored === undefined) store.putSetting(SETTING_KERNELS, kernels);
       // Only the node's kernel set is available to its code: a program cannot load anything else.
       const runtime = new Runtime({ workingDir: config.dataDir, autoload: false });
       node = new SupNode(config, store, runtime);
       for (const k of kernels) node.loadKernelNow(k);
+      // Stored once every kernel loaded: a mistyped --kernels must not become the set every later start fails on.
+      if (stored === undefined) store.putSetting(SETTING_KERNELS, kernels);
       node.seedWelcome();
       node.admin = AdminServer.start(node, socketPath);
       if (kernels.includes("http")) node.http.start();
