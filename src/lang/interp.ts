@@ -48,7 +48,11 @@ interface InterpArrays {
   /** Per symbol id: the innermost bound value, and the depth of its scope (0 = unbound). */
   readonly vals: Value[];
   readonly deps: number[];
-  /** The trail: entries of three slots (symbol id, shadowed value, shadowed depth), one per binding made. */
+  /**
+   * The trail: entries of three slots (symbol, shadowed value, shadowed depth), one per binding
+   * made. It holds the symbol, not its id, so a bound symbol stays alive and its id is not reused
+   * while the binding exists (value.ts: ids of collected symbols are reused).
+   */
   readonly trail: (number | Value)[];
   /** marks[d] is the trail length when the scope at depth d was pushed (global scope is depth 1). */
   readonly marks: number[];
@@ -216,9 +220,9 @@ export class Interp implements CallContext {
     const k = this.tp;
     this.tp = k + 3;
     const trail = this.trail;
-    if (k === trail.length) trail.push(id, this.vals[id]!, this.deps[id]!);
+    if (k === trail.length) trail.push(s, this.vals[id]!, this.deps[id]!);
     else {
-      trail[k] = id;
+      trail[k] = s;
       trail[k + 1] = this.vals[id]!;
       trail[k + 2] = this.deps[id]!;
     }
@@ -249,7 +253,7 @@ export class Interp implements CallContext {
     const keep = trail.length <= RECYCLED_TRAIL_MAX;
     if (keep) {
       for (let k = this.tp - 3; k >= 0; k -= 3) {
-        const id = trail[k] as number;
+        const id = (trail[k] as Sym).id;
         vals[id] = trail[k + 1] as Value;
         deps[id] = trail[k + 2] as number;
       }
@@ -294,7 +298,7 @@ export class Interp implements CallContext {
       const trail = this.trail;
       while (k > mark) {
         k -= 3;
-        const id = trail[k] as number;
+        const id = (trail[k] as Sym).id;
         vals[id] = trail[k + 1] as Value;
         deps[id] = trail[k + 2] as number;
       }

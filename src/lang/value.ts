@@ -47,7 +47,10 @@ export class Str {
   constructor(readonly s: string) {}
 }
 
-/** An interned symbol; compare with `===`. `id` indexes per-interpreter binding tables. */
+/**
+ * An interned symbol; compare with `===`. `id` indexes per-interpreter binding tables; it is reused
+ * after the symbol is collected (see sym), so it means this symbol only while the symbol is alive.
+ */
 export class Sym {
   readonly t = T_SYMBOL;
   constructor(
@@ -93,31 +96,71 @@ export class Aberrant {
 
 export type Value = Int | NoneValue | Real | Str | Sym | List | Wrap | Aberrant;
 
-const symbols = new Map<string, Sym>();
-const symbolList: Sym[] = [];
+/**
+ * The symbol table. Interning is weak: the table refers to each symbol through a WeakRef, so a
+ * symbol that no value, program or binding refers to any more is collected, and a registry callback
+ * then drops its entry and puts its id on a free list. Code that makes symbols from request data
+ * (`eval` of a string, decoded kv values) therefore leaves nothing behind once its values are gone.
+ *
+ * Ids index the per-interpreter binding tables (interp.ts), which are sized by symbolCount(): ids
+ * are reused from the free list, so that count stays near the number of symbols alive at once
+ * instead of growing with every symbol ever made. An id is only meaningful while its symbol is
+ * alive; anything keyed by id must hold the symbol itself (an interpreter's trail does, for every
+ * binding it has), so a reused id can never meet a stale binding.
+ */
+const symbols = new Map<string, WeakRef<Sym>>();
+/** Ids of collected symbols, to be given to new ones. */
+const freeIds: number[] = [];
+/** One more than the highest id given out: the size binding tables need. */
+let idsInUse = 0;
+/** Symbols alive (interned and not yet collected). */
+let liveSymbols = 0;
+
+/** What the registry keeps of a symbol to clean up after it: never the symbol itself. */
+interface SymbolRecord {
+  readonly name: string;
+  readonly id: number;
+  readonly ref: WeakRef<Sym>;
+}
+
+const collected = new FinalizationRegistry<SymbolRecord>((r) => {
+  // The name may already belong to a newer symbol, made after this one died and before this ran.
+  if (symbols.get(r.name) === r.ref) symbols.delete(r.name);
+  freeIds.push(r.id);
+  liveSymbols--;
+});
 
 /** Interns a symbol name (a latin1 byte string). */
 export function sym(name: string): Sym {
-  let s = symbols.get(name);
-  if (s === undefined) {
-    s = new Sym(name, symbolList.length);
-    symbols.set(name, s);
-    symbolList.push(s);
-  }
+  const s = symbols.get(name)?.deref();
+  return s !== undefined ? s : internNew(name);
+}
+
+function internNew(name: string): Sym {
+  const s = new Sym(name, freeIds.length > 0 ? freeIds.pop()! : idsInUse++);
+  const ref = new WeakRef(s);
+  symbols.set(name, ref);
+  collected.register(s, { name, id: s.id, ref });
+  liveSymbols++;
   return s;
 }
 
 /**
  * The symbol of this name if it is interned already, else undefined: lets a decoder of untrusted
- * input refuse unknown symbols instead of interning them (the table is never shrunk).
+ * input refuse unknown symbols instead of interning them.
  */
 export function internedSym(name: string): Sym | undefined {
-  return symbols.get(name);
+  return symbols.get(name)?.deref();
 }
 
-/** Number of symbols interned so far (binding tables grow to this size). */
+/** One more than the highest symbol id in use: the size binding tables grow to. */
 export function symbolCount(): number {
-  return symbolList.length;
+  return idsInUse;
+}
+
+/** The symbol table's size, for a node's memory report: symbols alive and ids given out. */
+export function symbolStats(): { readonly live: number; readonly ids: number } {
+  return { live: liveSymbols, ids: idsInUse };
 }
 
 let nextLiteralId = -1;

@@ -9,7 +9,7 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs"
 import { join } from "node:path";
 import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
-import { IMPORTS, type Host, type ScopeKey } from "../lang/mod.ts";
+import { IMPORTS, symbolStats, type Host, type ScopeKey } from "../lang/mod.ts";
 import { DEFAULT_TENANT, Store } from "../store/mod.ts";
 import { AdminServer } from "./admin-server.ts";
 import { checkingHost, putCode } from "./code-ops.ts";
@@ -193,7 +193,25 @@ export class SupNode {
       cluster: this.cluster?.status() ?? null,
       seq: this.store.seq,
       uptimeMs: Math.round(performance.now()),
+      memory: this.memory(),
     };
+  }
+
+  /** What the node holds in memory: the process's resident and JS heap bytes, and its symbols. */
+  memory(): { readonly rssBytes: number; readonly heapBytes: number; readonly symbols: { readonly live: number; readonly ids: number } } {
+    const m = process.memoryUsage();
+    return { rssBytes: m.rss, heapBytes: m.heapUsed, symbols: symbolStats() };
+  }
+
+  /**
+   * Collects garbage now, for an operator or a test measuring what the node holds: a full
+   * collection, a turn of the event loop for the finalizers it queued (which return the ids of
+   * collected symbols), and another collection for what those released.
+   */
+  async collectGarbage(): Promise<void> {
+    Bun.gc(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    Bun.gc(true);
   }
 
   /** Stops serving: cancels jobs, drains HTTP, closes the admin socket, shuts kernels down, closes the store. */
