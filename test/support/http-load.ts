@@ -20,10 +20,15 @@ export interface LoadOptions {
   readonly pipeline: number;
 }
 
-/** Sends `requests` GETs of `path` to `baseUrl` (http://host:port) and counts the answers. */
-export async function loadGet(baseUrl: string, path: string, o: LoadOptions): Promise<LoadResult> {
+/**
+ * Sends `requests` GETs to `baseUrl` (http://host:port) and counts the answers; `path` is the path
+ * of every request, or a function giving the path of the i-th.
+ */
+export async function loadGet(baseUrl: string, path: string | ((i: number) => string), o: LoadOptions): Promise<LoadResult> {
   const { hostname, port } = new URL(baseUrl);
-  const request = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`, "latin1");
+  const fixed = typeof path === "string" ? Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`, "latin1") : null;
+  let sent = 0;
+  const requestOf = (): Buffer => fixed ?? Buffer.from(`GET ${(path as (i: number) => string)(sent++)} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`, "latin1");
   const statuses = new Map<number, number>();
   let unsent = o.requests;
   const t0 = performance.now();
@@ -36,7 +41,7 @@ export async function loadGet(baseUrl: string, path: string, o: LoadOptions): Pr
         if (n <= 0) return;
         unsent -= n;
         inFlight += n;
-        socket.write(n === 1 ? request : Buffer.concat(Array.from({ length: n }, () => request)));
+        socket.write(n === 1 ? requestOf() : Buffer.concat(Array.from({ length: n }, requestOf)));
       };
       void Bun.connect({
         hostname,
