@@ -263,6 +263,8 @@ const evalInstr: InstructionCompiler = (node, args) => {
   return (it) => {
     const s = code(it);
     if (!(s instanceof Str)) throw new SlpException("eval: argument must be a string", node.pos);
+    // Parsing costs as much as the text is long, like a kernel call: the time budget is watched first.
+    it.tick();
     const entry = parseForEval(s.s, node.pos);
     const program = entry.value;
     it.enterNested();

@@ -7,11 +7,12 @@
  * call depth; pushing a scope records which symbols it bound so popping restores them. When its
  * session ends an interpreter hands its arrays on to the next one (see recycle).
  */
+import { BUDGET_CLOCK } from "./budget-clock.ts";
 import { BudgetExceeded, SlpException } from "./errors.ts";
 import type { CallContext, SessionScope } from "./host.ts";
 import { compile } from "./compile.ts";
 import { moduleValue } from "./modules.ts";
-import { STEPS_PER_CLOCK_CHECK, type Session } from "./session.ts";
+import type { Session } from "./session.ts";
 import type { Unit } from "./tier.ts";
 import { Aberrant, List, NONE, NoneValue, Sym, T_NONE, Wrap, typeOf, type TypeCode, type Value, errorValue, symbolCount, TYPE_NAMES } from "./value.ts";
 
@@ -124,6 +125,10 @@ export class Interp implements CallContext {
   rebinds = 0;
   /** Steps left before the next budget check. */
   stepsLeft: number;
+  /** What the session granted at the last check; stepsGranted - stepsLeft is what was used since. */
+  private stepsGranted: number;
+  /** The session's deadlineTick as of this interpreter's last check: read at every step and kernel call. */
+  private deadlineTick: number;
   private exportSet: Set<Sym> | null = null;
   readonly cx: CallContext;
   /** Makes the value of the one lazy binding (see defineLazy), until it has been made. */
@@ -134,7 +139,8 @@ export class Interp implements CallContext {
     readonly session: Session,
     readonly file: string,
   ) {
-    this.stepsLeft = session.stepsBeforeCheck();
+    this.stepsLeft = this.stepsGranted = session.stepsBeforeCheck();
+    this.deadlineTick = session.deadlineTick;
     const a = recycledArrays.pop() ?? { vals: [], deps: [], trail: [], marks: [0, 0], liveLambdas: [], loops: [] };
     this.arrays = a;
     this.vals = a.vals;
@@ -173,9 +179,27 @@ export class Interp implements CallContext {
     return (this.exportSet ??= new Set());
   }
 
-  /** Counts one step of work (a call or a loop turn) against the budget: the one place both tiers count steps. */
+  /**
+   * Counts one step of work (a call or a loop turn) against the budget, and looks at the budget
+   * clock: the one place both tiers count steps.
+   */
   step(): void {
-    if (--this.stepsLeft <= 0) this.stepsLeft = this.session.checkBudget(STEPS_PER_CLOCK_CHECK - this.stepsLeft);
+    if (--this.stepsLeft <= 0 || BUDGET_CLOCK[0]! >= this.deadlineTick) this.refillSteps();
+  }
+
+  /**
+   * Looks at the budget clock before a kernel call or an `eval`, which are not steps (steps are
+   * lambda calls and loop turns) but may do far more work than one: the deadline is watched
+   * between any two of them, however long each takes (session.ts, budget-clock.ts).
+   */
+  tick(): void {
+    if (BUDGET_CLOCK[0]! >= this.deadlineTick) this.refillSteps();
+  }
+
+  /** Reports the steps taken since the last check; the session checks the budget and grants the next stretch. */
+  private refillSteps(): void {
+    this.stepsLeft = this.stepsGranted = this.session.checkBudget(this.stepsGranted - this.stepsLeft);
+    this.deadlineTick = this.session.deadlineTick;
   }
 
   /** The value bound to a symbol, or undefined. */
