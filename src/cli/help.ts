@@ -42,7 +42,7 @@ Options:
   -w, --working-dir DIR
                       Working directory for imports, kernels and fs (default: current)
   --no-check          Run without the static type check
-  --max-steps N       Stop the program after N steps (calls and loop turns)
+  --max-steps N       Stop the program after N steps (lambda calls and loop turns)
   --max-ms N          Stop the program after N milliseconds
 
 Exit codes: 0 success, 1 failure (parse, check, uncaught exception, missing file, no node,
