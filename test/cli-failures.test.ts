@@ -77,6 +77,13 @@ function makeFixtures(): void {
   box.file("data-stale/admin.sock", ""); // a leftover, not a socket
   mkdirSync(w("data-locked/inner"), { recursive: true });
   chmodSync(w("data-locked"), IS_ROOT ? 0o700 : 0);
+  // Identity files: a root key and a node identity, made through the CLI; a file of no kind, owner-only.
+  for (const args of [["identity", "root", "--out", w("root.key")], ["identity", "issue", "n1", "--root", w("root.key"), "--out", w("n1.id")], ["identity", "request", "n3", "--out", w("n3.req")]]) {
+    const r = Bun.spawnSync([SUP, ...args], { stdout: "pipe", stderr: "pipe" });
+    if (r.exitCode !== 0) throw new Error(`sup ${args.join(" ")} failed: ${r.stderr.toString()}`);
+  }
+  box.file("not-identity.txt", "garbage\n");
+  chmodSync(w("not-identity.txt"), 0o600);
   // A project without its entry file.
   mkdirSync(w("proj-empty"));
   mkdirSync(w("proj"));
@@ -228,6 +235,41 @@ function cases(): Case[] {
     { args: ["kernels", "unload", "io", "--data", w("data-empty")], ...failure(NO_NODE) },
     { args: ["kernels", "load", "no-such-kernel", "--data", data], ...failure(/Cannot load kernel "no-such-kernel"/) },
     { args: ["kernels", "unload", "no-such-kernel", "--data", data], ...failure(/Cannot unload kernel "no-such-kernel": it is not loaded/) },
+    // identity
+    { args: ["identity"], ...usage(/"sup identity" needs a subcommand/) },
+    { args: ["identity", "frob"], ...usage(/Unknown identity command "frob"/) },
+    { args: ["identity", "root"], ...usage(/"sup identity root" needs --out FILE/) },
+    { args: ["identity", "root", "extra", "--out", w("r2.key")], ...usage(/Unexpected argument "extra"/) },
+    { args: ["identity", "root", "--frob"], ...usage(/Unknown option "--frob"/) },
+    { args: ["identity", "root", "--out", w("root.key")], ...failure(/Cannot write ".*root.key": the file exists/) },
+    { args: ["identity", "root", "--out", w("nowhere/root.key")], ...failure(/Cannot write ".*nowhere\/root.key": ENOENT/) },
+    { args: ["identity", "issue"], ...usage(/"sup identity issue" needs a node NAME/) },
+    { args: ["identity", "issue", "n2", "--root", w("root.key")], ...usage(/"sup identity issue" needs --out FILE/) },
+    { args: ["identity", "issue", "n2", "--root", w("root.key"), "--out", w("n2.id"), "--days", "x"], ...usage(/Invalid --days "x"/) },
+    { args: ["identity", "issue", "n2", "--root", w("nope.key"), "--out", w("n2.id")], ...failure(/Cannot read ".*nope.key": no such file/) },
+    { args: ["identity", "issue", "n2", "--root", w("not-identity.txt"), "--out", w("n2.id")], ...failure(/Cannot read ".*not-identity.txt": line 1: expected the header/) },
+    { args: ["identity", "issue", "Bad Name", "--root", w("root.key"), "--out", w("n2.id")], ...failure(/Invalid node name "Bad Name"/) },
+    { args: ["identity", "request"], ...usage(/"sup identity request" needs a node NAME/) },
+    { args: ["identity", "request", "n4", "--frob"], ...usage(/Unknown option "--frob"/) },
+    { args: ["identity", "sign"], ...usage(/"sup identity sign" needs a request FILE/) },
+    { args: ["identity", "sign", w("nope.req"), "--root", w("root.key"), "--out", w("n3.cert")], ...failure(/Cannot read ".*nope.req": no such file/) },
+    { args: ["identity", "sign", w("not-identity.txt"), "--root", w("root.key"), "--out", w("n3.cert")], ...failure(/Cannot read ".*not-identity.txt": line 1: expected the header "sup-request 1"/) },
+    { args: ["identity", "accept"], ...usage(/"sup identity accept" needs a certificate FILE/) },
+    { args: ["identity", "accept", w("n3.req")], ...usage(/"sup identity accept" needs --key KEYFILE/) },
+    { args: ["identity", "accept", w("nope.cert"), "--key", w("n3.key")], ...failure(/Cannot read ".*nope.cert": no such file/) },
+    { args: ["identity", "accept", w("not-identity.txt"), "--key", w("n3.key")], ...failure(/expected the header "sup-certificate 1"/) },
+    { args: ["identity", "show"], ...usage(/"sup identity show" needs a FILE/) },
+    { args: ["identity", "show", w("nope.id")], ...failure(/Cannot read ".*nope.id": no such file/) },
+    { args: ["identity", "show", w("adir")], ...failure(/Cannot read ".*adir": not a regular file/) },
+    // nodes
+    { args: ["nodes", "extra"], ...usage(/Unexpected argument "extra"/) },
+    { args: ["nodes", "--frob"], ...usage(/Unknown option "--frob"/) },
+    { args: ["nodes", "--data", w("data-empty")], ...failure(NO_NODE) },
+    { args: ["nodes", "--data", data], ...failure(/This node runs alone/) },
+    // start without the word: `sup --identity FILE --join HOST:PORT`
+    { args: ["--frob"], ...usage(/Unknown option "--frob"/) },
+    { args: ["--identity", w("nope.id"), "--data", w("data-identity"), "--http", "127.0.0.1:0"], ...failure(/Cannot read ".*nope.id": no such file/) },
+    { args: ["--identity", w("n1.id"), "--join", "nohost", "--data", w("data-identity"), "--http", "127.0.0.1:0"], ...usage(/Invalid --join address "nohost"/) },
     // status
     { args: ["status", "extra"], ...usage(/Unexpected argument "extra"/) },
     { args: ["status", "--frob"], ...usage(/Unknown option "--frob"/) },
@@ -250,6 +292,8 @@ function cases(): Case[] {
     { args: ["code", "ls", "--data", data] },
     { args: ["code", "show", "GET /", "--data", data] },
     { args: ["code", "history", "GET /", "--data", data] },
+    { args: ["identity", "show", w("n1.id")] },
+    { args: ["identity", "root", "--out", w("root-written-on-a-full-disk.key")] },
   ];
   const why: Record<Exclude<Stdout, "pipe">, RegExp> = {
     closed: /Cannot write output to stdout: stdout was closed when sup started/,
@@ -318,8 +362,8 @@ afterAll(() => {
 
 describe("every CLI failure has a message on stderr and a non-zero exit", () => {
   test("the table covers every command and subcommand", () => {
-    const covered = new Set(table.map((c) => c.args.slice(0, c.args[0] === "code" || c.args[0] === "kernels" || c.args[0] === "project" ? 2 : 1).join(" ")));
-    for (const command of ["run", "start", "check", "repl", "status", "health", "deps", "version", "help", "code put", "code ls", "code show", "code history", "code rollback", "code rm", "code split", "kernels ls", "kernels load", "kernels unload", "project new", "project build", "project run", "project clean"]) {
+    const covered = new Set(table.map((c) => c.args.slice(0, ["code", "kernels", "project", "identity"].includes(c.args[0]!) ? 2 : 1).join(" ")));
+    for (const command of ["run", "start", "--identity", "check", "repl", "status", "nodes", "health", "deps", "version", "help", "code put", "code ls", "code show", "code history", "code rollback", "code rm", "code split", "kernels ls", "kernels load", "kernels unload", "project new", "project build", "project run", "project clean", "identity root", "identity issue", "identity request", "identity sign", "identity accept", "identity show"]) {
       expect(covered.has(command), command).toBe(true);
     }
   });
