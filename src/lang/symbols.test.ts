@@ -1,13 +1,14 @@
 /**
- * The weak symbol table (value.ts): a symbol nothing refers to is collected and its id reused, so the
- * table and the binding tables sized by symbolCount() stay as small as the set of live symbols; a
- * symbol bound in an interpreter stays alive while bound, so a reused id never meets a stale binding.
+ * The weak symbol table (value.ts): a symbol nothing refers to is collected, swept and its id reused,
+ * so the table and the binding tables sized by symbolCount() stay as small as the set of live
+ * symbols; a symbol bound in an interpreter stays alive while bound, so a reused id never meets a
+ * stale binding.
  */
 import { describe, expect, test } from "bun:test";
 import type { Host } from "./host.ts";
 import { Interp } from "./interp.ts";
 import { Session } from "./session.ts";
-import { sym, symbolCount, symbolStats, type Sym } from "./value.ts";
+import { sweepSymbols, sym, symbolCount, symbolStats, type Sym } from "./value.ts";
 
 const host: Host = {
   workingDir: "/",
@@ -23,11 +24,15 @@ const host: Host = {
 /** Most rounds of collect-and-wait before a test gives up on the collector. */
 const GC_ROUNDS_MAX = 50;
 
-/** Collects garbage until `done` holds (finalizers run after a turn of the event loop); false if it never does. */
+/**
+ * Collects garbage and sweeps the symbol table until `done` holds; false if it never does. Each
+ * round first yields a turn: a WeakRef keeps its target alive until the turn that last read it ends.
+ */
 async function collectUntil(done: () => boolean): Promise<boolean> {
   for (let i = 0; i < GC_ROUNDS_MAX; i++) {
-    Bun.gc(true);
     await new Promise((resolve) => setImmediate(resolve));
+    Bun.gc(true);
+    sweepSymbols();
     if (done()) return true;
   }
   return false;
@@ -38,11 +43,15 @@ function internAndDrop(prefix: string, count: number): void {
   for (let i = 0; i < count; i++) sym(`${prefix}${i}`);
 }
 
-/** Binds a fresh symbol in the interpreter's global scope and keeps nothing else of it; returns its id. */
-function bindAndDrop(it: Interp, name: string): number {
-  const s = sym(name);
-  it.define(s, 42);
-  return s.id;
+/** Binds `count` fresh symbols `prefix<i>` in the interpreter's global scope, keeping nothing else of them; returns their ids. */
+function bindAndDrop(it: Interp, prefix: string, count: number): number[] {
+  const ids: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const s = sym(`${prefix}${i}`);
+    it.define(s, i);
+    ids.push(s.id);
+  }
+  return ids;
 }
 
 describe("symbol table", () => {
@@ -64,21 +73,24 @@ describe("symbol table", () => {
     expect(new Set(reused.map((s) => s.id)).size).toBe(5_000);
   });
 
-  test("a symbol bound in an interpreter is kept while bound; a reused id is unbound", async () => {
+  test("symbols bound in an interpreter are kept while bound; reused ids are unbound", async () => {
     const it = new Interp(new Session(host), "<test>");
-    const boundId = bindAndDrop(it, "bound-only-by-its-binding");
-    // Plenty of garbage symbols, so ids are freed and reused around the bound one.
+    const bound = bindAndDrop(it, "bound-only-by-a-binding-", 1_000);
+    // Plenty of garbage symbols, so ids are freed and reused around the bound ones.
     internAndDrop("churn-", 10_000);
     const liveBefore = symbolStats().live;
     expect(await collectUntil(() => symbolStats().live <= liveBefore - 9_000)).toBe(true);
     const fresh: Sym[] = [];
-    for (let i = 0; i < 10_000; i++) fresh.push(sym(`fresh-${i}`));
-    // The bound symbol is the one interned under its name, with its id and binding intact.
-    const again = sym("bound-only-by-its-binding");
-    expect(again.id).toBe(boundId);
-    expect(it.lookup(again)).toBe(42);
-    // No new symbol got its id, and none of them finds a binding.
-    expect(fresh.some((s) => s.id === boundId)).toBe(false);
+    for (let i = 0; i < 20_000; i++) fresh.push(sym(`fresh-${i}`));
+    // Each bound symbol is the one interned under its name, with its id and binding intact.
+    for (let i = 0; i < bound.length; i++) {
+      const again = sym(`bound-only-by-a-binding-${i}`);
+      expect(again.id).toBe(bound[i]!);
+      expect(it.lookup(again)).toBe(i);
+    }
+    // No new symbol got one of their ids, and none of them finds a binding.
+    const taken = new Set(bound);
+    expect(fresh.filter((s) => taken.has(s.id)).length).toBe(0);
     expect(fresh.every((s) => it.lookup(s) === undefined)).toBe(true);
     it.session.close();
   });
@@ -87,7 +99,7 @@ describe("symbol table", () => {
     const session = new Session(host);
     const it = new Interp(session, "<test>");
     it.pushScope();
-    const id = bindAndDrop(it, "bound-in-a-scope");
+    const [id] = bindAndDrop(it, "bound-in-a-scope-", 1);
     it.popScope();
     // Closing the session recycles the interpreter's tables: the trail no longer holds the symbol.
     session.close();
@@ -101,7 +113,7 @@ describe("symbol table", () => {
     while (symbolCount() === ids) taken.push(sym(`taker-${taken.length}`));
     const reuser = taken.find((t) => t.id === id);
     expect(reuser).toBeDefined();
-    expect(reuser!.name).not.toBe("bound-in-a-scope");
+    expect(reuser!.name).not.toBe("bound-in-a-scope-0");
     expect(next.lookup(reuser!)).toBeUndefined();
     expect(next.evalValue(reuser!)).toBe(reuser!);
     next.session.close();

@@ -9,7 +9,7 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs"
 import { join } from "node:path";
 import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
-import { IMPORTS, symbolStats, type Host, type ScopeKey } from "../lang/mod.ts";
+import { IMPORTS, sweepSymbols, symbolStats, type Host, type ScopeKey } from "../lang/mod.ts";
 import { DEFAULT_TENANT, Store } from "../store/mod.ts";
 import { AdminServer } from "./admin-server.ts";
 import { checkingHost, putCode } from "./code-ops.ts";
@@ -205,12 +205,14 @@ export class SupNode {
 
   /**
    * Collects garbage now, for an operator or a test measuring what the node holds: a full
-   * collection, a turn of the event loop for the finalizers it queued (which return the ids of
-   * collected symbols), and another collection for what those released.
+   * collection, a sweep of the symbol table (which frees the ids of the symbols it collected), and
+   * another collection for the entries the sweep dropped. Yields a turn of the event loop first,
+   * as a WeakRef keeps its symbol alive until the turn that last read it ends.
    */
   async collectGarbage(): Promise<void> {
-    Bun.gc(true);
     await new Promise((resolve) => setImmediate(resolve));
+    Bun.gc(true);
+    sweepSymbols();
     Bun.gc(true);
   }
 
