@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { HOSTILE_ROUTE, hostileRun, hostileSource, mib } from "../test/support/hostile-symbols.ts";
+import { HOSTILE_META, HOSTILE_ROUTE, hostileRun, hostileSource, mib } from "../test/support/hostile-symbols.ts";
 import { putWithAdmin, startNode } from "./http-servers.ts";
 
 /** The issue's bound on what the run may add to the node's resident memory. */
@@ -26,10 +26,10 @@ export async function memoryBench(argv: string[] = []): Promise<number> {
   const data = join(work, "data");
   const node = await startNode(data, join(work, "node.log"), { SUP_LOG: "warn" });
   try {
-    await putWithAdmin(data, HOSTILE_ROUTE, hostileSource(symbols));
+    await putWithAdmin(data, HOSTILE_ROUTE, hostileSource(symbols), HOSTILE_META);
     const r = await hostileRun(node.base, data, node.proc.pid, WARMUP_REQUESTS, requests);
     const growth = r.after.vmRssBytes - r.before.vmRssBytes;
-    console.log(`hostile symbols: ${requests} requests, ${symbols} new symbol(s) and a 1 KiB string each, ${(r.ms / 1000).toFixed(1)} s (${Math.round(requests / (r.ms / 1000))} req/s), ${r.failed} failed`);
+    console.log(`hostile symbols: ${requests} requests, ${symbols} new symbol(s) and a 1 KiB string each, ${(r.ms / 1000).toFixed(1)} s (${Math.round(requests / (r.ms / 1000))} req/s), ${r.failed} failed${r.failed > 0 ? ` (statuses ${JSON.stringify([...r.statuses])})` : ""}`);
     console.log(`  VmRSS after a collection: before ${mib(r.before.vmRssBytes)} MiB, after ${mib(r.after.vmRssBytes)} MiB (${growth >= 0 ? "+" : ""}${mib(growth)} MiB; bound +${mib(RSS_GROWTH_BYTES_MAX)})`);
     console.log(`  JS heap: ${mib(r.before.heapBytes)} -> ${mib(r.after.heapBytes)} MiB; symbols alive ${r.before.symbols.live} -> ${r.after.symbols.live}, ids in use ${r.before.symbols.ids} -> ${r.after.symbols.ids}`);
     const ok = r.failed === 0 && growth < RSS_GROWTH_BYTES_MAX;

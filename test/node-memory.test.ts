@@ -6,7 +6,7 @@
  * grows a node without weak interning by about 100 MiB.
  */
 import { afterAll, expect, test } from "bun:test";
-import { HOSTILE_ROUTE, hostileRun, hostileSource, mib } from "./support/hostile-symbols.ts";
+import { HOSTILE_META, HOSTILE_ROUTE, hostileRun, hostileSource, mib } from "./support/hostile-symbols.ts";
 import { NodeSandbox } from "./support/node-process.ts";
 
 const REQUESTS = 20_000;
@@ -24,7 +24,7 @@ test(
   async () => {
     const data = box.dataDir();
     const node = await box.start(data, [], { SUP_LOG: "warn" });
-    expect(box.cli(data, ["code", "put", HOSTILE_ROUTE, box.file("hostile.sxs", hostileSource(SYMBOLS_PER_REQUEST))]).code).toBe(0);
+    expect(box.cli(data, ["code", "put", HOSTILE_ROUTE, box.file("hostile.sxs", hostileSource(SYMBOLS_PER_REQUEST)), "--meta", JSON.stringify(HOSTILE_META)]).code).toBe(0);
     const r = await hostileRun(node.url, data, node.proc.pid, WARMUP_REQUESTS, REQUESTS);
     const made = REQUESTS * SYMBOLS_PER_REQUEST;
     console.log(
