@@ -90,13 +90,13 @@ export function putWithCli(dataDir: string, name: string, file: string): void {
   if (r.exitCode !== 0) throw new Error(`sup code put "${name}" failed: ${r.stderr.toString()}`);
 }
 
-/** Stores `source` as route `name` through the admin socket (cheaper than a CLI process); returns the version. */
-export async function putWithAdmin(dataDir: string, name: string, source: string): Promise<number> {
+/** Stores `source` as route `name` (with `meta`) through the admin socket (cheaper than a CLI process); returns the version. */
+export async function putWithAdmin(dataDir: string, name: string, source: string, meta?: Record<string, unknown>): Promise<number> {
   const res = await fetch("http://localhost/code/put", {
     unix: join(dataDir, "admin.sock"),
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name, source, author: "bench" }),
+    body: JSON.stringify({ name, source, meta, author: "bench" }),
   });
   const payload = (await res.json()) as { ok?: { version?: number }; error?: { message?: string } };
   if (!res.ok || payload.ok?.version === undefined) throw new Error(`Admin put of "${name}" failed: ${payload.error?.message ?? res.status}`);

@@ -15,6 +15,9 @@
  *    run through the admin socket, version N answering {"v":N}. A wrk script records every status
  *    and body: the check passes when no response was non-2xx and every body is one a written
  *    version returns.
+ * 3. A runaway neighbour (bench/http-runaway.ts): the p99 of a cheap route alone, then while a
+ *    second client keeps requesting a route that runs to its time budget; and how long after its
+ *    start each runaway request was stopped.
  *
  * Options: --rounds N (default 3), --duration S (per measurement, default 10), --warmup S (default 2), --threads N
  * (default 2), --connections N (default 50), --swaps N (default 100).
@@ -23,6 +26,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { runawayBench } from "./http-runaway.ts";
 import { answeredRequests, putWithAdmin, putWithCli, startBare, startNode, type BenchServer } from "./http-servers.ts";
 import { runWrk, writeRecordingScript, type WrkResult } from "./wrk.ts";
 
@@ -149,6 +153,7 @@ export async function httpBench(argv: string[] = []): Promise<number> {
 
     failures += await liveReplacement(o, info.data, info.server.base, (script) => wrk(info.server.base, o.durationS + 1, script), work);
     failures += await checkRequestLog(info.server, info.log);
+    failures += await runawayBench(o.durationS);
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     rmSync(work, { recursive: true, force: true });

@@ -19,6 +19,8 @@
  * `--only backchannel` runs bench/backchannel.ts: the encrypted backchannel against raw Bun TCP with
  * the same framing (throughput at 64 B / 1 KiB / 64 KiB, 64 B round trips, handshake time, memory
  * per idle connection).
+ * `--only memory` runs bench/memory.ts: 200,000 requests to a stored route that makes a new
+ * symbol and a 1 KiB string each; the node's resident memory must end within 20 MiB of where it began.
  *
  * `--only startup` runs bench/startup.ts: the compiled binary's start-up next to bare Bun, its size
  * and an idle node's memory (`--sup` names the binary; default dist/sup, built when missing).
@@ -32,6 +34,7 @@ import { read, runProgram, setTierMode, type TierMode } from "../src/lang/mod.ts
 import { backchannelBench } from "./backchannel.ts";
 import { httpBench } from "./http.ts";
 import { membershipBench } from "./membership.ts";
+import { memoryBench } from "./memory.ts";
 import { startupBench } from "./startup.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -88,6 +91,7 @@ async function main(): Promise<void> {
   if (only?.includes("startup")) failures += await startupBench({ sup: values.sup !== undefined ? resolve(values.sup) : undefined });
   if (only?.includes("membership")) failures += membershipBench();
   if (only?.includes("backchannel")) failures += await backchannelBench();
+  if (only?.includes("memory")) failures += await memoryBench();
   if (failures > 0) process.exit(1);
 }
 

@@ -10,6 +10,8 @@ export interface WrkResult {
   readonly requests: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** The slowest response (wrk's thread stats; requests past the timeout are errors instead). */
+  readonly maxMs: number;
   /** Responses wrk counted as neither 2xx nor 3xx. */
   readonly non2xx3xx: number;
   /** Connect, read, write and timeout errors added up. */
@@ -33,6 +35,8 @@ export interface WrkOptions {
   readonly durationS: number;
   /** Path of a Lua script (see writeRecordingScript). */
   readonly script?: string;
+  /** wrk's per-request timeout (default wrk's 2 s); slower responses count as timeout errors. */
+  readonly timeoutS?: number;
 }
 
 /**
@@ -90,8 +94,9 @@ export function parseWrk(output: string): WrkResult {
   return {
     requestsPerSec: num(/Requests\/sec:\s+([\d.]+)/),
     requests: num(/(\d+) requests in /),
-    p50Ms: latencyMs(/^\s+50%\s+(\S+)$/m.exec(output)?.[1] ?? ""),
-    p99Ms: latencyMs(/^\s+99%\s+(\S+)$/m.exec(output)?.[1] ?? ""),
+    p50Ms: latencyMs(/^\s+50%\s+(\S+)\s*$/m.exec(output)?.[1] ?? ""),
+    p99Ms: latencyMs(/^\s+99%\s+(\S+)\s*$/m.exec(output)?.[1] ?? ""),
+    maxMs: latencyMs(/^\s+Latency\s+\S+\s+\S+\s+(\S+)/m.exec(output)?.[1] ?? ""),
     non2xx3xx: num(/Non-2xx or 3xx responses: (\d+)/) || 0,
     socketErrors: errors === null ? 0 : errors.slice(1).reduce((t, n) => t + Number(n), 0),
     recorded,
@@ -101,7 +106,7 @@ export function parseWrk(output: string): WrkResult {
 
 /** Runs wrk to completion; throws with wrk's output when it fails. */
 export async function runWrk(o: WrkOptions): Promise<WrkResult> {
-  const args = ["wrk", `-t${o.threads}`, `-c${o.connections}`, `-d${o.durationS}s`, "--latency", ...(o.script !== undefined ? ["-s", o.script] : []), o.url];
+  const args = ["wrk", `-t${o.threads}`, `-c${o.connections}`, `-d${o.durationS}s`, "--latency", ...(o.timeoutS !== undefined ? ["--timeout", `${o.timeoutS}s`] : []), ...(o.script !== undefined ? ["-s", o.script] : []), o.url];
   const p = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`wrk failed (exit ${code}): ${err}${out}`);

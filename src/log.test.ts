@@ -49,4 +49,37 @@ describe("log", () => {
     setLogLevel("warn");
     expect(capture(() => log("info", "quiet"))).toBe("");
   });
+
+  test("a stderr that takes no more holds at most 1 MiB of log lines, and says how many it dropped", () => {
+    const written: string[] = [];
+    let accepting = false;
+    const write = process.stderr.write;
+    // A stream whose reader stopped: it takes the first write and refuses more (returns false).
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      written.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+      return accepting;
+    }) as typeof process.stderr.write;
+    setLogLevel("info");
+    const line = "x".repeat(100);
+    try {
+      log("warn", "first", { line });
+      for (let i = 0; i < 100_000; i++) log(i % 2 === 0 ? "info" : "error", "flood", { i, line });
+      flushLog();
+      // Only the first line reached the stream; the flood (about 12 MB) was held or dropped.
+      expect(written.length).toBe(1);
+      accepting = true;
+      process.stderr.emit("drain");
+      flushLog();
+    } finally {
+      process.stderr.write = write;
+    }
+    const held = written.slice(1).join("");
+    expect(held.length).toBeLessThanOrEqual(1024 * 1024 + 200);
+    expect(held.length).toBeGreaterThan(1024 * 1024 - 2048);
+    const dropped = Number(/^warn log lines dropped count=(\d+) reason="stderr was not being read"$/m.exec(held)?.[1]);
+    const kept = held.split("\n").filter((l) => l.includes(" flood ")).length;
+    expect(kept + dropped).toBe(100_000);
+    // Lines kept their order: the held ones are the first of the flood.
+    expect(held.split("\n")[0]).toContain("i=0 ");
+  });
 });

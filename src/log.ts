@@ -7,6 +7,9 @@
  * the requests answered meanwhile instead of one each. Warnings and errors are written at once,
  * after anything buffered, so they are never late and lines keep their order. What is still
  * buffered when the process exits is written synchronously then, so a stopping node loses no lines.
+ * While stderr takes no more (a write returned false and it has not drained), lines are held up to
+ * LOG_STALLED_BYTES_MAX and the rest dropped and counted, so a reader that stops cannot make the
+ * process hold its log without end.
  */
 import { writeSync } from "node:fs";
 
@@ -43,6 +46,21 @@ let pending = Buffer.allocUnsafe(LOG_BUFFER_BYTES_MAX);
 let pendingBytes = 0;
 let lastFlush = 0;
 let flushScheduled = false;
+
+/**
+ * Log bytes held while stderr takes no more (its reader is slow, stopped or gone). Past it lines
+ * are dropped and counted, and the count is logged once stderr drains: a node whose log nobody
+ * reads must not queue every request's line in memory.
+ */
+const LOG_STALLED_BYTES_MAX = 1024 * 1024;
+
+/** stderr refused more (a write returned false) and has not drained since. */
+let stalled = false;
+/** What was flushed while stalled, in order, and its size. */
+let held: (Buffer | string)[] = [];
+let heldBytes = 0;
+/** Lines dropped while stalled with LOG_STALLED_BYTES_MAX held. */
+let dropped = 0;
 
 /** Sets the lowest level that is written. */
 export function setLogLevel(level: LogLevel): void {
@@ -82,15 +100,19 @@ export function logFormatted(level: LogLevel, message: string, fieldsText: strin
   const rank = RANK[level];
   if (rank < threshold) return;
   const line = `${level} ${message}${fieldsText}\n`;
+  if (stalled && heldBytes + pendingBytes + line.length * 3 > LOG_STALLED_BYTES_MAX) {
+    dropped++;
+    return;
+  }
   if (rank >= RANK.warn) {
     flushLog();
-    process.stderr.write(line);
+    writeStderr(line);
     return;
   }
   // A line of up to 3 bytes per character always fits in a buffer written out first.
   if (pendingBytes + line.length * 3 > LOG_BUFFER_BYTES_MAX) flushLog();
   if (line.length * 3 > LOG_BUFFER_BYTES_MAX) {
-    process.stderr.write(line);
+    writeStderr(line);
     return;
   }
   pendingBytes += pending.write(line, pendingBytes, "utf8");
@@ -111,7 +133,36 @@ export function flushLog(): void {
   const bytes = pending.subarray(0, pendingBytes);
   pending = Buffer.allocUnsafe(LOG_BUFFER_BYTES_MAX);
   pendingBytes = 0;
-  process.stderr.write(bytes);
+  writeStderr(bytes);
+}
+
+/** Writes to stderr, or holds the text while stderr takes no more; a refused write starts holding. */
+function writeStderr(text: Buffer | string): void {
+  if (stalled) {
+    held.push(text);
+    heldBytes += typeof text === "string" ? Buffer.byteLength(text) : text.byteLength;
+    return;
+  }
+  if (process.stderr.write(text)) return;
+  stalled = true;
+  process.stderr.once("drain", resume);
+}
+
+/** stderr drained: what was held goes out in order, then how many lines could not be held. */
+function resume(): void {
+  stalled = false;
+  const out = held;
+  held = [];
+  heldBytes = 0;
+  if (dropped > 0) {
+    out.push(droppedNotice());
+    dropped = 0;
+  }
+  for (const text of out) writeStderr(text);
+}
+
+function droppedNotice(): string {
+  return `warn log lines dropped count=${dropped} reason="stderr was not being read"\n`;
 }
 
 function flushAtTurnEnd(): void {
@@ -124,9 +175,13 @@ function flushAtTurnEnd(): void {
  * lines go straight to fd 2, waiting for a slow reader within LOG_EXIT_FLUSH_MS_MAX.
  */
 function flushAtExit(): void {
-  if (pendingBytes === 0) return;
-  const bytes = pending.subarray(0, pendingBytes);
+  const parts = [...held.map((h) => (typeof h === "string" ? Buffer.from(h) : h)), pending.subarray(0, pendingBytes)];
+  if (dropped > 0) parts.push(Buffer.from(droppedNotice()));
+  held = [];
   pendingBytes = 0;
+  dropped = 0;
+  const bytes = Buffer.concat(parts);
+  if (bytes.byteLength === 0) return;
   const deadline = performance.now() + LOG_EXIT_FLUSH_MS_MAX;
   const pause = new Int32Array(new SharedArrayBuffer(4));
   let at = 0;

@@ -19,8 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Largest list `resize` builds; a larger size raises instead of exhausting memory. */
-#define FORGE_RESIZE_ITEMS_MAX (16u * 1024u * 1024u)
+/*
+ * Largest result any forge function builds, in items and in encoded bytes; past either it raises.
+ * A program's time budget is watched between kernel calls, so one call must stay a bounded piece
+ * of work: a result this large takes about a default handler budget (100 ms) to build on the
+ * reference machine (docs/node.md), and no program can double a list into gigabytes.
+ */
+#define FORGE_ITEMS_MAX (256u * 1024u)
+#define FORGE_RESULT_BYTES_MAX (8u * 1024u * 1024u)
 /* Bits in an integer (to_bits, from_bits). */
 #define FORGE_BITS 64
 
@@ -95,6 +101,14 @@ static int get_elems(sup_ctx ctx, const sv_value *t, elems *e) {
 
 /* Returns the result of kind made of items: a string from their bytes, or a TEXT-FORM list. */
 static const uint8_t *build(sup_ctx ctx, uint8_t kind, const sv_value *items, size_t n) {
+    size_t bytes = 0;
+    for (size_t k = 0; k < n; k++) bytes += items[k].size;
+    if (n > FORGE_ITEMS_MAX || bytes > FORGE_RESULT_BYTES_MAX) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "forge: a result of %zu items and %zu bytes exceeds the limit of %u items or %u bytes", n, bytes, FORGE_ITEMS_MAX, FORGE_RESULT_BYTES_MAX);
+        sv_raise(g_api, ctx, msg);
+        return NULL;
+    }
     sv_builder b;
     sv_builder_init(&b);
     if (kind == SV_STR) sv_put_string_from_items(&b, items, n);
@@ -168,9 +182,9 @@ FORGE_FN(resize) {
     ARGS(3, return_empty_paren(ctx));
     if (a[1].tag != SV_INT) return return_empty_paren(ctx);
     int64_t want = a[1].i < 0 ? 0 : a[1].i;
-    if ((uint64_t)want > FORGE_RESIZE_ITEMS_MAX) {
+    if ((uint64_t)want > FORGE_ITEMS_MAX) {
         char msg[128];
-        snprintf(msg, sizeof msg, "forge/resize: size %lld exceeds the limit of %u items", (long long)want, FORGE_RESIZE_ITEMS_MAX);
+        snprintf(msg, sizeof msg, "forge/resize: size %lld exceeds the limit of %u items", (long long)want, FORGE_ITEMS_MAX);
         sv_raise(g_api, ctx, msg);
         return NULL;
     }

@@ -15,6 +15,14 @@ export const READ_BYTES_MAX = 1 << 30;
 /** File positions stay exact JS numbers; a seek beyond this fails like an out-of-range fseek. */
 export const POSITION_MAX = Number.MAX_SAFE_INTEGER;
 
+/**
+ * Files one kernel instance keeps open at once. Handles outlive the program run that opened them
+ * (a node shares one instance between requests), so code that never closes what it opens would
+ * otherwise use up the process's descriptors, sockets included; past this, open fails (-1) as fopen
+ * does at EMFILE. A few hundred is far beyond what a program works on at a time.
+ */
+export const OPEN_FILES_MAX = 256;
+
 /** Permission bits for files fopen creates (before the umask), as C's fopen uses. */
 const CREATE_MODE = 0o666;
 
@@ -98,7 +106,7 @@ export class FileTable {
   /** Opens path with an fopen mode → new handle, or -1. */
   open(path: Buffer, mode: string): number {
     const m = parseMode(mode);
-    if (m === null) return -1;
+    if (m === null || this.files.size >= OPEN_FILES_MAX) return -1;
     let fd: number;
     try {
       fd = openSync(path, m.flags, CREATE_MODE);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { SlpException, sourceForm, List, NONE, Real, Str, str, sym, T_BRACKET, T_PAREN, type Value } from "sup/kernel";
 import { fakeContext } from "../../test/support/fake-context.ts";
 import fsKernel from "./mod.ts";
-import { POSITION_MAX, parseMode } from "./file-table.ts";
+import { OPEN_FILES_MAX, POSITION_MAX, parseMode } from "./file-table.ts";
 import { appendPath, tempDirectory } from "./paths.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "sup-fs-test-"));
@@ -40,6 +40,16 @@ describe("fs handles", () => {
     expect(t.call("tell", 1)).toBe(-1);
     expect(t.call("open", str("w"), str("b"))).toBe(3);
     expect(fsKernel.create().functions["open"]!(fakeContext({ workingDir: t.root }).cx, [str("r"), str("a")])).toBe(1); // Per instance.
+  });
+
+  test(`at most ${OPEN_FILES_MAX} files are open at once; closing one makes room`, () => {
+    t.file("a", "x");
+    for (let i = 1; i <= OPEN_FILES_MAX; i++) expect(t.call("open", str("r"), str("a"))).toBe(i);
+    expect(t.call("open", str("r"), str("a"))).toBe(-1);
+    expect(t.call("close", 7)).toBe(0);
+    expect(t.call("open", str("r"), str("a"))).toBe(OPEN_FILES_MAX + 1);
+    expect(t.call("open", str("r"), str("a"))).toBe(-1);
+    for (let i = 1; i <= OPEN_FILES_MAX + 1; i++) t.call("close", i);
   });
 
   test("open: every C mode", () => {

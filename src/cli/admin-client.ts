@@ -2,7 +2,7 @@
  * Talks to a running node through its admin socket (`<data>/admin.sock`) for `sup code`,
  * `sup kernels` and `sup status`. Errors come back as typed values with the node's message.
  */
-import { existsSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { SupError } from "../errors.ts";
 
@@ -28,7 +28,14 @@ export function dataDirOf(flag: string | undefined): string {
 /** Sends one admin request and returns the `ok` payload. */
 export async function admin(dataDir: string, method: "GET" | "POST", path: string, body?: Record<string, unknown>): Promise<unknown> {
   const socket = join(dataDir, "admin.sock");
-  if (!existsSync(socket)) throw new AdminError("node-not-running", `No node is running in "${dataDir}" (no admin socket ${socket}); start one with: sup start --data ${dataDir}`);
+  try {
+    statSync(socket);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new AdminError("node-not-running", `No node is running in "${dataDir}" (no admin socket ${socket}); start one with: sup start --data ${dataDir}`);
+    if (code === "ENOTDIR") throw new AdminError("node-not-running", `Cannot reach a node in "${dataDir}": it is not a directory`);
+    throw new AdminError("node-not-running", `Cannot reach a node in "${dataDir}": ${e instanceof Error ? e.message : String(e)}`);
+  }
   let res: Response;
   try {
     res = await fetch(`http://localhost${path}`, {

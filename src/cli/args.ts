@@ -96,3 +96,14 @@ export function intOption(value: string | undefined, name: string): number | und
   if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`Invalid value for ${name}: expected a positive integer, got "${value}"`);
   return n;
 }
+
+/** Refuses any option or argument, for commands that take none (`sup version`, `sup help`). */
+export function noArguments(argv: string[], command: string): void {
+  const { positionals } = parse(argv, {});
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}": "sup ${command}" takes no arguments`);
+}
+
+/** Refuses positional arguments past the first `max` (their count, in the usage text's terms). */
+export function atMostPositionals(positionals: readonly string[], max: number, usage: string): void {
+  if (positionals.length > max) throw new UsageError(`Unexpected argument "${positionals[max]}"\n${usage}`);
+}

@@ -1,9 +1,10 @@
 /**
  * `sup check FILE [-i DIR]… [-w DIR]`: parses and type checks a program without running it.
  */
-import { resolve } from "node:path";
 import { ProgramHost } from "../node/program-host.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError, parse } from "./args.ts";
+import { writeOut } from "./output.ts";
+import { existingDirectory } from "./input.ts";
 import { prepareProgram, readProgram } from "./program.ts";
 
 export const CHECK_USAGE = "Usage: sup check FILE [-i DIR]... [-w DIR]";
@@ -18,13 +19,13 @@ export function checkCommand(argv: string[]): number {
   const file = readProgram(positionals[0]!);
   if (file === null) return EXIT_FAILURE;
   const host = new ProgramHost({
-    workingDir: resolve(values["working-dir"] ?? process.cwd()),
-    includePaths: (values.include ?? []).map((p) => resolve(p)),
+    workingDir: values["working-dir"] === undefined ? process.cwd() : existingDirectory(values["working-dir"], "--working-dir"),
+    includePaths: (values.include ?? []).map((p) => existingDirectory(p, "--include")),
     write: () => {},
   });
   try {
     if (prepareProgram(file, host, true) === null) return EXIT_FAILURE;
-    process.stdout.write(`${positionals[0]}: ok\n`);
+    writeOut(`${positionals[0]}: ok\n`);
     return EXIT_OK;
   } finally {
     host.close();

@@ -6,6 +6,7 @@
 import { join, relative } from "node:path";
 import { directorySize, openProject, PROJECT_CACHE_DIR_NAME, projectDeps, type KernelDep } from "../project/mod.ts";
 import { EXIT_OK, UsageError, parse } from "./args.ts";
+import { writeOut } from "./output.ts";
 
 export const DEPS_USAGE = "Usage: sup deps [DIR]";
 
@@ -30,7 +31,7 @@ export function depsCommand(argv: string[]): number {
   const cache = join(root, PROJECT_CACHE_DIR_NAME);
   const size = directorySize(cache);
   out.push("", "Cache", size.files === 0 ? `  ${PROJECT_CACHE_DIR_NAME}: empty` : `  ${PROJECT_CACHE_DIR_NAME}: ${size.files} file${size.files === 1 ? "" : "s"}, ${formatBytes(size.bytes)}`);
-  process.stdout.write(out.join("\n") + "\n");
+  writeOut(out.join("\n") + "\n");
   return EXIT_OK;
 }
 

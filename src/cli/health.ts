@@ -4,7 +4,7 @@
  * needs no curl; unlike `sup status` it goes through the HTTP front, as a load balancer would.
  */
 import { EXIT_FAILURE, EXIT_OK, UsageError, parse } from "./args.ts";
-import { errorLine } from "./output.ts";
+import { errorLine, writeOut } from "./output.ts";
 
 export const HEALTH_USAGE = "Usage: sup health [URL | --http HOST:PORT]   (default http://127.0.0.1:8080)";
 
@@ -35,7 +35,7 @@ export async function healthCommand(argv: string[]): Promise<number> {
     errorLine(`error: Cannot reach "${url.href}": ${e instanceof Error ? e.message : String(e)}`);
     return EXIT_FAILURE;
   }
-  process.stdout.write(body.endsWith("\n") ? body : body + "\n");
+  writeOut(body.endsWith("\n") ? body : body + "\n");
   let reported: unknown = null;
   try {
     reported = (JSON.parse(body) as { status?: unknown }).status;

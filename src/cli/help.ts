@@ -1,7 +1,8 @@
 /**
  * `sup help`: the list of commands.
  */
-import { EXIT_OK } from "./args.ts";
+import { EXIT_OK, noArguments } from "./args.ts";
+import { writeOut } from "./output.ts";
 
 export const HELP = `sup - a programmable runtime
 
@@ -41,16 +42,18 @@ Options:
   -w, --working-dir DIR
                       Working directory for imports, kernels and fs (default: current)
   --no-check          Run without the static type check
-  --max-steps N       Stop the program after N steps (calls and loop turns)
+  --max-steps N       Stop the program after N steps (lambda calls and loop turns)
   --max-ms N          Stop the program after N milliseconds
 
-Exit codes: 0 success, 1 program failure (parse, check, uncaught exception), 2 usage error.
+Exit codes: 0 success, 1 failure (parse, check, uncaught exception, missing file, no node,
+output that cannot be written), 2 usage error.
 Environment: SUP_HOME (default ~/.sup) holds user kernels and the build cache; SUP_LOG sets the log level;
 SUP_TIER=auto|closure|js picks the execution tier (auto compiles hot code to JavaScript).
 `;
 
 /** Runs the `help` subcommand. */
-export function helpCommand(): number {
-  process.stdout.write(HELP);
+export function helpCommand(argv: string[] = []): number {
+  noArguments(argv, "help");
+  writeOut(HELP);
   return EXIT_OK;
 }

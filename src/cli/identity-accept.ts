@@ -5,6 +5,7 @@
  */
 import { acceptCertificate, formatIdentityFile, parseCertificateFile, parseKeyFile, readIdentityText, writeIdentityText } from "../net/mod.ts";
 import { EXIT_OK, parse, UsageError } from "./args.ts";
+import { writeOut } from "./output.ts";
 import { IDENTITY_USAGE } from "./identity.ts";
 import { certSummary } from "./identity-options.ts";
 
@@ -20,6 +21,6 @@ export function identityAcceptCommand(argv: string[]): number {
   const id = acceptCertificate(key, cert);
   const out = values.out ?? values.key;
   writeIdentityText(out, formatIdentityFile(id), out === values.key);
-  process.stdout.write(`wrote identity ${out}: ${certSummary(id.signed.cert)}\n`);
+  writeOut(`wrote identity ${out}: ${certSummary(id.signed.cert)}\n`);
   return EXIT_OK;
 }

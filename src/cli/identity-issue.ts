@@ -5,6 +5,7 @@
  */
 import { formatIdentityFile, issueIdentity, loadRootFile, writeIdentityText } from "../net/mod.ts";
 import { EXIT_OK, parse, UsageError } from "./args.ts";
+import { writeOut } from "./output.ts";
 import { IDENTITY_USAGE } from "./identity.ts";
 import { CERT_OPTIONS, certInput, certSummary, requireFiles } from "./identity-options.ts";
 
@@ -19,6 +20,6 @@ export function identityIssueCommand(argv: string[]): number {
   const root = loadRootFile(files.root);
   const id = issueIdentity(root, input, Date.now());
   writeIdentityText(files.out, formatIdentityFile(id));
-  process.stdout.write(`wrote identity ${files.out}: ${certSummary(id.signed.cert)}\n`);
+  writeOut(`wrote identity ${files.out}: ${certSummary(id.signed.cert)}\n`);
   return EXIT_OK;
 }

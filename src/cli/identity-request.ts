@@ -6,6 +6,7 @@
  */
 import { formatKeyFile, formatRequestFile, makeRequest, writeIdentityText } from "../net/mod.ts";
 import { EXIT_OK, parse, UsageError } from "./args.ts";
+import { writeOut } from "./output.ts";
 import { IDENTITY_USAGE } from "./identity.ts";
 
 /** Runs `sup identity request`. */
@@ -20,7 +21,7 @@ export function identityRequestCommand(argv: string[]): number {
   const { key, request } = makeRequest(name);
   writeIdentityText(keyFile, formatKeyFile(key));
   writeIdentityText(values.out, formatRequestFile(request));
-  process.stdout.write(`wrote request ${values.out} (send it to the root machine: sup identity sign ${values.out} --root ROOTFILE --out CERTFILE)\n`);
-  process.stdout.write(`wrote key ${keyFile} (secret: stays here; then: sup identity accept CERTFILE --key ${keyFile})\n`);
+  writeOut(`wrote request ${values.out} (send it to the root machine: sup identity sign ${values.out} --root ROOTFILE --out CERTFILE)\n`);
+  writeOut(`wrote key ${keyFile} (secret: stays here; then: sup identity accept CERTFILE --key ${keyFile})\n`);
   return EXIT_OK;
 }

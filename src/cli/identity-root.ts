@@ -4,6 +4,7 @@
  */
 import { formatRootFile, makeRoot, writeIdentityText } from "../net/mod.ts";
 import { EXIT_OK, parse, UsageError } from "./args.ts";
+import { writeOut } from "./output.ts";
 import { IDENTITY_USAGE } from "./identity.ts";
 
 /** Runs `sup identity root`. */
@@ -14,6 +15,6 @@ export function identityRootCommand(argv: string[]): number {
   const root = makeRoot();
   writeIdentityText(values.out, formatRootFile(root));
   process.stderr.write(`wrote cluster root key ${values.out} (secret: keep it offline, owner-only)\n`);
-  process.stdout.write(`${root.clusterId}\n`);
+  writeOut(`${root.clusterId}\n`);
   return EXIT_OK;
 }

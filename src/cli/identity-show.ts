@@ -24,6 +24,7 @@ import {
   type CertificateData,
 } from "../net/mod.ts";
 import { EXIT_FAILURE, EXIT_OK, parse, UsageError } from "./args.ts";
+import { writeOut } from "./output.ts";
 import { IDENTITY_USAGE } from "./identity.ts";
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
@@ -45,8 +46,8 @@ export function identityShowCommand(argv: string[]): number {
   const kind = fileKindOf(peek);
   const text = readIdentityText(file, kind === null || isSecretKind(kind));
   const shown = describe(file, text, kind);
-  if (values.json) process.stdout.write(JSON.stringify(shown, null, 2) + "\n");
-  else process.stdout.write(render(shown));
+  if (values.json) writeOut(JSON.stringify(shown, null, 2) + "\n");
+  else writeOut(render(shown));
   return shown.verifies === false ? EXIT_FAILURE : EXIT_OK;
 }
 

@@ -5,6 +5,7 @@
  */
 import { formatCertificateFile, loadRootFile, parseRequestFile, readIdentityText, signRequest, writeIdentityText } from "../net/mod.ts";
 import { EXIT_OK, parse, UsageError } from "./args.ts";
+import { writeOut } from "./output.ts";
 import { IDENTITY_USAGE } from "./identity.ts";
 import { CERT_OPTIONS, certInput, certSummary, requireFiles } from "./identity-options.ts";
 
@@ -20,6 +21,6 @@ export function identitySignCommand(argv: string[]): number {
   const root = loadRootFile(files.root);
   const cert = signRequest(root, request, input, Date.now());
   writeIdentityText(files.out, formatCertificateFile(cert));
-  process.stdout.write(`wrote certificate ${files.out}: ${certSummary(cert.signed.cert)}\n`);
+  writeOut(`wrote certificate ${files.out}: ${certSummary(cert.signed.cert)}\n`);
   return EXIT_OK;
 }

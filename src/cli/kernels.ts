@@ -4,8 +4,8 @@
  * came from — `built in`, or the kernel's directory (marked when it shadows a built-in's name).
  */
 import { admin, dataDirOf, AdminError } from "./admin-client.ts";
-import { EXIT_FAILURE, EXIT_OK, UsageError, parse } from "./args.ts";
-import { errorLine } from "./output.ts";
+import { EXIT_FAILURE, EXIT_OK, UsageError, atMostPositionals, parse } from "./args.ts";
+import { errorLine, writeOut } from "./output.ts";
 
 export const KERNELS_USAGE = "Usage: sup kernels ls | load NAME | unload NAME [--data DIR]";
 
@@ -32,16 +32,17 @@ export async function kernelsCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { data: { type: "string" } });
   const [sub, name] = positionals;
   const data = dataDirOf(values.data);
+  atMostPositionals(positionals, sub === "ls" || sub === undefined ? 1 : 2, KERNELS_USAGE);
   try {
     if (sub === "ls" || sub === undefined) {
       const r = (await admin(data, "GET", "/kernels")) as { set: string[]; loaded: LoadedKernelRow[] };
-      for (const k of r.loaded) process.stdout.write(`${k.name}\tv${k.version}\t${k.kind}\t${k.state}\trefs ${k.refs}\t${sourceText(k)}\n`);
+      for (const k of r.loaded) writeOut(`${k.name}\tv${k.version}\t${k.kind}\t${k.state}\trefs ${k.refs}\t${sourceText(k)}\n`);
       return EXIT_OK;
     }
     if (sub !== "load" && sub !== "unload") throw new UsageError(`Unknown kernels command "${sub}"\n${KERNELS_USAGE}`);
     if (name === undefined) throw new UsageError(`"sup kernels ${sub}" needs a NAME\n${KERNELS_USAGE}`);
     const r = (await admin(data, "POST", `/kernels/${sub}`, { name })) as { set: string[] };
-    process.stdout.write(`${sub === "load" ? "loaded" : "unloaded"} ${name}; kernel set: ${r.set.join(" ")}\n`);
+    writeOut(`${sub === "load" ? "loaded" : "unloaded"} ${name}; kernel set: ${r.set.join(" ")}\n`);
     return EXIT_OK;
   } catch (e) {
     if (!(e instanceof AdminError)) throw e;

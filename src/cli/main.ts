@@ -12,7 +12,7 @@ import { errorLine } from "./output.ts";
 type Command = (argv: string[]) => number | Promise<number>;
 
 // Subcommands are imported when chosen, so `sup run` does not load the REPL or version code.
-const version: Command = async () => (await import("./version.ts")).versionCommand();
+const version: Command = async (argv) => (await import("./version.ts")).versionCommand(argv);
 const COMMANDS: Record<string, Command> = {
   run: async (argv) => (await import("./run.ts")).runCommand(argv),
   start: async (argv) => (await import("./start.ts")).startCommand(argv),

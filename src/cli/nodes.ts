@@ -4,7 +4,7 @@
  */
 import { admin, dataDirOf, AdminError } from "./admin-client.ts";
 import { EXIT_FAILURE, EXIT_OK, parse, UsageError } from "./args.ts";
-import { errorLine } from "./output.ts";
+import { errorLine, writeOut } from "./output.ts";
 
 export const NODES_USAGE = "Usage: sup nodes [--json] [--data DIR]";
 
@@ -24,12 +24,12 @@ export async function nodesCommand(argv: string[]): Promise<number> {
   try {
     const members = (await admin(dataDirOf(values.data), "GET", "/nodes")) as MemberInfo[];
     if (values.json) {
-      process.stdout.write(JSON.stringify(members, null, 2) + "\n");
+      writeOut(JSON.stringify(members, null, 2) + "\n");
       return EXIT_OK;
     }
     const rows = [["NAME", "STATE", "ROLES", "BACKCHANNEL", "HTTP"], ...members.map((m) => [m.self ? `${m.name} (self)` : m.name, m.state, m.roles.join(",") || "-", m.backchannel ?? "-", m.http ?? "-"])];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) process.stdout.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ") + "\n");
+    for (const r of rows) writeOut(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ") + "\n");
     return EXIT_OK;
   } catch (e) {
     if (!(e instanceof AdminError)) throw e;

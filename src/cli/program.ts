@@ -19,7 +19,12 @@ export function readProgram(path: string): SourceFile | null {
     errorLine(`error: Cannot read program "${path}": not a regular file`);
     return null;
   }
-  return { path: abs, text: readFileSync(abs, "latin1") };
+  try {
+    return { path: abs, text: readFileSync(abs, "latin1") };
+  } catch (e) {
+    errorLine(`error: Cannot read program "${path}": ${e instanceof Error ? e.message : String(e)}`);
+    return null;
+  }
 }
 
 /** Parses and (unless told not to) checks a program, reporting every diagnostic; null on failure. */

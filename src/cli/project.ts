@@ -21,7 +21,7 @@ import {
 } from "../project/mod.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError, intOption, parse } from "./args.ts";
 import { formatBytes } from "./deps.ts";
-import { errorLine } from "./output.ts";
+import { errorLine, writeOut } from "./output.ts";
 import { runFile } from "./run-file.ts";
 
 export const PROJECT_USAGE = `Usage: sup project new NAME [DIR]
@@ -70,7 +70,7 @@ function newCommand(argv: string[]): number {
   ];
   const width = Math.max(...files.map(([f]) => f.length)) + 2;
   const lines = files.map(([f, what]) => `  ${f.padEnd(width)}${what}`);
-  process.stdout.write(`Created project ${name} in ${project.root}\n\n${lines.join("\n")}\n\nNext: cd ${relative(process.cwd(), project.root) || "."} && sup project run\n`);
+  writeOut(`Created project ${name} in ${project.root}\n\n${lines.join("\n")}\n\nNext: cd ${relative(process.cwd(), project.root) || "."} && sup project run\n`);
   return EXIT_OK;
 }
 
@@ -80,9 +80,9 @@ function buildCommand(argv: string[]): number {
   const outcomes = buildProject(project.root, { onEvent: progressTo(false) });
   for (const o of outcomes) {
     if (o.kind === "failed") errorLine(`error: ${o.error.message}`);
-    process.stdout.write(`${statusLine(o, project.root)}\n`);
+    writeOut(`${statusLine(o, project.root)}\n`);
   }
-  if (outcomes.length === 0) process.stdout.write(`No kernels to build in ${project.root}\n`);
+  if (outcomes.length === 0) writeOut(`No kernels to build in ${project.root}\n`);
   const failed = outcomes.filter((o) => o.kind === "failed").length;
   if (failed > 0) {
     errorLine(`error: Build failed: ${failed} of ${outcomes.length} kernel${outcomes.length === 1 ? "" : "s"} did not build`);
@@ -114,8 +114,8 @@ function cleanCommand(argv: string[]): number {
   const { positionals } = parse(argv, {});
   const project = openProject(dirArgument(positionals));
   const r = cleanProject(project.root);
-  if (!r.existed) process.stdout.write(`Nothing to clean in ${project.root}\n`);
-  else process.stdout.write(`Removed ${r.cacheDir} (${r.files} file${r.files === 1 ? "" : "s"}, ${formatBytes(r.bytes)})\n`);
+  if (!r.existed) writeOut(`Nothing to clean in ${project.root}\n`);
+  else writeOut(`Removed ${r.cacheDir} (${r.files} file${r.files === 1 ? "" : "s"}, ${formatBytes(r.bytes)})\n`);
   return EXIT_OK;
 }
 

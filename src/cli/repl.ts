@@ -7,13 +7,15 @@
  * change the runtime's registry and the REPL session together. A failed command prints one error
  * line on stderr and changes nothing.
  */
-import { resolve } from "node:path";
 import { SupError } from "../errors.ts";
 import type { KernelInfo } from "../kernel/mod.ts";
 import { BudgetExceeded, Interp, Session, SlpException, compile, read, sourceForm, textFromLatin1, latin1FromText, NONE } from "../lang/mod.ts";
 import { Runtime } from "../node/runtime.ts";
-import { EXIT_OK, parse } from "./args.ts";
+import { EXIT_FAILURE, EXIT_OK, atMostPositionals, parse } from "./args.ts";
 import { ByteOutput, errorLine } from "./output.ts";
+import { existingDirectory } from "./input.ts";
+
+export const REPL_USAGE = "Usage: sup repl [-i DIR]... [-w DIR]";
 
 const REPL_HELP = `Enter SLP expressions; input continues until lists and strings are closed.
   :kernels       list the runtime's kernel versions (current and retired)
@@ -40,12 +42,15 @@ interface ReplState {
 
 /** Runs the `repl` subcommand. */
 export async function replCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
+  const { values, positionals } = parse(argv, {
     include: { type: "string", short: "i", multiple: true },
     "working-dir": { type: "string", short: "w" },
   });
+  atMostPositionals(positionals, 0, REPL_USAGE);
+  const workingDir = values["working-dir"] === undefined ? undefined : existingDirectory(values["working-dir"], "--working-dir");
+  const includePaths = (values.include ?? []).map((p) => existingDirectory(p, "--include"));
   const out = new ByteOutput(1);
-  const runtime = new Runtime({ workingDir: values["working-dir"], includePaths: (values.include ?? []).map((p) => resolve(p)), write: out.write });
+  const runtime = new Runtime({ workingDir, includePaths, write: out.write });
   const session = new Session(runtime.host);
   const it = new Interp(session, "<repl>");
   const state: ReplState = { runtime, session, out };
@@ -71,8 +76,16 @@ export async function replCommand(argv: string[]): Promise<number> {
   out.flush();
   session.close();
   runtime.close();
+  // Input that ends inside an unclosed list or string was never evaluated: say so.
+  if (buffer.trim() !== "") {
+    errorLine(`error: Input ended inside an unclosed list or string: ${JSON.stringify(buffer.trim().slice(0, UNFINISHED_SHOWN_CHARS))} was not evaluated`);
+    return EXIT_FAILURE;
+  }
   return EXIT_OK;
 }
+
+/** Characters of an unfinished last input quoted in the error about it. */
+const UNFINISHED_SHOWN_CHARS = 40;
 
 /** Runs one `:` command; errors go to stderr and leave the runtime and session as they were. */
 function replCommandLine(line: string, s: ReplState): void {

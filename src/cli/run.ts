@@ -2,8 +2,8 @@
  * `sup run FILE [-i DIR]… [-w DIR] [--no-check] [--max-steps N] [--max-ms N]`: runs an SLP program.
  * Exit 0 on success, 1 on a parse, check or uncaught exception (as the original), 2 on usage errors.
  */
-import { resolve } from "node:path";
 import { UsageError, intOption, parse } from "./args.ts";
+import { existingDirectory } from "./input.ts";
 import { runFile } from "./run-file.ts";
 
 export const RUN_USAGE = "Usage: sup run FILE [-i DIR]... [-w DIR] [--no-check] [--max-steps N] [--max-ms N]";
@@ -19,8 +19,8 @@ export function runCommand(argv: string[]): number {
   });
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? `Missing program file\n${RUN_USAGE}` : `Too many arguments: ${positionals.slice(1).join(" ")}\n${RUN_USAGE}`);
   return runFile(positionals[0]!, {
-    workingDir: resolve(values["working-dir"] ?? process.cwd()),
-    includePaths: (values.include ?? []).map((p) => resolve(p)),
+    workingDir: values["working-dir"] === undefined ? process.cwd() : existingDirectory(values["working-dir"], "--working-dir"),
+    includePaths: (values.include ?? []).map((p) => existingDirectory(p, "--include")),
     check: !values["no-check"],
     budget: { steps: intOption(values["max-steps"], "--max-steps"), timeMs: intOption(values["max-ms"], "--max-ms") },
   });

@@ -3,15 +3,18 @@
  * cluster id and backchannel address included.
  */
 import { admin, dataDirOf, AdminError } from "./admin-client.ts";
-import { EXIT_FAILURE, EXIT_OK, parse } from "./args.ts";
-import { errorLine } from "./output.ts";
+import { EXIT_FAILURE, EXIT_OK, atMostPositionals, parse } from "./args.ts";
+import { errorLine, writeOut } from "./output.ts";
+
+export const STATUS_USAGE = "Usage: sup status [--data DIR] [--json]";
 
 /** Runs the `status` subcommand. */
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { data: { type: "string" }, json: { type: "boolean" } });
+  const { values, positionals } = parse(argv, { data: { type: "string" }, json: { type: "boolean" } });
+  atMostPositionals(positionals, 0, STATUS_USAGE);
   try {
     const s = (await admin(dataDirOf(values.data), "GET", "/status")) as Record<string, unknown>;
-    if (values.json) process.stdout.write(JSON.stringify(s, null, 2) + "\n");
+    if (values.json) writeOut(JSON.stringify(s, null, 2) + "\n");
     else {
       const kernels = (s.kernels as { name: string; version: number }[]).map((k) => `${k.name}@${k.version}`).join(" ");
       const jobs = s.jobs as { scheduled: number; unscheduled: number };
@@ -21,7 +24,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
         c === null
           ? "identity none (runs alone)\n"
           : `identity ${c.name} (${c.identityFile})\ncluster ${c.clusterId}\nbackchannel ${c.listen ?? "off"}${c.join !== null ? `, joins ${c.join}` : ""}, ${c.peers} peer${c.peers === 1 ? "" : "s"} connected\n`;
-      process.stdout.write(`node ${s.id}\ndata ${s.dataDir}\nhttp ${s.http ?? "off"}\n${cluster}kernels ${kernels}\ncode ${s.code} names, change seq ${s.seq}\njobs ${jobs.scheduled} scheduled${idle}\n`);
+      writeOut(`node ${s.id}\ndata ${s.dataDir}\nhttp ${s.http ?? "off"}\n${cluster}kernels ${kernels}\ncode ${s.code} names, change seq ${s.seq}\njobs ${jobs.scheduled} scheduled${idle}\n`);
     }
     return EXIT_OK;
   } catch (e) {

@@ -8,7 +8,8 @@ import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { BUILD_INFO, type BuildInfo } from "../kernel/embedded.ts";
 import { STANDARD_KERNEL_DIR } from "../kernel/mod.ts";
-import { EXIT_OK } from "./args.ts";
+import { EXIT_OK, noArguments } from "./args.ts";
+import { writeOut } from "./output.ts";
 
 /**
  * The git directories of a checkout: where HEAD is, and where refs are. In a linked worktree `.git`
@@ -62,7 +63,8 @@ function nativeLine(info: BuildInfo): string {
 }
 
 /** Runs the `version` subcommand. */
-export function versionCommand(): number {
+export function versionCommand(argv: string[] = []): number {
+  noArguments(argv, "version");
   let lines: string[];
   if (BUILD_INFO !== null) {
     lines = [
@@ -86,6 +88,6 @@ export function versionCommand(): number {
       `from source ${join(STANDARD_KERNEL_DIR, "..")}`,
     ];
   }
-  process.stdout.write(lines.join("\n") + "\n");
+  writeOut(lines.join("\n") + "\n");
   return EXIT_OK;
 }

@@ -44,6 +44,13 @@ export const COMPILED_PROGRAMS_MAX = 4_096;
 export const METRIC_SERIES_MAX = 10_000;
 
 /**
+ * Tenant labels given to requests that matched no route (404s). Their tenant is whatever the path
+ * prefix or Host header said, so a client can invent any number; past this many, such requests are
+ * counted under tenant "other" and the METRIC_SERIES_MAX series stay for the store's routes.
+ */
+export const UNMATCHED_TENANT_LABELS_MAX = 100;
+
+/**
  * Tenant tables kept between rebuilds. Tenant names come from requests (Host header, path prefix),
  * so a client inventing names would otherwise grow the table map; past the cap the oldest go.
  */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { LATENCY_BUCKETS_SECONDS, METRIC_SERIES_MAX } from "./limits.ts";
-import { HttpMetrics, escapeLabel } from "./metrics.ts";
+import { LATENCY_BUCKETS_SECONDS, METRIC_SERIES_MAX, UNMATCHED_TENANT_LABELS_MAX } from "./limits.ts";
+import { HttpMetrics, NO_ROUTE, escapeLabel } from "./metrics.ts";
 
 describe("HttpMetrics", () => {
   test("renders every family with HELP and TYPE lines", () => {
@@ -55,5 +55,24 @@ describe("HttpMetrics", () => {
     text = m.render([]);
     expect(text).toContain('sup_http_handler_errors_total{tenant="other",route="other",kind="exception"} 2');
     expect(text).not.toContain('tenant="one-more"');
+  });
+
+  test(`requests that matched no route keep their tenant label for ${UNMATCHED_TENANT_LABELS_MAX} tenants; the rest are "other"`, () => {
+    const m = new HttpMetrics();
+    for (let i = 0; i < UNMATCHED_TENANT_LABELS_MAX; i++) m.observe(`made-up-${i}`, NO_ROUTE, 404, 0);
+    m.observe("made-up-0", NO_ROUTE, 404, 0);
+    let text = m.render([]);
+    expect(text).toContain(`sup_http_requests_total{tenant="made-up-0",route="${NO_ROUTE}",status="404"} 2`);
+    expect(text).toContain(`tenant="made-up-${UNMATCHED_TENANT_LABELS_MAX - 1}"`);
+    expect(text).not.toContain('tenant="other"');
+    // A client inventing a million tenants adds one series, not a million.
+    for (let i = 0; i < 1_000_000; i++) m.observe(`invented-${i}`, NO_ROUTE, 404, 0);
+    text = m.render([]);
+    expect(text).toContain(`sup_http_requests_total{tenant="other",route="${NO_ROUTE}",status="404"} 1000000`);
+    expect(text).not.toContain('tenant="invented-');
+    expect(text.split("\n").filter((l) => l.startsWith("sup_http_requests_total{")).length).toBe(UNMATCHED_TENANT_LABELS_MAX + 1);
+    // Routes that matched are labelled as they were.
+    m.observe("invented-7", "GET /x", 200, 0);
+    expect(m.render([])).toContain('sup_http_requests_total{tenant="invented-7",route="GET /x",status="200"} 1');
   });
 });

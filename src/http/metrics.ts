@@ -1,10 +1,12 @@
 /**
  * The HTTP layer's metrics in the Prometheus text format (version 0.0.4): requests by tenant, route
  * and status, a latency histogram by route, handler errors, budget exhaustions, requests in flight
- * the code version each route currently serves, and how many units the JS tier compiled. Label sets are capped (METRIC_SERIES_MAX).
+ * the code version each route currently serves, and how many units the JS tier compiled. Label sets
+ * are capped (METRIC_SERIES_MAX), and the tenants of requests that matched no route, which clients
+ * choose, more tightly still.
  */
 import { tierStats } from "../lang/mod.ts";
-import { LATENCY_BUCKETS_SECONDS, METRIC_SERIES_MAX } from "./limits.ts";
+import { LATENCY_BUCKETS_SECONDS, METRIC_SERIES_MAX, UNMATCHED_TENANT_LABELS_MAX } from "./limits.ts";
 
 /** The route label of requests that matched no route. */
 export const NO_ROUTE = "(none)";
@@ -107,8 +109,19 @@ export class HttpMetrics {
   private readonly routes = new Map<string, Map<string, RouteSeries>>();
   private routesCount = 0;
 
+  /**
+   * Tenant names that requests matching no route were labelled with. A request's tenant comes from
+   * its path or Host header, so these are made up by clients; past UNMATCHED_TENANT_LABELS_MAX more
+   * are labelled "other", and a client inventing names cannot use up the series routes need.
+   */
+  private readonly unmatchedTenants = new Set<string>();
+
   /** Records one answered request. */
   observe(tenant: string, route: string, status: number, seconds: number): void {
+    if (route === NO_ROUTE && !this.unmatchedTenants.has(tenant)) {
+      if (this.unmatchedTenants.size < UNMATCHED_TENANT_LABELS_MAX) this.unmatchedTenants.add(tenant);
+      else tenant = OVERFLOW_ROUTE;
+    }
     const r = this.routes.get(tenant)?.get(route);
     const counter = r?.byStatus.get(status);
     if (r === undefined || counter === undefined) {

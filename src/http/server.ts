@@ -131,7 +131,9 @@ export class HttpServer {
         return response;
       });
     try {
-      app.listen({ hostname, port: options.port ?? 0 });
+      // Elysia asks for SO_REUSEPORT, under which a second node on a port in use starts without
+      // an error and takes half of the first one's connections; refuse the port instead.
+      app.listen({ hostname, port: options.port ?? 0, reusePort: false });
     } catch (e) {
       throw new HttpServerStateError(`Cannot listen on ${hostname}:${options.port ?? 0}: ${e instanceof Error ? e.message : String(e)}`);
     }

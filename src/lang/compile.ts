@@ -147,6 +147,8 @@ function compileCall(l: List): Code {
   const c2 = nargs >= 3 ? compile(args[2]!) : undefined;
 
   return (it: Interp) => {
+    // A kernel call may do far more work than a step: the time budget is watched before each.
+    it.tick();
     const fns = it.session.kernelSet.fns;
     if (site.fns !== fns) {
       site.fns = fns;

@@ -226,6 +226,12 @@ const recover: InstructionCompiler = (node, args) => {
  * text evaluated once costs nothing more than its parse.
  */
 const EVAL_CACHE_ENTRIES_MAX = 512;
+/**
+ * Longest text whose parse is cached. `eval` texts may come from requests (up to the 1 MiB body
+ * limit), so without it 512 entries could keep hundreds of MiB of parsed values alive; the texts a
+ * handler evaluates over and over are short.
+ */
+const EVAL_CACHE_TEXT_CHARS_MAX = 1024;
 const evalCache = new Map<string, EvalEntry>();
 
 interface EvalEntry {
@@ -244,6 +250,7 @@ function parseForEval(src: string, pos: number): EvalEntry {
     if (d.code === 8) throw new SlpException("bad optional access", pos);
     throw new SlpException(`eval: parse error: ${d.message}`, pos);
   }
+  if (src.length > EVAL_CACHE_TEXT_CHARS_MAX) return { value: r.value, runs: 0 };
   if (evalCache.size >= EVAL_CACHE_ENTRIES_MAX) evalCache.clear();
   const entry: EvalEntry = { value: r.value, runs: 0 };
   evalCache.set(src, entry);
@@ -256,6 +263,8 @@ const evalInstr: InstructionCompiler = (node, args) => {
   return (it) => {
     const s = code(it);
     if (!(s instanceof Str)) throw new SlpException("eval: argument must be a string", node.pos);
+    // Parsing costs as much as the text is long, like a kernel call: the time budget is watched first.
+    it.tick();
     const entry = parseForEval(s.s, node.pos);
     const program = entry.value;
     it.enterNested();

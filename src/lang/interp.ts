@@ -7,11 +7,12 @@
  * call depth; pushing a scope records which symbols it bound so popping restores them. When its
  * session ends an interpreter hands its arrays on to the next one (see recycle).
  */
+import { BUDGET_CLOCK } from "./budget-clock.ts";
 import { BudgetExceeded, SlpException } from "./errors.ts";
 import type { CallContext, SessionScope } from "./host.ts";
 import { compile } from "./compile.ts";
 import { moduleValue } from "./modules.ts";
-import { STEPS_PER_CLOCK_CHECK, type Session } from "./session.ts";
+import type { Session } from "./session.ts";
 import type { Unit } from "./tier.ts";
 import { Aberrant, List, NONE, NoneValue, Sym, T_NONE, Wrap, typeOf, type TypeCode, type Value, errorValue, symbolCount, TYPE_NAMES } from "./value.ts";
 
@@ -48,7 +49,11 @@ interface InterpArrays {
   /** Per symbol id: the innermost bound value, and the depth of its scope (0 = unbound). */
   readonly vals: Value[];
   readonly deps: number[];
-  /** The trail: entries of three slots (symbol id, shadowed value, shadowed depth), one per binding made. */
+  /**
+   * The trail: entries of three slots (symbol, shadowed value, shadowed depth), one per binding
+   * made. It holds the symbol, not its id, so a bound symbol stays alive and its id is not reused
+   * while the binding exists (value.ts: ids of collected symbols are reused).
+   */
   readonly trail: (number | Value)[];
   /** marks[d] is the trail length when the scope at depth d was pushed (global scope is depth 1). */
   readonly marks: number[];
@@ -120,6 +125,10 @@ export class Interp implements CallContext {
   rebinds = 0;
   /** Steps left before the next budget check. */
   stepsLeft: number;
+  /** What the session granted at the last check; stepsGranted - stepsLeft is what was used since. */
+  private stepsGranted: number;
+  /** The session's deadlineTick as of this interpreter's last check: read at every step and kernel call. */
+  private deadlineTick: number;
   private exportSet: Set<Sym> | null = null;
   readonly cx: CallContext;
   /** Makes the value of the one lazy binding (see defineLazy), until it has been made. */
@@ -130,7 +139,8 @@ export class Interp implements CallContext {
     readonly session: Session,
     readonly file: string,
   ) {
-    this.stepsLeft = session.stepsBeforeCheck();
+    this.stepsLeft = this.stepsGranted = session.stepsBeforeCheck();
+    this.deadlineTick = session.deadlineTick;
     const a = recycledArrays.pop() ?? { vals: [], deps: [], trail: [], marks: [0, 0], liveLambdas: [], loops: [] };
     this.arrays = a;
     this.vals = a.vals;
@@ -169,9 +179,27 @@ export class Interp implements CallContext {
     return (this.exportSet ??= new Set());
   }
 
-  /** Counts one step of work (a call or a loop turn) against the budget: the one place both tiers count steps. */
+  /**
+   * Counts one step of work (a call or a loop turn) against the budget, and looks at the budget
+   * clock: the one place both tiers count steps.
+   */
   step(): void {
-    if (--this.stepsLeft <= 0) this.stepsLeft = this.session.checkBudget(STEPS_PER_CLOCK_CHECK - this.stepsLeft);
+    if (--this.stepsLeft <= 0 || BUDGET_CLOCK[0]! >= this.deadlineTick) this.refillSteps();
+  }
+
+  /**
+   * Looks at the budget clock before a kernel call or an `eval`, which are not steps (steps are
+   * lambda calls and loop turns) but may do far more work than one: the deadline is watched
+   * between any two of them, however long each takes (session.ts, budget-clock.ts).
+   */
+  tick(): void {
+    if (BUDGET_CLOCK[0]! >= this.deadlineTick) this.refillSteps();
+  }
+
+  /** Reports the steps taken since the last check; the session checks the budget and grants the next stretch. */
+  private refillSteps(): void {
+    this.stepsLeft = this.stepsGranted = this.session.checkBudget(this.stepsGranted - this.stepsLeft);
+    this.deadlineTick = this.session.deadlineTick;
   }
 
   /** The value bound to a symbol, or undefined. */
@@ -216,9 +244,9 @@ export class Interp implements CallContext {
     const k = this.tp;
     this.tp = k + 3;
     const trail = this.trail;
-    if (k === trail.length) trail.push(id, this.vals[id]!, this.deps[id]!);
+    if (k === trail.length) trail.push(s, this.vals[id]!, this.deps[id]!);
     else {
-      trail[k] = id;
+      trail[k] = s;
       trail[k + 1] = this.vals[id]!;
       trail[k + 2] = this.deps[id]!;
     }
@@ -249,7 +277,7 @@ export class Interp implements CallContext {
     const keep = trail.length <= RECYCLED_TRAIL_MAX;
     if (keep) {
       for (let k = this.tp - 3; k >= 0; k -= 3) {
-        const id = trail[k] as number;
+        const id = (trail[k] as Sym).id;
         vals[id] = trail[k + 1] as Value;
         deps[id] = trail[k + 2] as number;
       }
@@ -294,7 +322,7 @@ export class Interp implements CallContext {
       const trail = this.trail;
       while (k > mark) {
         k -= 3;
-        const id = trail[k] as number;
+        const id = (trail[k] as Sym).id;
         vals[id] = trail[k + 1] as Value;
         deps[id] = trail[k + 2] as number;
       }

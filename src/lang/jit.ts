@@ -215,8 +215,13 @@ export class Gen {
     if (pure !== undefined && pure.params.length === n && n === 2) {
       const slow = this.k(pure.fn);
       const inline = pure.inline !== undefined ? pure.inline(a[0]!, a[1]!, this.t(), slow) : `${slow}(${a[0]}, ${a[1]})`;
-      this.emit(`${r} = ${s}.op === ${pure.id} ? ${inline} : ${eager};`);
-    } else this.emit(`${r} = ${eager};`);
+      this.emit(`${r} = ${s}.op === ${pure.id} ? ${inline} : (it.tick(), ${eager});`);
+    } else {
+      // As in compile.ts: a kernel call may do far more work than a step, so the time budget is
+      // watched before each (Interp.tick); an inlined pure operation is a step's worth at most.
+      this.emit("it.tick();");
+      this.emit(`${r} = ${eager};`);
+    }
     this.emit(`} else ${r} = ${this.k(compile(l))}(it);`);
     return r;
   }

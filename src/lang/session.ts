@@ -4,6 +4,7 @@
  * so opening a session and loading kernels builds no tables; closing it releases each kernel it
  * acquired, once, and recycles its interpreters.
  */
+import { BUDGET_CLOCK, budgetClockClose, budgetClockOpen } from "./budget-clock.ts";
 import { BudgetExceeded } from "./errors.ts";
 import type { Host, KernelFn, LoadedKernel, SessionScope } from "./host.ts";
 import type { Interp } from "./interp.ts";
@@ -16,7 +17,11 @@ export interface Budget {
   readonly timeMs?: number;
 }
 
-/** Steps between two clock reads when a time budget is set; clock reads are not free. */
+/**
+ * Most steps between two budget checks. The time budget is watched at every step and kernel call
+ * through the budget clock (budget-clock.ts), which costs a memory load; the real clock is read at a
+ * check, which happens when the budget clock says the deadline has come or this many steps passed.
+ */
 export const STEPS_PER_CLOCK_CHECK = 1024;
 
 /** Per-run state shared by the main interpreter and the interpreters of imported modules. */
@@ -40,6 +45,11 @@ export class Session {
    * `define-form`, or a dropped kernel (whose forms stay defined, as they always have).
    */
   private ownForms: Map<string, readonly TypeCode[]> | null = null;
+  /**
+   * The budget clock's reading (BUDGET_CLOCK[0]) at or after which the deadline may have come, so the
+   * interpreters check the budget; Infinity without a time budget.
+   */
+  deadlineTick = Infinity;
   /** Interpreters created in this session (the main one, then modules'); recycled when it closes. */
   private main: Interp | null = null;
   private others: Interp[] | null = null;
@@ -53,6 +63,10 @@ export class Session {
     this.stepsLimit = budget.steps ?? Infinity;
     this.timeMs = budget.timeMs ?? Infinity;
     this.deadline = budget.timeMs === undefined ? Infinity : performance.now() + budget.timeMs;
+    if (this.deadline !== Infinity) {
+      budgetClockOpen();
+      this.deadlineTick = BUDGET_CLOCK[0]! + Math.ceil(this.timeMs);
+    }
   }
 
   /** Imported modules by the symbol they were imported as (made on first use, like the set below). */
@@ -121,6 +135,10 @@ export class Session {
    * throws), and its interpreters' binding tables are cleared and recycled.
    */
   close(): void {
+    if (this.deadlineTick !== Infinity) {
+      this.deadlineTick = Infinity;
+      budgetClockClose();
+    }
     this.main?.recycle();
     if (this.others !== null) for (const it of this.others) it.recycle();
     const held = this.kernelSet.kernels;
@@ -148,11 +166,20 @@ export class Session {
     return Math.min(STEPS_PER_CLOCK_CHECK, this.stepsLimit - this.stepsUsed);
   }
 
-  /** Called every STEPS_PER_CLOCK_CHECK steps (or fewer near the step limit); throws when a budget is spent. */
+  /**
+   * Called when an interpreter has used the steps the last check granted, or when the budget clock
+   * reached deadlineTick, with the steps taken since; throws when a budget is spent, else returns
+   * how many steps may pass before the next check (and updates deadlineTick).
+   */
   checkBudget(spent: number): number {
     this.stepsUsed += spent;
     if (this.stepsUsed >= this.stepsLimit) throw new BudgetExceeded("steps", this.stepsLimit);
-    if (this.deadline !== Infinity && performance.now() > this.deadline) throw new BudgetExceeded("time", this.timeMs);
+    if (this.deadline !== Infinity) {
+      const left = this.deadline - performance.now();
+      if (left < 0) throw new BudgetExceeded("time", this.timeMs);
+      // The budget clock may lag the real one (it ticks every millisecond, when its thread runs).
+      this.deadlineTick = BUDGET_CLOCK[0]! + Math.ceil(left);
+    }
     return Math.min(STEPS_PER_CLOCK_CHECK, this.stepsLimit - this.stepsUsed);
   }
 }

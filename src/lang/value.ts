@@ -47,7 +47,10 @@ export class Str {
   constructor(readonly s: string) {}
 }
 
-/** An interned symbol; compare with `===`. `id` indexes per-interpreter binding tables. */
+/**
+ * An interned symbol; compare with `===`. `id` indexes per-interpreter binding tables; it is reused
+ * after the symbol is collected (see sym), so it means this symbol only while the symbol is alive.
+ */
 export class Sym {
   readonly t = T_SYMBOL;
   constructor(
@@ -93,31 +96,83 @@ export class Aberrant {
 
 export type Value = Int | NoneValue | Real | Str | Sym | List | Wrap | Aberrant;
 
-const symbols = new Map<string, Sym>();
-const symbolList: Sym[] = [];
+/**
+ * The symbol table. Interning is weak: the table refers to each symbol through a WeakRef, so a
+ * symbol that no value, program or binding refers to any more is collected, and the next sweep of
+ * the table drops its entry and puts its id on a free list. Code that makes symbols from request
+ * data (`eval` of a string, decoded kv values) therefore leaves nothing behind once its values are
+ * gone. A sweep runs when a new symbol needs an id, none is free, and the table has grown by half
+ * since the last one, so its cost is a constant per symbol made.
+ *
+ * Ids index the per-interpreter binding tables (interp.ts), which are sized by symbolCount(): ids
+ * are reused from the free list, so that count follows the number of symbols alive at once (plus
+ * those the collector has not taken yet) instead of growing with every symbol ever made. An id is
+ * only meaningful while its symbol is alive; anything keyed by id must hold the symbol itself (an
+ * interpreter's trail does, for every binding it has), so a reused id never meets a stale binding.
+ */
+interface SymbolEntry {
+  readonly ref: WeakRef<Sym>;
+  readonly id: number;
+}
+const symbols = new Map<string, SymbolEntry>();
+/** Ids of collected symbols, to be given to new ones. */
+const freeIds: number[] = [];
+/** One more than the highest id given out: the size binding tables need. */
+let idsInUse = 0;
+/** Smallest table that is swept: below it, a sweep would free too little to be worth its time. */
+const SWEEP_TABLE_SIZE_MIN = 1024;
+/**
+ * How much the table must grow past what the last sweep left before the next one runs: a sweep
+ * visits every entry, so the growth it waits for keeps its cost a constant per symbol made.
+ */
+const SWEEP_GROWTH = 1.5;
+let sweepAt = SWEEP_TABLE_SIZE_MIN;
 
 /** Interns a symbol name (a latin1 byte string). */
 export function sym(name: string): Sym {
-  let s = symbols.get(name);
-  if (s === undefined) {
-    s = new Sym(name, symbolList.length);
-    symbols.set(name, s);
-    symbolList.push(s);
-  }
+  const s = symbols.get(name)?.ref.deref();
+  return s !== undefined ? s : internNew(name);
+}
+
+function internNew(name: string): Sym {
+  // A collected symbol of this name, not yet swept: its id is free now.
+  const dead = symbols.get(name);
+  if (dead !== undefined) freeIds.push(dead.id);
+  else if (freeIds.length === 0 && symbols.size >= sweepAt) sweepSymbols();
+  const s = new Sym(name, freeIds.length > 0 ? freeIds.pop()! : idsInUse++);
+  symbols.set(name, { ref: new WeakRef(s), id: s.id });
   return s;
+}
+
+/** Drops the entries of collected symbols and frees their ids (after a collection, all of them). */
+export function sweepSymbols(): void {
+  for (const [name, e] of symbols) {
+    if (e.ref.deref() !== undefined) continue;
+    symbols.delete(name);
+    freeIds.push(e.id);
+  }
+  sweepAt = Math.max(SWEEP_TABLE_SIZE_MIN, Math.ceil(SWEEP_GROWTH * symbols.size));
 }
 
 /**
  * The symbol of this name if it is interned already, else undefined: lets a decoder of untrusted
- * input refuse unknown symbols instead of interning them (the table is never shrunk).
+ * input refuse unknown symbols instead of interning them.
  */
 export function internedSym(name: string): Sym | undefined {
-  return symbols.get(name);
+  return symbols.get(name)?.ref.deref();
 }
 
-/** Number of symbols interned so far (binding tables grow to this size). */
+/** One more than the highest symbol id in use: the size binding tables grow to. */
 export function symbolCount(): number {
-  return symbolList.length;
+  return idsInUse;
+}
+
+/**
+ * The symbol table's size, for a node's memory report: symbols in the table (alive, or collected
+ * since the last sweep) and ids given out.
+ */
+export function symbolStats(): { readonly live: number; readonly ids: number } {
+  return { live: symbols.size, ids: idsInUse };
 }
 
 let nextLiteralId = -1;

@@ -113,6 +113,10 @@ const ROUTES: Record<string, Handler> = {
     if (node.cluster === null) throw new AdminRequestError("not-in-cluster", "This node runs alone: start it with --identity FILE (and --join HOST:PORT) to be part of a cluster", 409);
     return node.cluster.nodes();
   },
+  "POST /gc": async (node) => {
+    await node.collectGarbage();
+    return node.memory();
+  },
 };
 
 /** Turns any failure into a JSON error response. */

@@ -5,11 +5,11 @@
  * service while the `http` kernel is loaded. Composes store/, http/ and kernel/; nothing imports it
  * but the CLI.
  */
-import { mkdirSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
-import { IMPORTS, type Host, type ScopeKey } from "../lang/mod.ts";
+import { IMPORTS, sweepSymbols, symbolStats, type Host, type ScopeKey } from "../lang/mod.ts";
 import { DEFAULT_TENANT, Store } from "../store/mod.ts";
 import { AdminServer } from "./admin-server.ts";
 import { checkingHost, putCode } from "./code-ops.ts";
@@ -94,7 +94,14 @@ export class SupNode {
   /** Starts a node: store, kernels, welcome route, admin socket, HTTP, background jobs. */
   static async start(config: NodeConfig): Promise<SupNode> {
     // Owner-only: the directory holds every tenant's code and data and the admin socket.
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const unusable = (why: string) => new NodeStartError(`Cannot start node: cannot use data directory "${config.dataDir}": ${why}`);
+    if (existsSync(config.dataDir) && !statSync(config.dataDir).isDirectory()) throw unusable("it is not a directory");
+    try {
+      mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+      accessSync(config.dataDir, constants.R_OK | constants.W_OK | constants.X_OK);
+    } catch (e) {
+      throw unusable(e instanceof Error ? e.message : String(e));
+    }
     const socketPath = join(config.dataDir, "admin.sock");
     await AdminServer.claim(socketPath);
     const store = Store.open(join(config.dataDir, "sup.db"));
@@ -106,11 +113,12 @@ export class SupNode {
         log("warn", "kernel set comes from the store; change it with sup kernels load|unload", { stored: stored.join(","), given: config.kernels.join(",") });
       }
       const kernels = stored ?? [...(config.kernels ?? DEFAULT_KERNELS)];
-      if (stored === undefined) store.putSetting(SETTING_KERNELS, kernels);
       // Only the node's kernel set is available to its code: a program cannot load anything else.
       const runtime = new Runtime({ workingDir: config.dataDir, autoload: false });
       node = new SupNode(config, store, runtime);
       for (const k of kernels) node.loadKernelNow(k);
+      // Stored once every kernel loaded: a mistyped --kernels must not become the set every later start fails on.
+      if (stored === undefined) store.putSetting(SETTING_KERNELS, kernels);
       node.seedWelcome();
       node.admin = AdminServer.start(node, socketPath);
       if (kernels.includes("http")) node.http.start();
@@ -185,7 +193,27 @@ export class SupNode {
       cluster: this.cluster?.status() ?? null,
       seq: this.store.seq,
       uptimeMs: Math.round(performance.now()),
+      memory: this.memory(),
     };
+  }
+
+  /** What the node holds in memory: the process's resident and JS heap bytes, and its symbols. */
+  memory(): { readonly rssBytes: number; readonly heapBytes: number; readonly symbols: { readonly live: number; readonly ids: number } } {
+    const m = process.memoryUsage();
+    return { rssBytes: m.rss, heapBytes: m.heapUsed, symbols: symbolStats() };
+  }
+
+  /**
+   * Collects garbage now, for an operator or a test measuring what the node holds: a full
+   * collection, a sweep of the symbol table (which frees the ids of the symbols it collected), and
+   * another collection for the entries the sweep dropped. Yields a turn of the event loop first,
+   * as a WeakRef keeps its symbol alive until the turn that last read it ends.
+   */
+  async collectGarbage(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    Bun.gc(true);
+    sweepSymbols();
+    Bun.gc(true);
   }
 
   /** Stops serving: cancels jobs, drains HTTP, closes the admin socket, shuts kernels down, closes the store. */

@@ -1,15 +1,16 @@
 /**
- * A tenant's `kv` stores in a node. Memory stores live as long as the node; disk stores live in the
- * node's database (table kv, keyed by tenant and store name), whatever path the program gave, so a
- * tenant's code reaches neither the file system nor another tenant's data. Each write is its own
- * commit: a value acknowledged to a handler survives the node being killed (the store skips the
- * fsync for kv writes, so a power loss may lose the last ones).
+ * A tenant's `kv` stores in a node. Memory stores live as long as the node, bounded in what they
+ * hold (tenant-memory-kv.ts); disk stores live in the node's database (table kv, keyed by tenant and
+ * store name), whatever path the program gave, so a tenant's code reaches neither the file system
+ * nor another tenant's data. Each write is its own commit: a value acknowledged to a handler
+ * survives the node being killed (the store skips the fsync for kv writes, so a power loss may lose
+ * the last ones).
  */
-import { MemoryStore } from "../../kernels/kv/stores.ts";
 import { KV_TABLE, valueEquals, type KvStore, type KvTable, type StoreRead } from "../kernel/mod.ts";
 import { decode, encode } from "../lang/codec.ts";
 import type { ScopeKey, Value } from "../lang/mod.ts";
 import type { Store } from "../store/mod.ts";
+import { BoundedMemoryStore, MemoryBudget } from "./tenant-memory-kv.ts";
 
 /** Most stores one tenant may open; names come from code, so this bounds what code can make a node hold. */
 export const TENANT_KV_STORES_MAX = 1_000;
@@ -59,17 +60,21 @@ class NodeDiskStore implements KvStore {
 /** The stores one tenant has opened in this node. */
 class TenantKvTable implements KvTable {
   private readonly stores = new Map<string, KvStore>();
+  /** What the tenant's memory stores hold together (tenant-memory-kv.ts). */
+  private readonly memory: MemoryBudget;
 
   constructor(
     private readonly store: Store,
     private readonly tenant: string,
-  ) {}
+  ) {
+    this.memory = new MemoryBudget(tenant);
+  }
 
   get(name: string): KvStore | undefined {
     return this.stores.get(name);
   }
   openMemory(name: string): void {
-    if (!this.stores.has(name) && this.room()) this.stores.set(name, new MemoryStore());
+    if (!this.stores.has(name) && this.room()) this.stores.set(name, new BoundedMemoryStore(this.memory, name));
   }
   openDisk(name: string, _path: string): void {
     if (this.stores.has(name)) return;

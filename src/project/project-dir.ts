@@ -76,7 +76,11 @@ export function createProject(name: string, parentDir = "."): Project {
     }
     renameSync(staging, root);
   } catch (e) {
-    rmSync(staging, { recursive: true, force: true });
+    try {
+      rmSync(staging, { recursive: true, force: true });
+    } catch {
+      // Nothing was made to clean up (the parent is not a directory, or cannot be written).
+    }
     throw new ProjectError("project-create", `Cannot create project "${name}" in "${dirname(root)}": ${(e as Error).message}`);
   }
   return { root, name };

@@ -4,7 +4,7 @@
  * names the path; a half-opened connection is always closed.
  */
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { openFailure, StoreOpenError } from "./errors.ts";
 import { BUSY_TIMEOUT_MS } from "./limits.ts";
@@ -39,6 +39,8 @@ export function openDatabase(path: string): Database {
       throw new StoreOpenError("store-open-failed", path, `cannot create its directory: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+  // SQLite says only "unable to open database file" for a directory in the database's place.
+  if (path !== MEMORY_PATH && existsSync(path) && statSync(path).isDirectory()) throw new StoreOpenError("store-open-failed", path, "it is a directory, not a database file");
   let db: Database;
   try {
     db = new Database(path, { create: true, readwrite: true, strict: true });
