@@ -11,6 +11,7 @@
  */
 import { List, Str, str, Sym, sym, T_BRACKET, T_PAREN } from "../lang/value.ts";
 import { MEMBERS_MESSAGE_ITEMS_MAX } from "../net/mod.ts";
+import { isAddress } from "./address.ts";
 
 const NODE_INFO = sym("node-info");
 const MEMBERS = sym("members");
@@ -68,16 +69,4 @@ export function readPeerMessage(msg: List): PeerMessage {
   return { kind: "members", members };
 }
 
-/** True for `host:port` with a port in 1..65535 (IPv6 hosts in brackets or bare). */
-export function isAddress(text: string): boolean {
-  const colon = text.lastIndexOf(":");
-  if (colon <= 0 || text.length > 300) return false;
-  const port = Number(text.slice(colon + 1));
-  return Number.isInteger(port) && port > 0 && port <= 65535 && /^\S+$/.test(text.slice(0, colon));
-}
-
-/** Splits `host:port` (checked with isAddress first). */
-export function splitAddress(text: string): { host: string; port: number } {
-  const colon = text.lastIndexOf(":");
-  return { host: text.slice(0, colon).replace(/^\[(.*)\]$/, "$1"), port: Number(text.slice(colon + 1)) };
-}
+export { isAddress, splitAddress } from "./address.ts";
