@@ -92,12 +92,12 @@ describe("a first join between real processes", () => {
     expect(w.backchannel).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(nodes(webData).find((m) => m.name === "root-1")!.backchannel).toBe(rootNode.bc);
     const table = box.cli(rootData, ["nodes"]).out;
-    expect(table).toMatch(/^NAME\s+STATE\s+ROLES\s+BACKCHANNEL\s+HTTP/);
-    expect(table).toMatch(/web-1\s+alive\s+web\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:\d+/);
+    expect(table).toMatch(/^NAME\s+STATE\s+INC\s+ROLES\s+BACKCHANNEL\s+HTTP\s+REQS\s+LAG\s+CPU\s+LOG\s+HEARD\n/);
+    expect(table).toMatch(/\nweb-1\s+alive\s+0\s+web\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:\d+\s+\d+\s+\d+ms\s+\d+%\s+\d+\s+\d+\.\ds ago\n/);
     const status = box.cli(webData, ["status"]).out;
     expect(status).toContain("identity web-1");
     expect(status).toContain(`cluster ${root.clusterId}`);
-    expect(status).toMatch(/backchannel 127\.0\.0\.1:\d+, joins 127\.0\.0\.1:\d+, 1 peer connected/);
+    expect(status).toMatch(/backchannel 127\.0\.0\.1:\d+, joins 127\.0\.0\.1:\d+, 1 peer connected\nmembers 2 alive \(incarnation 0\)\n/);
     const metrics = await (await fetch(`${rootNode.url}/_sup/metrics`)).text();
     expect(metrics).toContain('sup_backchannel_handshakes_total{result="ok",reason="",by="local"} 1');
     expect(metrics).toMatch(/sup_backchannel_frames_total\{direction="in"\} [1-9]/);

@@ -44,9 +44,12 @@ export class NodeSandbox {
     return p;
   }
 
-  /** Starts `sup start` on `data` and resolves once it prints its address (20 s at most). */
-  async start(data: string, extra: string[] = [], env: Record<string, string> = {}): Promise<NodeProcess> {
-    const proc = Bun.spawn([SUP, "start", "--data", data, "--http", "127.0.0.1:0", ...extra], {
+  /**
+   * Starts `sup start` on `data` and resolves once it prints its address (20 s at most). `prefix`
+   * runs it through another command that then execs it (e.g. `setpriv --regid N --clear-groups`).
+   */
+  async start(data: string, extra: string[] = [], env: Record<string, string> = {}, prefix: readonly string[] = []): Promise<NodeProcess> {
+    const proc = Bun.spawn([...prefix, SUP, "start", "--data", data, "--http", "127.0.0.1:0", ...extra], {
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
