@@ -30,12 +30,14 @@ export function isUnspecifiedHost(host: string): boolean {
 
 /**
  * The host peers should dial when this node listens on every interface: the first non-internal
- * IPv4 address of the machine (a container's or VPS's one interface), else 127.0.0.1. An operator
- * with several interfaces names the right one with --advertise.
+ * IPv4 address of the machine (a container's or VPS's one interface), else its first global IPv6
+ * address, else 127.0.0.1. An operator with several interfaces names the right one with --advertise.
  */
 export function defaultAdvertisedHost(): string {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
-  }
-  return "127.0.0.1";
+  const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []).filter((a) => !a.internal);
+  const v4 = all.find((a) => a.family === "IPv4");
+  if (v4 !== undefined) return v4.address;
+  // Link-local addresses (fe80::/10) need a zone and are not reachable from other links.
+  const v6 = all.find((a) => a.family === "IPv6" && !/^fe[89ab]/i.test(a.address));
+  return v6?.address ?? "127.0.0.1";
 }

@@ -22,15 +22,12 @@ import { isList, type List, type Sym, type Value } from "../lang/value.ts";
 import { DialError } from "../net/mod.ts";
 import { isAddress, splitAddress } from "./address.ts";
 import { CoreHostMetrics } from "./core-host-metrics.ts";
+import { HeldMessages } from "./held-messages.ts";
 
-/**
- * Messages held for one peer while its dial is pending: the simulator's figure, enough for a probe,
- * its gossip and a sync page; more means the peer is not coming soon and the cores will resend.
- */
-export const HELD_PER_PEER_MAX = 64;
+import { REAL_CLOCK, type CoreHandle, type CoreTransport, type HostClock } from "./core-host-api.ts";
 
-/** Messages held for all peers together: bounds memory when many dials hang at once. */
-export const HELD_TOTAL_MAX = 4096;
+export { HELD_PER_PEER_MAX, HELD_TOTAL_MAX } from "./held-messages.ts";
+export type { CoreHandle, CoreTransport, HostClock } from "./core-host-api.ts";
 
 /**
  * A dial with no answer by then is reported failed: a connect into a black hole (a partition, a
@@ -44,36 +41,6 @@ const SELF_ADDRESSES_MAX = 16;
 
 /** Dialed addresses remembered with the peer name found there, so a dial of one connected is answered at once. */
 const KNOWN_ADDRESSES_MAX = 8192;
-
-/** What the host needs of a backchannel; the real Backchannel satisfies it, tests use a fake. */
-export interface CoreTransport {
-  /** Resolves with the authenticated peer; rejects (a DialError for a handshake refusal) on failure. */
-  dial(host: string, port: number): Promise<{ readonly name: string }>;
-  /** Queues a message; never blocks. */
-  send(peer: string, msg: List): "sent" | "full" | "closed" | "no-peer";
-}
-
-/** Clock and timers; real ones by default. */
-export interface HostClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const REAL_CLOCK: HostClock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
-/** A core as its owner sees it once hosted: requests in, events out. */
-export interface CoreHandle<R, E> {
-  readonly core: ProtocolCore<R, E>;
-  /** Feeds the core a local request now. */
-  request(request: R): void;
-  /** Calls `listener` for every event the core emits from now on; returns the unsubscribe function. */
-  subscribe(listener: (event: E) => void): () => void;
-}
 
 interface Entry {
   readonly core: ProtocolCore<unknown, unknown>;
@@ -97,15 +64,13 @@ export class CoreHost {
   /** Peers the cores were told are connected. */
   private readonly told = new Set<string>();
   private readonly dials = new Map<string, PendingDial>();
-  private readonly held = new Map<string, { entry: Entry; msg: List }[]>();
-  private heldTotal = 0;
+  private readonly held = new HeldMessages<{ entry: Entry; msg: List }>();
   private readonly selfAddresses = new Set<string>();
   private readonly knownAddresses = new Map<string, string>();
   private readonly inputs: [Entry, CoreInput<unknown>][] = [];
   private feeding = false;
   private stopped = false;
   private readonly clock: HostClock;
-  private settleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly transport: CoreTransport,
@@ -113,7 +78,7 @@ export class CoreHost {
   ) {
     this.clock = options.clock ?? REAL_CLOCK;
     this.dialTimeoutMs = options.dialTimeoutMs ?? DIAL_TIMEOUT_MS;
-    this.metrics = new CoreHostMetrics(() => this.heldTotal);
+    this.metrics = new CoreHostMetrics(() => this.held.total);
   }
 
   private readonly dialTimeoutMs: number;
@@ -136,6 +101,11 @@ export class CoreHost {
         return () => void entry.listeners.delete(l);
       },
     };
+  }
+
+  /** The host's clock: the `now` its cores are fed (monotonic ms). */
+  now(): number {
+    return this.clock.now();
   }
 
   /** Peers the cores know as connected. */
@@ -183,12 +153,9 @@ export class CoreHost {
    * `ms`: lets a leaving node's last messages reach peers it was still dialing.
    */
   async settle(ms: number): Promise<void> {
-    if (this.heldTotal === 0) return;
+    if (this.held.total === 0) return;
     let timer: unknown;
-    await new Promise<void>((resolve) => {
-      this.settleWaiters.push(resolve);
-      timer = this.clock.setTimeout(resolve, ms);
-    });
+    await Promise.race([this.held.empty(), new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, ms)))]);
     this.clock.clearTimeout(timer);
   }
 
@@ -199,8 +166,6 @@ export class CoreHost {
     for (const d of this.dials.values()) this.clock.clearTimeout(d.timeout);
     this.dials.clear();
     this.held.clear();
-    this.heldTotal = 0;
-    this.wakeSettlers();
   }
 
   // ----------------------------------------------------------------------------------------------
@@ -279,20 +244,12 @@ export class CoreHost {
   }
 
   private hold(entry: Entry, to: string, msg: List): void {
-    let queue = this.held.get(to);
-    if (queue === undefined) this.held.set(to, (queue = []));
-    if (queue.length >= HELD_PER_PEER_MAX || this.heldTotal >= HELD_TOTAL_MAX) return this.metrics.dropped(entry.name, "held-full");
-    queue.push({ entry, msg });
-    this.heldTotal++;
+    if (!this.held.hold(to, { entry, msg })) this.metrics.dropped(entry.name, "held-full");
   }
 
   /** Sends what was held for `peer` (now connected), or drops it (`reason`). */
   private release(peer: string, reason: "dial-failed" | null): void {
-    const queue = this.held.get(peer);
-    if (queue === undefined) return;
-    this.held.delete(peer);
-    this.heldTotal -= queue.length;
-    for (const { entry, msg } of queue) {
+    for (const { entry, msg } of this.held.take(peer)) {
       if (reason !== null) {
         this.metrics.dropped(entry.name, reason);
         continue;
@@ -301,13 +258,6 @@ export class CoreHost {
       if (r === "sent") this.metrics.sent(entry.name);
       else this.metrics.dropped(entry.name, r === "no-peer" ? "unconnected" : r);
     }
-    if (this.heldTotal === 0) this.wakeSettlers();
-  }
-
-  private wakeSettlers(): void {
-    const waiters = this.settleWaiters;
-    this.settleWaiters = [];
-    for (const w of waiters) w();
   }
 
   private connect(entry: Entry, address: string, peer: string | null): void {

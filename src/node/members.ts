@@ -62,6 +62,8 @@ export class NodeMembership {
   private meta: MemberMeta;
   private stopped = false;
 
+  private readonly clock: () => number;
+
   constructor(
     host: CoreHost,
     private readonly store: SettingsStore,
@@ -69,10 +71,11 @@ export class NodeMembership {
     name: string,
     join: string | null,
   ) {
+    this.clock = () => host.now();
     const stored = store.getSetting<number>(SETTING_INCARNATION);
     const incarnation = typeof stored === "number" && Number.isSafeInteger(stored) && stored >= 0 ? stored + 1 : 0;
     this.meta = facts.meta();
-    this.core = new MembershipCore({ name, meta: this.meta, incarnation, now: performance.now(), random: new Prng(crypto.getRandomValues(new Uint32Array(1))[0]!) });
+    this.core = new MembershipCore({ name, meta: this.meta, incarnation, now: host.now(), random: new Prng(crypto.getRandomValues(new Uint32Array(1))[0]!) });
     this.savedIncarnation = incarnation;
     const peers = storedPeers(store);
     this.savedPeersText = JSON.stringify(peers);
@@ -89,6 +92,7 @@ export class NodeMembership {
     const seeds = joinSeeds(join, storedPeers(store), name, this.meta.backchannel);
     if (seeds.length > 0) this.handle.request({ type: "join", addresses: seeds });
     this.refresher = setInterval(() => this.refresh(), STATS_INTERVAL_MS);
+    this.refresher.unref?.();
   }
 
   /** Every member this node knows, itself included, sorted by name. */
@@ -98,7 +102,7 @@ export class NodeMembership {
 
   /** `sup nodes --json`. */
   nodes(): MemberInfo[] {
-    const mono = performance.now();
+    const mono = this.clock();
     const wall = Date.now();
     const self = this.core.self.name;
     return this.members().map((m) => memberInfo(m, self, mono, wall));

@@ -27,6 +27,7 @@ export class MembershipLog {
     private readonly members: () => readonly MemberView[],
     private readonly self: () => MemberView,
     private readonly healthScore: () => number,
+    private readonly wallNow: () => number = Date.now,
   ) {}
 
   /** Logs and counts one event. */
@@ -47,7 +48,7 @@ export class MembershipLog {
       case "stalled":
         return log("warn", "node was stalled; the lost time did not count against peers", { lagMs: e.lagMs });
       case "rejected": {
-        const second = Math.floor(Date.now() / 1000);
+        const second = Math.floor(this.wallNow() / 1000);
         if (second !== this.rejectedWindow) {
           this.rejectedWindow = second;
           this.rejectedInWindow = 0;

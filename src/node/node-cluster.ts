@@ -147,14 +147,20 @@ export class NodeCluster {
     if (join !== undefined && !isAddress(join)) throw new ClusterStartError(`Invalid --join address "${join}": expected HOST:PORT, e.g. root.example.com:7000`);
     const { host, port } = splitAddress(listen);
     let cluster: NodeCluster | null = null;
+    let unroutedLogSecond = 0;
     const bc = Backchannel.start({
       identity,
       listen: { host, port },
       onPeer: (p) => cluster?.host.peerUp(p.name, p.direction),
       onPeerLost: (p, cause) => cluster?.host.peerLost(p.name, cause === "local"),
       onMessage: (p, m) => {
+        if (cluster === null || cluster.host.message(p.name, m)) return;
+        // Counted always (sup_core_unrouted_messages_total); logged once a second at most, since a peer decides how many.
+        const second = Math.floor(Date.now() / 1000);
+        if (second === unroutedLogSecond) return;
+        unroutedLogSecond = second;
         const head = m.items[0];
-        if (cluster !== null && !cluster.host.message(p.name, m)) log("warn", "backchannel message of unknown kind ignored", { peer: p.name, kind: head instanceof Sym ? head.name : "?" });
+        log("warn", "backchannel message of unknown kind ignored", { peer: p.name, kind: head instanceof Sym ? head.name : "?" });
       },
     });
     const bound = bc.address!;

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { formatIdentityFile, issueIdentity, makeRoot, writeIdentityText, type IssueInput, type RootKey } from "../../src/net/mod.ts";
 import type { MemberInfo } from "../../src/node/member-json.ts";
-import type { NodeProcess, NodeSandbox } from "./node-process.ts";
+import type { NodeProcess, NodeSandbox, StartOptions } from "./node-process.ts";
 
 /** A started cluster node. */
 export interface ClusterNode extends NodeProcess {
@@ -38,9 +38,9 @@ export class TestFleet {
    * Starts a node in data directory `data` (named `name` unless `data` is given); `args` are extra
    * flags (--identity, --join …); `prefix` wraps the command (see NodeSandbox.start).
    */
-  async start(name: string, args: string[], options: { data?: string; prefix?: readonly string[]; serial?: string } = {}): Promise<ClusterNode> {
+  async start(name: string, args: string[], options: StartOptions & { data?: string; serial?: string } = {}): Promise<ClusterNode> {
     const data = options.data ?? this.box.dataDir(name);
-    const n = await this.box.start(data, ["--listen", "127.0.0.1:0", ...args], { SUP_LOG: "info" }, options.prefix ?? []);
+    const n = await this.box.start(data, ["--listen", "127.0.0.1:0", ...args], { SUP_LOG: "info" }, options);
     const bc = /backchannel (127\.0\.0\.1:\d+)/.exec(n.stderr())?.[1];
     if (bc === undefined) throw new Error(`no backchannel address in:\n${n.stderr()}`);
     return { ...n, name, bc, port: Number(bc.split(":")[1]), serial: options.serial ?? "" };
@@ -49,7 +49,7 @@ export class TestFleet {
 
 /** Restarts a node that stopped, in its data directory with no flags (all from its store). */
 export async function restarted(box: NodeSandbox, node: ClusterNode, prefix: readonly string[] = []): Promise<ClusterNode> {
-  const n = await box.start(node.data, [], { SUP_LOG: "info" }, prefix);
+  const n = await box.start(node.data, [], { SUP_LOG: "info" }, { prefix });
   const bc = /backchannel (127\.0\.0\.1:\d+)/.exec(n.stderr())?.[1];
   if (bc === undefined) throw new Error(`no backchannel address in:\n${n.stderr()}`);
   return { ...n, name: node.name, bc, port: Number(bc.split(":")[1]), serial: node.serial };
