@@ -369,3 +369,12 @@ describe("a member that sends nonsense", () => {
     }
   }, 60_000);
 });
+
+describe("an identity whose certificate says more than member metadata carries", () => {
+  test("sup start stops with the file named and the reason", () => {
+    const f = identity("many-roles", { roles: Array.from({ length: 20 }, (_, i) => `role${i}`) });
+    const r = Bun.spawnSync([SUP, "start", "--data", box.dataDir("many-roles"), "--http", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--identity", f], { stderr: "pipe" });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.toString()).toContain(`error: Cannot start node with identity "${f}": its member metadata is too large: roles has 20 items, more than 16`);
+  });
+});

@@ -13,7 +13,7 @@
  */
 import { resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import type { MemberMeta, MemberView, MembershipEvent } from "../cluster/mod.ts";
+import { MembershipOptionsError, type MemberMeta, type MemberView, type MembershipEvent } from "../cluster/mod.ts";
 import { SupError } from "../errors.ts";
 import { Sym } from "../lang/value.ts";
 import { log } from "../log.ts";
@@ -169,6 +169,8 @@ export class NodeCluster {
       cluster = new NodeCluster(identity, file, store, bc, advertise, node, join ?? null);
     } catch (e) {
       void bc.close();
+      // The certificate allows more than member metadata carries (e.g. 32 roles against 16).
+      if (e instanceof MembershipOptionsError) throw new ClusterStartError(`Cannot start node with identity "${file}": ${e.message.replace(/^Cannot start membership: /, "its member metadata is too large: ")}`);
       throw e;
     }
     // Only a node that started is remembered, so a typo in a flag leaves the store as it was.
