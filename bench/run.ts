@@ -16,6 +16,9 @@
  *
  * `--only membership` runs bench/membership.ts: the membership core at 1,000 simulated nodes and 1%
  * loss (join and death dissemination, messages per node per second, wall time of the simulation).
+ * `--only members` runs bench/members.ts: membership between real sup processes (detection time of a
+ * killed node over 10 kills in a 5-node cluster, false suspicions under CPU hogs, the largest idle
+ * cluster this machine holds and memory and CPU per node); several minutes, so only naming it runs it.
  * `--only backchannel` runs bench/backchannel.ts: the encrypted backchannel against raw Bun TCP with
  * the same framing (throughput at 64 B / 1 KiB / 64 KiB, 64 B round trips, handshake time, memory
  * per idle connection).
@@ -33,6 +36,7 @@ import { ProgramHost } from "../src/node/program-host.ts";
 import { read, runProgram, setTierMode, type TierMode } from "../src/lang/mod.ts";
 import { backchannelBench } from "./backchannel.ts";
 import { httpBench } from "./http.ts";
+import { membersBench } from "./members.ts";
 import { membershipBench } from "./membership.ts";
 import { memoryBench } from "./memory.ts";
 import { startupBench } from "./startup.ts";
@@ -90,6 +94,7 @@ async function main(): Promise<void> {
   if (only?.includes("http")) failures += await httpBench();
   if (only?.includes("startup")) failures += await startupBench({ sup: values.sup !== undefined ? resolve(values.sup) : undefined });
   if (only?.includes("membership")) failures += membershipBench();
+  if (only?.includes("members")) failures += await membersBench();
   if (only?.includes("backchannel")) failures += await backchannelBench();
   if (only?.includes("memory")) failures += await memoryBench();
   if (failures > 0) process.exit(1);

@@ -8,7 +8,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
 import { chmodSync, readFileSync } from "node:fs";
-import { formatIdentityFile, issueIdentity, makeRoot, writeIdentityText, type IssueInput, type RootKey } from "../src/net/mod.ts";
+import { List, str, sym, T_PAREN } from "../src/lang/value.ts";
+import { Backchannel, formatIdentityFile, issueIdentity, makeRoot, NodeIdentity, writeIdentityText, type IssueInput, type RootKey } from "../src/net/mod.ts";
+import { defaultAdvertisedHost } from "../src/node/address.ts";
 import { Rng } from "./support/rng.ts";
 import { NodeSandbox, SUP, startedNode, type NodeProcess } from "./support/node-process.ts";
 
@@ -92,12 +94,12 @@ describe("a first join between real processes", () => {
     expect(w.backchannel).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(nodes(webData).find((m) => m.name === "root-1")!.backchannel).toBe(rootNode.bc);
     const table = box.cli(rootData, ["nodes"]).out;
-    expect(table).toMatch(/^NAME\s+STATE\s+ROLES\s+BACKCHANNEL\s+HTTP/);
-    expect(table).toMatch(/web-1\s+alive\s+web\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:\d+/);
+    expect(table).toMatch(/^NAME\s+STATE\s+INC\s+ROLES\s+BACKCHANNEL\s+HTTP\s+REQS\s+LAG\s+CPU\s+LOG\s+HEARD\n/);
+    expect(table).toMatch(/\nweb-1\s+alive\s+0\s+web\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:\d+\s+\d+\s+\d+ms\s+\d+%\s+\d+\s+\d+\.\ds ago\n/);
     const status = box.cli(webData, ["status"]).out;
     expect(status).toContain("identity web-1");
     expect(status).toContain(`cluster ${root.clusterId}`);
-    expect(status).toMatch(/backchannel 127\.0\.0\.1:\d+, joins 127\.0\.0\.1:\d+, 1 peer connected/);
+    expect(status).toMatch(/backchannel 127\.0\.0\.1:\d+, joins 127\.0\.0\.1:\d+, 1 peer connected\nmembers 2 alive \(incarnation 0\)\n/);
     const metrics = await (await fetch(`${rootNode.url}/_sup/metrics`)).text();
     expect(metrics).toContain('sup_backchannel_handshakes_total{result="ok",reason="",by="local"} 1');
     expect(metrics).toMatch(/sup_backchannel_frames_total\{direction="in"\} [1-9]/);
@@ -309,4 +311,70 @@ describe("the listener under abuse", () => {
     await stopped(j.proc, "SIGKILL");
     await stopped(n.proc, "SIGKILL");
   }, 120_000);
+});
+
+describe("the address a node advertises", () => {
+  test("--advertise names the address peers dial and is kept; a node listening on every interface advertises a concrete host", async () => {
+    // A free port, so the first node can listen on it and advertise it under another name.
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = probe.port;
+    probe.stop(true);
+    const aData = box.dataDir("adv-a");
+    const aId = identity("adv-a");
+    const a = await node(aData, ["--identity", aId, "--listen", `127.0.0.1:${port}`, "--advertise", `localhost:${port}`]);
+    expect(box.cli(aData, ["status"]).out).toContain(`backchannel 127.0.0.1:${port} (peers dial localhost:${port})`);
+    const bData = box.dataDir("adv-b");
+    const b = await box.start(bData, ["--identity", identity("adv-b"), "--listen", "0.0.0.0:0", "--join", `localhost:${port}`], { SUP_LOG: "info" });
+    const bPort = /backchannel 0\.0\.0\.0:(\d+)/.exec(b.stderr())![1];
+    await until(() => stateOf(bData, "adv-a") === "alive" && stateOf(aData, "adv-b") === "alive", "both alive");
+    expect(nodes(bData).find((m) => m.name === "adv-a")!.backchannel).toBe(`localhost:${port}`);
+    expect(nodes(aData).find((m) => m.name === "adv-b")!.backchannel).toBe(`${defaultAdvertisedHost()}:${bPort}`);
+    // Kept: a restart with no flags advertises the same address.
+    await stopped(a.proc, "SIGTERM");
+    await box.start(aData, [], { SUP_LOG: "info" });
+    await until(() => stateOf(bData, "adv-a") === "alive", "adv-a back");
+    expect(nodes(aData).find((m) => m.self)!.backchannel).toBe(`localhost:${port}`);
+    const bad = Bun.spawnSync([SUP, "start", "--data", box.dataDir("adv-bad"), "--identity", aId, "--advertise", "0.0.0.0:7000"], { stderr: "pipe" });
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.toString()).toContain('Invalid --advertise address "0.0.0.0:7000": expected the HOST:PORT peers can dial');
+  }, 60_000);
+});
+
+describe("a member that sends nonsense", () => {
+  test("unknown kinds and malformed membership messages are ignored, counted and logged at most once a second; the node carries on", async () => {
+    const data = box.dataDir("nonsense-target");
+    const n = await node(data, ["--identity", identity("target-2")]);
+    const bc = Backchannel.start({ identity: new NodeIdentity(issueIdentity(root, { name: "noisy" }, Date.now())) });
+    try {
+      await bc.dial("127.0.0.1", Number(n.bc.split(":")[1]));
+      for (let i = 0; i < 200; i++) {
+        bc.send("target-2", new List(T_PAREN, [sym("nonsense"), 1, i]));
+        bc.send("target-2", new List(T_PAREN, [sym("member"), 1, sym("ping"), str("not stats")]));
+      }
+      const metric = async (re: RegExp) => Number(re.exec(await (await fetch(`${n.url}/_sup/metrics`)).text())?.[1] ?? -1);
+      await until(async () => (await metric(/sup_membership_events_total\{type="rejected"\} (\d+)/)) >= 200 && (await metric(/sup_core_unrouted_messages_total (\d+)/)) === 200, "every message counted");
+      const lines = n.stderr().split("\n");
+      const unknown = lines.filter((l) => l.startsWith("warn backchannel message of unknown kind ignored peer=noisy kind=nonsense"));
+      const refused = lines.filter((l) => l.startsWith("warn membership input refused peer=noisy"));
+      // Sent in one burst: a second or two of logging at most.
+      expect(unknown.length).toBeGreaterThanOrEqual(1);
+      expect(unknown.length).toBeLessThanOrEqual(3);
+      expect(refused.length).toBeGreaterThanOrEqual(1);
+      expect(refused.length).toBeLessThanOrEqual(30);
+      expect(stateOf(data, "target-2")).toBe("alive");
+      expect((await fetch(`${n.url}/_sup/health`)).status).toBe(200);
+    } finally {
+      await bc.close();
+      await stopped(n.proc, "SIGKILL");
+    }
+  }, 60_000);
+});
+
+describe("an identity whose certificate says more than member metadata carries", () => {
+  test("sup start stops with the file named and the reason", () => {
+    const f = identity("many-roles", { roles: Array.from({ length: 20 }, (_, i) => `role${i}`) });
+    const r = Bun.spawnSync([SUP, "start", "--data", box.dataDir("many-roles"), "--http", "127.0.0.1:0", "--listen", "127.0.0.1:0", "--identity", f], { stderr: "pipe" });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr.toString()).toContain(`error: Cannot start node with identity "${f}": its member metadata is too large: roles has 20 items, more than 16`);
+  });
 });

@@ -19,14 +19,16 @@ Commands:
                       Create a project, build its kernels, run it, or remove its build cache
   deps [DIR]          List a project's kernels and modules, where each comes from, and its state
   start [--data DIR] [--http HOST:PORT] [--kernels a,b,...]
-        [--identity FILE] [--listen HOST:PORT] [--join HOST:PORT]
+        [--identity FILE] [--listen HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT]
                       Run a node: code in its SQLite store (default ./sup-data), HTTP on 8080;
-                      with an identity, the backchannel on 7000 and a cluster to join
+                      with an identity, the backchannel on 7000 and a cluster to join (through
+                      any member); --advertise: the address peers dial when it is not the listen one
   --identity FILE --join HOST:PORT
                       The same as start: join a cluster (no subcommand)
   identity root|issue|request|sign|accept|show
                       Cluster root keys and node identities (sup identity for the options)
-  nodes [--json]      The members a running node knows: state, roles, addresses
+  nodes [--json]      The members a running node knows: state, incarnation, roles, addresses,
+                      load, change-log position, last heard (--json: every metadata field)
   code put NAME FILE | ls | show NAME [--version N] | history NAME | rollback NAME [--to N] | rm NAME
                       Read and change a running node's code (--data DIR, --tenant T)
   kernels ls | load NAME | unload NAME

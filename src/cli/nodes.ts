@@ -1,21 +1,16 @@
 /**
- * `sup nodes [--json] [--data DIR]`: the members a running node knows: itself and its peers, each
- * with its state (alive, suspect, dead, left), roles, and backchannel and HTTP addresses.
+ * `sup nodes [--json] [--data DIR]`: the members a running node knows, itself included, sorted by
+ * name: state, incarnation, roles, addresses, last reported load and change-log position, and when
+ * the node last heard from each. `--json` gives every field (docs/cluster.md, "Membership on a node").
  */
+import type { MemberInfo } from "../node/member-json.ts";
 import { admin, dataDirOf, AdminError } from "./admin-client.ts";
 import { EXIT_FAILURE, EXIT_OK, parse, UsageError } from "./args.ts";
 import { errorLine, writeOut } from "./output.ts";
 
 export const NODES_USAGE = "Usage: sup nodes [--json] [--data DIR]";
 
-interface MemberInfo {
-  name: string;
-  state: string;
-  roles: string[];
-  backchannel: string | null;
-  http: string | null;
-  self: boolean;
-}
+const HEADER = ["NAME", "STATE", "INC", "ROLES", "BACKCHANNEL", "HTTP", "REQS", "LAG", "CPU", "LOG", "HEARD"];
 
 /** Runs the `nodes` subcommand. */
 export async function nodesCommand(argv: string[]): Promise<number> {
@@ -23,17 +18,43 @@ export async function nodesCommand(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"\n${NODES_USAGE}`);
   try {
     const members = (await admin(dataDirOf(values.data), "GET", "/nodes")) as MemberInfo[];
-    if (values.json) {
-      writeOut(JSON.stringify(members, null, 2) + "\n");
-      return EXIT_OK;
-    }
-    const rows = [["NAME", "STATE", "ROLES", "BACKCHANNEL", "HTTP"], ...members.map((m) => [m.self ? `${m.name} (self)` : m.name, m.state, m.roles.join(",") || "-", m.backchannel ?? "-", m.http ?? "-"])];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const r of rows) writeOut(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ") + "\n");
+    writeOut(values.json ? JSON.stringify(members, null, 2) + "\n" : nodesTable(members));
     return EXIT_OK;
   } catch (e) {
     if (!(e instanceof AdminError)) throw e;
     errorLine(`error: ${e.message}`);
     return EXIT_FAILURE;
   }
+}
+
+/** The plain form: one aligned row per member. */
+export function nodesTable(members: readonly MemberInfo[]): string {
+  const rows = [HEADER, ...members.map(row)];
+  const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
+}
+
+function row(m: MemberInfo): string[] {
+  const live = m.state === "alive" || m.state === "suspect";
+  return [
+    m.self ? `${m.name} (self)` : m.name,
+    m.state,
+    String(m.incarnation),
+    m.roles.join(",") || "-",
+    m.backchannel ?? "-",
+    m.http ?? "-",
+    live ? String(m.load.inflight) : "-",
+    live ? `${m.load.lagMs}ms` : "-",
+    live ? `${(m.load.cpuPermille / 10).toFixed(0)}%` : "-",
+    String(m.logPosition),
+    m.self ? "-" : ago(m.lastHeardAgoMs),
+  ];
+}
+
+/** `0.4s ago`, `3m ago`, `never`. */
+function ago(ms: number | null): string {
+  if (ms === null) return "never";
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s ago`;
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m ago`;
+  return `${Math.floor(ms / 3_600_000)}h ago`;
 }

@@ -1,7 +1,8 @@
 /**
  * `sup start [--data DIR] [--http HOST:PORT] [--kernels a,b,…] [--tenant-host SUFFIX]
- * [--identity FILE] [--listen HOST:PORT] [--join HOST:PORT]`: runs a node until SIGTERM/SIGINT,
- * then says leave to its peers, drains in-flight requests and exits 0. `sup --identity F --join
+ * [--identity FILE] [--listen HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT]`: runs a node
+ * until SIGTERM/SIGINT, then leaves the cluster (peers mark it left), drains in-flight requests and
+ * exits 0. `sup --identity F --join
  * H:P` (options with no subcommand) is the same command.
  */
 import { log, setLogLevel } from "../log.ts";
@@ -10,7 +11,7 @@ import { dataDirOf } from "./admin-client.ts";
 import { UsageError, parse } from "./args.ts";
 
 export const START_USAGE =
-  "Usage: sup start [--data DIR] [--http HOST:PORT] [--kernels NAME,NAME,...] [--tenant-host SUFFIX] [--identity FILE] [--listen HOST:PORT] [--join HOST:PORT]";
+  "Usage: sup start [--data DIR] [--http HOST:PORT] [--kernels NAME,NAME,...] [--tenant-host SUFFIX] [--identity FILE] [--listen HOST:PORT] [--advertise HOST:PORT] [--join HOST:PORT]";
 
 /** Parses `HOST:PORT` (or `:PORT`, or `PORT`) given to `option`. */
 export function parseHttpAddress(text: string, option = "--http", example = "127.0.0.1:8080"): { host: string; port: number } {
@@ -29,6 +30,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     "tenant-host": { type: "string" },
     identity: { type: "string" },
     listen: { type: "string" },
+    advertise: { type: "string" },
     join: { type: "string" },
   });
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"\n${START_USAGE}`);
@@ -44,7 +46,13 @@ export async function startCommand(argv: string[]): Promise<number> {
     const j = parseHttpAddress(values.join, "--join", "root.example.com:7000");
     if (!/:/.test(values.join) || j.port === 0) throw new UsageError(`Invalid --join address "${values.join}": expected HOST:PORT, e.g. root.example.com:7000\n${START_USAGE}`);
   }
-  const cluster = { identityFile: values.identity, listen, join: values.join };
+  let advertise: string | undefined;
+  if (values.advertise !== undefined) {
+    const a = parseHttpAddress(values.advertise, "--advertise", "203.0.113.7:7000");
+    if (!/:/.test(values.advertise) || a.port === 0 || a.host === "0.0.0.0") throw new UsageError(`Invalid --advertise address "${values.advertise}": expected the HOST:PORT peers can dial, e.g. 203.0.113.7:7000\n${START_USAGE}`);
+    advertise = addressText(a);
+  }
+  const cluster = { identityFile: values.identity, listen, advertise, join: values.join };
   const node = await SupNode.start({ dataDir: dataDirOf(values.data), httpHost: host, httpPort: port, kernels, tenantHost, cluster });
   const address = node.httpAddress();
   const bc = node.cluster === null ? "" : `, backchannel ${node.cluster.listenAddress()} as "${node.cluster.identity.name}" in cluster ${node.cluster.identity.clusterId}`;

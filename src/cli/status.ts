@@ -19,11 +19,12 @@ export async function statusCommand(argv: string[]): Promise<number> {
       const kernels = (s.kernels as { name: string; version: number }[]).map((k) => `${k.name}@${k.version}`).join(" ");
       const jobs = s.jobs as { scheduled: number; unscheduled: number };
       const idle = jobs.unscheduled > 0 ? `, ${jobs.unscheduled} not scheduled` : "";
-      const c = s.cluster as { name: string; clusterId: string; identityFile: string; listen: string | null; join: string | null; peers: number } | null;
+      const c = s.cluster as { name: string; clusterId: string; identityFile: string; listen: string | null; advertise: string; join: string | null; peers: number; incarnation: number; members: Record<string, number> } | null;
+      const states = c === null ? "" : Object.entries(c.members).filter(([, n]) => n > 0).map(([state, n]) => `${n} ${state}`).join(", ");
       const cluster =
         c === null
           ? "identity none (runs alone)\n"
-          : `identity ${c.name} (${c.identityFile})\ncluster ${c.clusterId}\nbackchannel ${c.listen ?? "off"}${c.join !== null ? `, joins ${c.join}` : ""}, ${c.peers} peer${c.peers === 1 ? "" : "s"} connected\n`;
+          : `identity ${c.name} (${c.identityFile})\ncluster ${c.clusterId}\nbackchannel ${c.listen ?? "off"}${c.advertise !== c.listen ? ` (peers dial ${c.advertise})` : ""}${c.join !== null ? `, joins ${c.join}` : ""}, ${c.peers} peer${c.peers === 1 ? "" : "s"} connected\nmembers ${states} (incarnation ${c.incarnation})\n`;
       writeOut(`node ${s.id}\ndata ${s.dataDir}\nhttp ${s.http ?? "off"}\n${cluster}kernels ${kernels}\ncode ${s.code} names, change seq ${s.seq}\njobs ${jobs.scheduled} scheduled${idle}\n`);
     }
     return EXIT_OK;

@@ -270,6 +270,13 @@ export class MemberTable {
     const m = this.byName.get(name);
     if (m === undefined || incarnation < m.incarnation) return;
     if (!m.live && incarnation === m.incarnation) return;
+    // A correct verdict comes at least the minimum suspicion after the member's last word (its
+    // accuser suspected it that long). One about a member this node heard from directly since then
+    // is wrong for this side of the network (a partition that just healed, a path only the accuser
+    // lost): it is taken as a suspicion, which the member hears of and refutes.
+    if (from !== this.self.name && m.live && m.lastHeardMs !== null && now - m.lastHeardMs < suspicionTimeouts(this.hooks.config, this.liveCount).minMs) {
+      return this.suspect(name, incarnation, from, now);
+    }
     m.incarnation = incarnation;
     m.suspicion = null;
     this.setState(m, "dead", now);

@@ -214,4 +214,18 @@ describe("membership suspicion and refutation", () => {
   test("a core is built only with a valid name and metadata", () => {
     expect(() => testCore("a b")).toThrow('name "a b" is not a member name');
   });
+
+  test("a dead verdict from elsewhere about a member heard from within the minimum suspicion is only a suspicion; after longer silence it stands", () => {
+    const { minMs } = suspicionTimeouts(DEFAULT_MEMBERSHIP_CONFIG, PEERS.length + 1);
+    const core = coreWithPeers(PEERS);
+    // "a" speaks at 1000; "b" says "a" is dead just before the minimum suspicion has passed.
+    core.step({ type: "message", now: 1000, from: "a", message: testMessage("gossip") });
+    const early = emitted(core.step({ type: "message", now: 1000 + minMs - 1, from: "b", message: testMessage("gossip", [], [{ kind: "dead", name: "a", incarnation: 0, from: "b" }]) }));
+    expect(early).toContainEqual({ type: "member", name: "a", previous: "alive", state: "suspect", incarnation: 0 });
+    expect(early.some((e) => e.type === "member" && e.state === "dead")).toBe(false);
+    // "c" has been silent for the minimum suspicion: the verdict is taken as it is.
+    core.step({ type: "message", now: 1000, from: "c", message: testMessage("gossip") });
+    const late = emitted(core.step({ type: "message", now: 1000 + minMs, from: "b", message: testMessage("gossip", [], [{ kind: "dead", name: "c", incarnation: 0, from: "b" }]) }));
+    expect(late).toContainEqual({ type: "member", name: "c", previous: "alive", state: "dead", incarnation: 0 });
+  });
 });

@@ -93,12 +93,3 @@ export const FRAMES_PER_KEY_MAX = REKEY_AFTER_FRAMES + (1 << 20);
  * certificate that runs out while connected is dropped within this time.
  */
 export const CERT_RECHECK_MS = 60_000;
-
-/** First wait before dialing a lost peer again; doubled after each failure up to DIAL_RETRY_MS_MAX. */
-export const DIAL_RETRY_MS_MIN = 250;
-
-/** Longest wait between two dials of a lost peer: a peer back after a reboot is found within it. */
-export const DIAL_RETRY_MS_MAX = 30_000;
-
-/** Members a `members` message may list: the full-mesh table of this issue stops well below it. */
-export const MEMBERS_MESSAGE_ITEMS_MAX = 1024;

@@ -1,21 +1,28 @@
 /**
- * A node's place in a cluster (issue 12's first join; membership proper is issue 13): it loads the
- * node identity, runs the Backchannel, dials its join target and the peers it learned (kept in the
- * store, so a restart with no flags reconnects), exchanges node-info and members messages, keeps
- * the member table from connection events, and says `leave` to every peer when it stops.
+ * A node's place in a cluster: it loads the node identity, runs the Backchannel, hosts the protocol
+ * cores on a CoreHost (core-host.ts) wired to it, and runs membership (members.ts) with this node's
+ * metadata. The join target, the peers it learned and its last incarnation are kept in the store,
+ * so a restart with no flags rejoins. Stopping leaves gracefully: peers mark this node `left`.
+ *
+ * Later cluster features host their own cores: `cluster.host.add(core)`; membership changes reach
+ * them through `cluster.subscribe(listener)` (docs/cluster.md, "Membership on a node").
  *
  * Store settings: `cluster.identity` (absolute path of the identity file), `cluster.id`,
- * `cluster.listen` (`host:port`), `cluster.join` (`host:port`), `cluster.peers` ([{name, address}]).
+ * `cluster.listen` and `cluster.advertise` (`host:port`), `cluster.join` (`host:port`), and
+ * membership's `cluster.peers` and `cluster.incarnation`.
  */
 import { resolve } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+import { MembershipOptionsError, type MemberMeta, type MemberView, type MembershipEvent } from "../cluster/mod.ts";
 import { SupError } from "../errors.ts";
+import { Sym } from "../lang/value.ts";
 import { log } from "../log.ts";
-import type { List } from "../lang/value.ts";
-import { Backchannel, loadIdentityFile, NodeIdentity, validityAt, type CloseCause, type PeerInfo } from "../net/mod.ts";
+import { Backchannel, loadIdentityFile, NodeIdentity, validityAt } from "../net/mod.ts";
 import type { Store } from "../store/mod.ts";
-import { MemberTable, type Member } from "./members.ts";
-import { PeerDialer } from "./peer-dialer.ts";
-import { isAddress, leaveMessage, membersMessage, nodeInfoMessage, readPeerMessage, splitAddress } from "./peer-messages.ts";
+import { defaultAdvertisedHost, isAddress, isUnspecifiedHost, joinAddress, splitAddress } from "./address.ts";
+import { CoreHost } from "./core-host.ts";
+import type { MemberInfo } from "./member-json.ts";
+import { NodeMembership } from "./members.ts";
 
 /** The backchannel port when --listen is not given. */
 export const DEFAULT_BACKCHANNEL_PORT = 7000;
@@ -23,8 +30,8 @@ export const DEFAULT_BACKCHANNEL_PORT = 7000;
 const SETTING_IDENTITY = "cluster.identity";
 const SETTING_CLUSTER_ID = "cluster.id";
 const SETTING_LISTEN = "cluster.listen";
+const SETTING_ADVERTISE = "cluster.advertise";
 const SETTING_JOIN = "cluster.join";
-const SETTING_PEERS = "cluster.peers";
 
 /** The cluster part of a node's configuration (flags; the store fills in what is not given). */
 export interface ClusterConfig {
@@ -32,8 +39,22 @@ export interface ClusterConfig {
   readonly identityFile?: string;
   /** `host:port` to listen on (default: stored, else 0.0.0.0:7000). */
   readonly listen?: string;
-  /** `host:port` of a node to join (kept in the store). */
+  /** `host:port` peers should dial (default: stored, else the listen address, its host made concrete). */
+  readonly advertise?: string;
+  /** `host:port` of any member to join through (kept in the store). */
   readonly join?: string;
+}
+
+/** What the cluster reads from its node. */
+export interface ClusterNode {
+  /** `host:port` the HTTP service listens on, or null when it is off. */
+  httpAddress(): string | null;
+  /** The node's kernel set. */
+  kernels(): readonly string[];
+  /** Requests in flight in the HTTP layer. */
+  inFlight(): number;
+  /** The change-log position (the store's sequence). */
+  logPosition(): number;
 }
 
 /** The cluster could not start; its message names the file or setting. */
@@ -49,37 +70,58 @@ export interface ClusterStatus {
   readonly clusterId: string;
   readonly identityFile: string;
   readonly listen: string | null;
+  readonly advertise: string;
   readonly join: string | null;
   readonly peers: number;
+  readonly incarnation: number;
+  /** Members by state, this node included. */
+  readonly members: Readonly<Record<string, number>>;
 }
 
 /** See the file comment. */
 export class NodeCluster {
-  readonly members: MemberTable;
-  private readonly dialer: PeerDialer;
-  private readonly leaving = new Set<string>();
-  private stopping = false;
+  readonly host: CoreHost;
+  readonly membership: NodeMembership;
+  private stopping: Promise<void> | null = null;
 
   private constructor(
     readonly identity: NodeIdentity,
     readonly identityFile: string,
     private readonly store: Store,
     readonly backchannel: Backchannel,
-    private readonly httpAddress: () => string | null,
+    readonly advertise: string,
+    node: ClusterNode,
+    join: string | null,
   ) {
-    this.members = new MemberTable(identity.cert);
-    this.dialer = new PeerDialer(backchannel);
+    this.host = new CoreHost(backchannel);
+    const cert = identity.cert;
+    const meta = (): MemberMeta => ({
+      serial: cert.serial,
+      roles: [...cert.roles],
+      labels: cert.labels.map(([k, v]) => [k, v] as const),
+      backchannel: advertise,
+      http: advertisedHttp(node.httpAddress(), advertise),
+      kernels: [...node.kernels()],
+      version: pkg.version,
+    });
+    this.membership = new NodeMembership(this.host, store, { meta, inFlight: () => node.inFlight(), logPosition: () => node.logPosition() }, identity.name, join);
+    // A connection to a member declared dead is suspect itself (a partition leaves TCP connections
+    // open but silent, and their retransmission back-off grows to minutes): close it, so talking to
+    // that member again takes a fresh dial, which works as soon as the network does.
+    this.membership.subscribe((e) => {
+      if (e.type === "member" && e.state === "dead" && backchannel.peer(e.name) !== undefined) backchannel.disconnect(e.name, "local", "member declared dead");
+    });
   }
 
   /**
    * Starts the cluster part of a node, or returns null when the node has no identity (given or
-   * stored). Throws SupError (IdentityFileError, listen-failed) or ClusterStartError.
+   * stored). Throws SupError (IdentityFileError, listen-failed, membership-options) or ClusterStartError.
    */
-  static start(store: Store, config: ClusterConfig, httpAddress: () => string | null): NodeCluster | null {
+  static start(store: Store, config: ClusterConfig, node: ClusterNode): NodeCluster | null {
     const stored = store.getSetting<string>(SETTING_IDENTITY);
     const file = config.identityFile !== undefined ? resolve(config.identityFile) : stored;
     if (file === undefined) {
-      if (config.join !== undefined || config.listen !== undefined) {
+      if (config.join !== undefined || config.listen !== undefined || config.advertise !== undefined) {
         throw new ClusterStartError(`Cannot ${config.join !== undefined ? "join a cluster" : "listen for the backchannel"} without an identity: give --identity FILE (made with sup identity issue)`);
       }
       return null;
@@ -97,136 +139,110 @@ export class NodeCluster {
     }
     const listen = config.listen ?? store.getSetting<string>(SETTING_LISTEN) ?? `0.0.0.0:${DEFAULT_BACKCHANNEL_PORT}`;
     if (!isAddress(listen) && !/:0$/.test(listen)) throw new ClusterStartError(`Invalid backchannel address "${listen}": expected HOST:PORT`);
+    const advertised = config.advertise ?? store.getSetting<string>(SETTING_ADVERTISE);
+    if (advertised !== undefined && (!isAddress(advertised) || isUnspecifiedHost(splitAddress(advertised).host))) {
+      throw new ClusterStartError(`Invalid --advertise address "${advertised}": expected the HOST:PORT peers can dial, e.g. 203.0.113.7:7000`);
+    }
     const join = config.join ?? store.getSetting<string>(SETTING_JOIN);
     if (join !== undefined && !isAddress(join)) throw new ClusterStartError(`Invalid --join address "${join}": expected HOST:PORT, e.g. root.example.com:7000`);
     const { host, port } = splitAddress(listen);
     let cluster: NodeCluster | null = null;
+    let unroutedLogSecond = 0;
     const bc = Backchannel.start({
       identity,
       listen: { host, port },
-      onPeer: (p) => cluster?.peerUp(p),
-      onPeerLost: (p, cause, detail) => cluster?.peerDown(p, cause, detail),
-      onMessage: (p, m) => cluster?.message(p, m),
+      onPeer: (p) => cluster?.host.peerUp(p.name, p.direction),
+      onPeerLost: (p, cause) => cluster?.host.peerLost(p.name, cause === "local"),
+      onMessage: (p, m) => {
+        if (cluster === null || cluster.host.message(p.name, m)) return;
+        // Counted always (sup_core_unrouted_messages_total); logged once a second at most, since a peer decides how many.
+        const second = Math.floor(Date.now() / 1000);
+        if (second === unroutedLogSecond) return;
+        unroutedLogSecond = second;
+        const head = m.items[0];
+        log("warn", "backchannel message of unknown kind ignored", { peer: p.name, kind: head instanceof Sym ? head.name : "?" });
+      },
     });
-    cluster = new NodeCluster(identity, file, store, bc, httpAddress);
+    const bound = bc.address!;
+    const advertise = advertised ?? joinAddress(isUnspecifiedHost(bound.host) ? defaultAdvertisedHost() : bound.host, bound.port);
+    try {
+      cluster = new NodeCluster(identity, file, store, bc, advertise, node, join ?? null);
+    } catch (e) {
+      void bc.close();
+      // The certificate allows more than member metadata carries (e.g. 32 roles against 16).
+      if (e instanceof MembershipOptionsError) throw new ClusterStartError(`Cannot start node with identity "${file}": ${e.message.replace(/^Cannot start membership: /, "its member metadata is too large: ")}`);
+      throw e;
+    }
     // Only a node that started is remembered, so a typo in a flag leaves the store as it was.
     store.putSetting(SETTING_IDENTITY, file);
     store.putSetting(SETTING_CLUSTER_ID, identity.clusterId);
     if (config.listen !== undefined) store.putSetting(SETTING_LISTEN, config.listen);
+    if (config.advertise !== undefined) store.putSetting(SETTING_ADVERTISE, config.advertise);
     if (config.join !== undefined) store.putSetting(SETTING_JOIN, config.join);
-    cluster.members.setSelf(identity.name, cluster.listenAddress(), httpAddress());
-    for (const p of store.getSetting<{ name: string; address: string }[]>(SETTING_PEERS) ?? []) {
-      if (p.name === identity.name || !isAddress(p.address)) continue;
-      cluster.members.known(p.name, p.address);
-      cluster.dialer.add(p.address, p.name);
-    }
-    if (join !== undefined) cluster.dialer.add(join);
-    log("info", "backchannel listening", { name: identity.name, cluster: identity.clusterId, address: cluster.listenAddress(), join: join ?? "" });
+    log("info", "backchannel listening", { name: identity.name, cluster: identity.clusterId, address: cluster.listenAddress(), advertise, join: join ?? "", incarnation: cluster.membership.core.self.incarnation });
     return cluster;
   }
 
   /** `host:port` the backchannel listens on. */
   listenAddress(): string | null {
     const a = this.backchannel.address;
-    return a === null ? null : `${a.host}:${a.port}`;
+    return a === null ? null : joinAddress(a.host, a.port);
   }
 
   /** What `sup status` shows. */
   status(): ClusterStatus {
+    const members: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+    for (const m of this.membership.core.members()) members[m.state]!++;
     return {
       name: this.identity.name,
       clusterId: this.identity.clusterId,
       identityFile: this.identityFile,
       listen: this.listenAddress(),
+      advertise: this.advertise,
       join: this.store.getSetting<string>(SETTING_JOIN) ?? null,
       peers: this.backchannel.peers().length,
+      incarnation: this.membership.core.self.incarnation,
+      members,
     };
   }
 
-  /** Every member this node knows (itself first). */
-  nodes(): Member[] {
-    this.members.setSelf(this.identity.name, this.listenAddress(), this.httpAddress());
-    return this.members.list().map((m) => ({ name: m.name, state: m.state, roles: m.roles, labels: m.labels, backchannel: m.backchannel, http: m.http, self: m.self, since: m.since }));
+  /** Every member this node knows, itself included, sorted by name (`sup nodes --json`). */
+  nodes(): MemberInfo[] {
+    return this.membership.nodes();
   }
 
-  /** The backchannel's Prometheus text. */
+  /** Every member as the membership core holds it, sorted by name. */
+  members(): MemberView[] {
+    return this.membership.members();
+  }
+
+  /** Calls `listener` with every membership event from now on; returns the unsubscribe function. */
+  subscribe(listener: (event: MembershipEvent) => void): () => void {
+    return this.membership.subscribe(listener);
+  }
+
+  /** The Prometheus text of the backchannel, the core host and membership. */
   metricsText(): string {
-    return this.backchannel.metrics.render();
+    return this.backchannel.metrics.render() + this.host.metrics.render() + this.membership.metricsText();
   }
 
-  /** Says `leave` to every peer, then closes the backchannel (queued messages are written first). */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.dialer.stop();
-    for (const p of this.backchannel.peers()) this.backchannel.send(p.name, leaveMessage());
-    await this.backchannel.close();
+  /**
+   * Leaves the cluster and closes the backchannel: peers mark this node `left` at once. Bounded:
+   * about LEAVE_FLUSH_MS for messages held for pending dials, then the backchannel's close flush.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.membership.leave(this.host);
+      this.host.stop();
+      await this.backchannel.close();
+    })();
+    return this.stopping;
   }
+}
 
-  private peerUp(p: PeerInfo): void {
-    this.leaving.delete(p.name);
-    this.members.up(p.cert);
-    this.dialer.connected(p.name);
-    const http = this.httpAddress() ?? "";
-    this.backchannel.send(p.name, nodeInfoMessage(this.listenAddress() ?? "", http));
-    this.backchannel.send(p.name, membersMessage(this.members.addressed().filter((m) => m.name !== p.name)));
-  }
-
-  private peerDown(p: PeerInfo, cause: CloseCause, detail: string): void {
-    if (this.stopping) return;
-    if (this.leaving.has(p.name)) {
-      this.members.left(p.name);
-      this.dialer.left(p.name);
-      log("info", "peer left", { name: p.name });
-    } else {
-      this.members.down(p.name);
-      this.dialer.lost(p.name);
-      log("warn", "peer lost", { name: p.name, cause, detail });
-    }
-  }
-
-  private message(p: PeerInfo, msg: List): void {
-    const m = readPeerMessage(msg);
-    switch (m.kind) {
-      case "node-info": {
-        const bc = this.seenAt(p, m.backchannel);
-        this.members.addresses(p.name, bc, m.http === "" ? null : this.seenAt(p, m.http));
-        this.dialer.add(bc, p.name);
-        this.savePeers();
-        return;
-      }
-      case "members":
-        for (const other of m.members) {
-          if (other.name === this.identity.name) continue;
-          this.members.known(other.name, other.address);
-          if (this.backchannel.peer(other.name) === undefined) this.dialer.add(other.address, other.name);
-        }
-        this.savePeers();
-        return;
-      case "leave":
-        this.leaving.add(p.name);
-        this.members.left(p.name);
-        this.dialer.left(p.name);
-        return;
-      case "unknown":
-        log("warn", "backchannel message of unknown kind ignored", { peer: p.name, kind: m.name });
-        return;
-      case "malformed":
-        log("warn", "malformed backchannel message ignored", { peer: p.name, detail: m.why });
-        return;
-    }
-  }
-
-  /** An advertised address with an unspecified host (0.0.0.0, ::) becomes the host the peer is seen at. */
-  private seenAt(p: PeerInfo, advertised: string): string {
-    const { host, port } = splitAddress(advertised);
-    if (host !== "0.0.0.0" && host !== "::" && host !== "") return advertised;
-    const ip = p.address.slice(0, p.address.lastIndexOf(":"));
-    return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
-  }
-
-  private savePeers(): void {
-    const peers = this.members.addressed();
-    const before = JSON.stringify(this.store.getSetting(SETTING_PEERS) ?? []);
-    if (JSON.stringify(peers) !== before) this.store.putSetting(SETTING_PEERS, peers);
-  }
+/** The HTTP address peers should use: an unspecified host becomes the advertised backchannel host. */
+function advertisedHttp(http: string | null, advertise: string): string {
+  if (http === null) return "";
+  const { host, port } = splitAddress(http);
+  return isUnspecifiedHost(host) ? joinAddress(splitAddress(advertise).host, port) : http;
 }

@@ -31,6 +31,11 @@ export class NodeHttp {
     this.server = server;
   }
 
+  /** Requests being handled now (0 when not serving). */
+  inFlight(): number {
+    return this.server?.dispatcher.inFlight ?? 0;
+  }
+
   /** `host:port` being served, or null. */
   address(): string | null {
     return this.listening === null ? null : `${this.listening.hostname}:${this.listening.port}`;

@@ -123,7 +123,12 @@ export class SupNode {
       node.admin = AdminServer.start(node, socketPath);
       if (kernels.includes("http")) node.http.start();
       const started = node;
-      node.cluster = NodeCluster.start(store, config.cluster ?? {}, () => started.httpAddress());
+      node.cluster = NodeCluster.start(store, config.cluster ?? {}, {
+        httpAddress: () => started.httpAddress(),
+        kernels: () => started.kernelSet(),
+        inFlight: () => started.http.inFlight(),
+        logPosition: () => store.seq,
+      });
       node.jobs = JobScheduler.startFor(store, runtime.host, node.scopes);
       const named = node.cluster === null ? {} : { name: node.cluster.identity.name, cluster: node.cluster.identity.clusterId };
       log("info", "node started", { id: node.id, data: config.dataDir, http: node.httpAddress() ?? "off", kernels: kernels.join(","), ...named });

@@ -24,6 +24,17 @@ export interface NodeProcess {
   waitForStderr(pattern: string | RegExp, ms?: number): Promise<string>;
 }
 
+/** How a node is started (NodeSandbox.start). */
+export interface StartOptions {
+  /** A command that runs first and then execs the node (e.g. `setpriv --regid N --clear-groups`). */
+  readonly prefix?: readonly string[];
+  /** How long to wait for the node to print its address. */
+  readonly startMs?: number;
+}
+
+/** How long a start may take by default. */
+const START_WAIT_MS = 20_000;
+
 /** How long waitForStderr waits by default: generous, for a loaded CI machine. */
 const STDERR_WAIT_MS = 10_000;
 
@@ -44,16 +55,20 @@ export class NodeSandbox {
     return p;
   }
 
-  /** Starts `sup start` on `data` and resolves once it prints its address (20 s at most). */
-  async start(data: string, extra: string[] = [], env: Record<string, string> = {}): Promise<NodeProcess> {
-    const proc = Bun.spawn([SUP, "start", "--data", data, "--http", "127.0.0.1:0", ...extra], {
+  /**
+   * Starts `sup start` on `data` and resolves once it prints its address (`startMs`, default 20 s,
+   * at most). `prefix` runs it through another command that then execs it (e.g. `setpriv --regid N
+   * --clear-groups`).
+   */
+  async start(data: string, extra: string[] = [], env: Record<string, string> = {}, options: StartOptions = {}): Promise<NodeProcess> {
+    const proc = Bun.spawn([...(options.prefix ?? []), SUP, "start", "--data", data, "--http", "127.0.0.1:0", ...extra], {
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
       env: { ...process.env, ...env },
     });
     this.procs.push(proc);
-    const { url, stderr } = await startedNode(proc);
+    const { url, stderr } = await startedNode(proc, options.startMs);
     const waitForStderr = async (pattern: string | RegExp, ms = STDERR_WAIT_MS): Promise<string> => {
       const found = () => (typeof pattern === "string" ? stderr().includes(pattern) : pattern.test(stderr()));
       const deadline = Date.now() + ms;
@@ -79,8 +94,8 @@ export class NodeSandbox {
   }
 }
 
-/** Resolves with a starting node's base URL once it prints `http://HOST:PORT/` (20 s at most); its stderr keeps draining. */
-export async function startedNode(proc: Bun.Subprocess<"ignore", "pipe", "pipe">): Promise<{ url: string; stderr: () => string }> {
+/** Resolves with a starting node's base URL once it prints `http://HOST:PORT/` (`ms` at most); its stderr keeps draining. */
+export async function startedNode(proc: Bun.Subprocess<"ignore", "pipe", "pipe">, ms = START_WAIT_MS): Promise<{ url: string; stderr: () => string }> {
   const reader = proc.stderr.getReader();
   const decoder = new TextDecoder();
   let err = "";
@@ -93,7 +108,7 @@ export async function startedNode(proc: Bun.Subprocess<"ignore", "pipe", "pipe">
       url ??= /running: .*(http:\/\/[\d.]+:\d+)\//.exec(err)?.[1] ?? null;
     }
   })();
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + ms;
   while (url === null && Date.now() < deadline && proc.exitCode === null) await Bun.sleep(10);
   if (url === null) {
     proc.kill("SIGKILL");
