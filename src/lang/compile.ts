@@ -160,12 +160,12 @@ function compileCall(l: List): Code {
     if (e !== undefined) {
       if (nargs === 2) {
         const a = c0!(it);
-        return e(a, c1!(it), NONE);
+        return e(a, c1!(it), NONE, it.cx);
       }
-      if (nargs === 1) return e(c0!(it), NONE, NONE);
+      if (nargs === 1) return e(c0!(it), NONE, NONE, it.cx);
       const a = c0!(it);
       const b = c1!(it);
-      return e(a, b, c2!(it));
+      return e(a, b, c2!(it), it.cx);
     }
     const k = site.kernel;
     if (k !== undefined) return k(it.cx, args);

@@ -5,7 +5,7 @@
  */
 import { castValue, valuesEq } from "./convert.ts";
 import { BudgetExceeded, SlpException } from "./errors.ts";
-import type { KernelFn } from "./host.ts";
+import type { EagerKernelFn, KernelFn } from "./host.ts";
 import { INTRINSICS, INTRINSICS_BY_ID } from "./intrinsics.ts";
 import type { Interp, LambdaDef } from "./interp.ts";
 import { debugForm } from "./printer.ts";
@@ -18,7 +18,7 @@ export interface JsCallSite {
   /** The table this site was resolved against (tables are immutable and shared; see kernel-set.ts). */
   fns: ReadonlyMap<string, KernelFn> | undefined;
   /** The kernel's eager form when it takes exactly nargs arguments; undefined otherwise. */
-  eager: ((a: Value, b: Value, c: Value) => Value) | undefined;
+  eager: EagerKernelFn["call"] | undefined;
   /** The id of the function's pure equivalent (intrinsics.ts) when it declares one, else 0. */
   op: number;
 }

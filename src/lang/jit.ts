@@ -209,7 +209,7 @@ export class Gen {
     this.emit(`if (${s}.fns !== ${fns}) resolveSite(${s}, ${fns});`);
     this.emit(`if (${s}.eager !== undefined) {`);
     const a = args.map((x) => this.expr(x));
-    const eager = `${s}.eager(${a[0]}, ${a[1] ?? "NONE"}, ${a[2] ?? "NONE"})`;
+    const eager = `${s}.eager(${a[0]}, ${a[1] ?? "NONE"}, ${a[2] ?? "NONE"}, it)`;
     const known = this.hint?.get(name);
     const pure = known?.pure !== undefined && known.eager?.arity === n ? INTRINSICS.get(known.pure) : undefined;
     if (pure !== undefined && pure.params.length === n && n === 2) {
