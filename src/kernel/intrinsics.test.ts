@@ -98,6 +98,7 @@ describe("pure equivalents against the alu C kernel", () => {
     for (const f of manifest.functions) {
       expect(f.pure).toBeDefined();
       expect(aluAsLoaded.functions.get(f.name)!.pure).toBe(f.pure!);
+      expect(alu.functions.get(f.name)!.pure).toBeUndefined();
     }
   });
 

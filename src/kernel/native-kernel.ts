@@ -106,12 +106,12 @@ function bindAll(code: KernelCode, conventions: ReadonlyMap<string, Convention>,
   for (const [name, reg] of code.registered) {
     const conv = conventions.get(name) ?? (reg.convention === SUP_CALL_VALUE ? { kind: "value" as const, raw: true, params: 0, variadic: true } : null);
     if (conv === null) continue;
-    // A declared pure equivalent (checked against the signature by the manifest parser): a value
-    // function's runs instead of the C code (native-convert.ts); a scalar one lets the JS tier inline it.
+    // A declared pure equivalent (checked against the signature by the manifest parser) runs
+    // instead of the C code (native-convert.ts), and a scalar one lets the JS tier inline it.
     const pure = manifest.functions.find((f) => f.name === name)?.pure;
-    const b = bind(name, reg.fn, conv, live, conv.kind === "value" && pure !== undefined && equivalents ? pure : null);
+    const b = bind(name, reg.fn, conv, live, pure !== undefined && equivalents ? pure : null);
     closers.push(b.close);
-    if (conv.kind === "scalar" && pure !== undefined && INTRINSICS.has(pure)) b.kernelFn.pure = pure;
+    if (conv.kind === "scalar" && pure !== undefined && equivalents && INTRINSICS.has(pure)) b.kernelFn.pure = pure;
     functions.set(name, b.kernelFn);
   }
   return functions;
