@@ -53,6 +53,8 @@ export class Str {
  */
 export class Sym {
   readonly t = T_SYMBOL;
+  /** The code that evaluates this symbol (compile.ts), made once: symbols are interned. */
+  compiled: unknown = undefined;
   constructor(
     readonly name: string,
     readonly id: number,
