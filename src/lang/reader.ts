@@ -112,8 +112,20 @@ export function atomNumber(a: string, kind: "int" | "real"): Value | "stoll" | "
   return new Real(x);
 }
 
+/**
+ * Elements of the lists being read and their closing characters, shared by every read: reading
+ * never calls out, so reads never nest, and `eval` reads many short texts, each of which would
+ * otherwise allocate both.
+ */
+const ITEMS: Value[] = [];
+const CLOSERS: number[] = [];
+/** A ParseResult's diagnostics when there are none (most reads). */
+const NO_DIAGNOSTICS: readonly ParseDiagnostic[] = Object.freeze([]);
+
 /** Parses the first object of `src` (a latin1 byte string). */
 export function read(src: string): ParseResult {
+  ITEMS.length = 0;
+  CLOSERS.length = 0;
   return new Reader(src).run();
 }
 
@@ -123,9 +135,9 @@ class Reader {
   /** Set once nesting went too deep: reading stopped there, so enclosing lists are not "unclosed". */
   private aborted = false;
   /** Closing characters of the lists being read, innermost last. */
-  private readonly closers: number[] = [];
-  private readonly stack: Value[] = [];
-  readonly diags: ParseDiagnostic[] = [];
+  private readonly closers = CLOSERS;
+  private readonly stack = ITEMS;
+  private diags: ParseDiagnostic[] | null = null;
   constructor(private readonly s: string) {}
 
   run(): ParseResult {
@@ -135,11 +147,11 @@ class Reader {
       return { value: null, diagnostics: [{ code: 5, message: "No object found in source", offset: 0 }], end: 0 };
     }
     const v = this.object();
-    return { value: this.diags.length === 0 ? v : null, diagnostics: this.diags, end: this.i };
+    return { value: this.diags === null ? v : null, diagnostics: this.diags ?? NO_DIAGNOSTICS, end: this.i };
   }
 
   private error(code: number, message: string, offset: number): void {
-    this.diags.push({ code, message, offset });
+    (this.diags ??= []).push({ code, message, offset });
   }
 
   /** Skips whitespace and comments. */
@@ -210,7 +222,7 @@ class Reader {
         const [code, msg] = UNCLOSED[open]!;
         // Report only the innermost unclosed list or string: everything enclosing it is unclosed for
         // the same reason, and after a nesting error reading stopped early on purpose.
-        if (!this.aborted && !this.diags.some((d) => d.code >= 1 && d.code <= 4)) this.error(code, msg, start);
+        if (!this.aborted && !(this.diags ?? []).some((d) => d.code >= 1 && d.code <= 4)) this.error(code, msg, start);
         break;
       }
       const c = s.charCodeAt(this.i);
@@ -304,6 +316,9 @@ class Reader {
     }
     this.i = i;
     const a = s.slice(start, i);
+    // Only a sign, a digit or a dot can start a number (atomKind): the rest, most symbols, are symbols.
+    const c0 = s.charCodeAt(start);
+    if (!(c0 === 43 || c0 === 45 || c0 === 46 || (c0 >= 48 && c0 <= 57))) return sym(a);
     const kind = atomKind(a);
     if (kind === "sym") return sym(a);
     const v = atomNumber(a, kind);

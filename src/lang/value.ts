@@ -132,13 +132,17 @@ let sweepAt = SWEEP_TABLE_SIZE_MIN;
 
 /** Interns a symbol name (a latin1 byte string). */
 export function sym(name: string): Sym {
-  const s = symbols.get(name)?.ref.deref();
-  return s !== undefined ? s : internNew(name);
+  const e = symbols.get(name);
+  if (e !== undefined) {
+    const s = e.ref.deref();
+    if (s !== undefined) return s;
+  }
+  return internNew(name, e);
 }
 
-function internNew(name: string): Sym {
+/** Makes a symbol; `dead` is the table's entry for a collected symbol of this name, if any. */
+function internNew(name: string, dead: SymbolEntry | undefined): Sym {
   // A collected symbol of this name, not yet swept: its id is free now.
-  const dead = symbols.get(name);
   if (dead !== undefined) freeIds.push(dead.id);
   else if (freeIds.length === 0 && symbols.size >= sweepAt) sweepSymbols();
   const s = new Sym(name, freeIds.length > 0 ? freeIds.pop()! : idsInUse++);
