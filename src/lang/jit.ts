@@ -46,14 +46,38 @@ export class Gen {
   private nodes = 0;
   private depth = 0;
 
+  /** The `if` that binds a self-binding body's parameters (see observe); null for other units. */
+  private readonly bindParams: string | null;
+
   /**
    * `hint`: a function table to resolve kernel calls against now, to choose what to inline.
    * `locals`: parameters read from the unit's arguments (see localParams).
+   * `selfBinding`: a lambda body's parameters when the body binds them itself (see observe).
    */
   constructor(
     private readonly hint: ReadonlyMap<string, KernelFn> | null,
     private readonly locals: ReadonlyMap<Sym, string>,
-  ) {}
+    private readonly selfBinding: readonly Sym[] | null = null,
+  ) {
+    this.bindParams =
+      selfBinding === null ? null : `if (sc === 0) { sc = 1; it.pushScope(); ${selfBinding.map((p, i) => `it.define(${this.k(p)}, a${i});`).join(" ")} }`;
+  }
+
+  /**
+   * A self-binding lambda body (tier.ts) is entered without its scope: it pushes the scope and
+   * binds its parameters (from a0, a1) only when something could observe them, here, right before
+   * it: a call out (a lambda, a kernel that is not inlined, closure code), a read of a parameter
+   * that is not kept in a local, or anything that binds or pushes a scope. A body that does none of
+   * these (a leaf call) never binds at all, and is exactly as if it had: nothing could tell.
+   */
+  observe(): void {
+    if (this.bindParams !== null) this.emit(this.bindParams);
+  }
+
+  /** True when s is one of a self-binding body's parameters. */
+  private isParam(s: Sym): boolean {
+    return this.selfBinding !== null && this.selfBinding.includes(s);
+  }
 
   /** The name of a constant. */
   k(v: unknown): string {
@@ -81,6 +105,7 @@ export class Gen {
 
   /** Runs a node's closure code; its value lands in a temporary. */
   fallback(v: Value): string {
+    this.observe();
     const r = this.t();
     this.emit(`${r} = ${this.k(compile(v))}(it);`);
     return r;
@@ -115,8 +140,13 @@ export class Gen {
     const r = this.t();
     const k = this.k(s);
     const local = this.locals.get(s);
+    // Until a self-binding body has bound its parameters nothing can have rebound one, so reading
+    // the local is right whichever way this goes.
     if (local !== undefined) this.emit(`${r} = it.rebinds === rebinds ? ${local} : it.lookup(${k});`);
-    else this.emit(`${r} = it.lookup(${k});`);
+    else {
+      if (this.isParam(s)) this.observe();
+      this.emit(`${r} = it.lookup(${k});`);
+    }
     this.emit(`if (${r} === undefined) ${r} = ${k};`);
     return r;
   }
@@ -164,6 +194,7 @@ export class Gen {
     const d = this.t();
     const n = args.length;
     const kh = this.k(head);
+    if (this.isParam(head)) this.observe();
     this.emit(`${f} = it.lookup(${kh});`);
     this.emit(`if (!(${f} instanceof Aberrant)) throw unknownCallable(${kh}.name, ${pos});`);
     this.emit(`${d} = it.lambdaOf(${f});`);
@@ -176,6 +207,8 @@ export class Gen {
       values.push(a);
     }
     const r = this.t();
+    // The callee may read this body's parameters through dynamic scoping.
+    this.observe();
     if (n > 2) {
       this.emit(`${r} = it.enterLambda(${d}, ${values[0]}, ${values[1]}, [${values.slice(2).join(", ")}]);`);
       return r;
@@ -184,10 +217,13 @@ export class Gen {
     // whole call (measured: 6% of a call on fib); a change there comes here too.
     this.emit("it.step();");
     this.emit(`if (++it.callDepth > ${CALL_DEPTH_MAX}) throw tooDeep(it, ${CALL_DEPTH_MAX});`);
+    this.emit(`if (${d}.unit.selfBinding) ${r} = ${d}.unit.code(it, ${values[0] ?? "NONE"}, ${values[1] ?? "NONE"});`);
+    this.emit("else {");
     this.emit("it.pushScope();");
     for (let i = 0; i < n; i++) this.emit(`it.define(${d}.params[${i}], ${values[i]});`);
     this.emit(`${r} = ${d}.unit.code(it, ${values[0] ?? "NONE"}, ${values[1] ?? "NONE"});`);
     this.emit("it.popScope();");
+    this.emit("}");
     this.emit("it.callDepth--;");
     this.emit(`if (${d}.ret !== 0 && typeOf(${r}) !== ${d}.ret) ${r} = returnedUnexpectedType();`);
     return r;
@@ -215,14 +251,20 @@ export class Gen {
     if (pure !== undefined && pure.params.length === n && n === 2) {
       const slow = this.k(pure.fn);
       const inline = pure.inline !== undefined ? pure.inline(a[0]!, a[1]!, this.t(), slow) : `${slow}(${a[0]}, ${a[1]})`;
-      this.emit(`${r} = ${s}.op === ${pure.id} ? ${inline} : (it.tick(), ${eager});`);
-    } else {
-      // As in compile.ts: a kernel call may do far more work than a step, so the time budget is
-      // watched before each (Interp.tick); an inlined pure operation is a step's worth at most.
-      this.emit("it.tick();");
-      this.emit(`${r} = ${eager};`);
+      this.emit(`if (${s}.op === ${pure.id}) ${r} = ${inline};`);
+      this.emit("else {");
     }
-    this.emit(`} else ${r} = ${this.k(compile(l))}(it);`);
+    // As in compile.ts: a kernel call may do far more work than a step, so the time budget is
+    // watched before each (Interp.tick); an inlined pure operation is a step's worth at most. A
+    // kernel may evaluate code in this scope (its CallContext), so it is observed first.
+    this.observe();
+    this.emit("it.tick();");
+    this.emit(`${r} = ${eager};`);
+    if (pure !== undefined && pure.params.length === n && n === 2) this.emit("}");
+    this.emit("} else {");
+    this.observe();
+    this.emit(`${r} = ${this.k(compile(l))}(it);`);
+    this.emit("}");
     return r;
   }
 }
@@ -260,10 +302,13 @@ function localParams(body: Value, params: readonly Sym[] | null): Map<Sym, strin
   return locals;
 }
 
-/** Generates the source of one unit (for tests and `compileUnit`); `params` for a lambda body. */
-export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, KernelFn> | null, params: readonly Sym[] | null = null): GeneratedUnit {
+/**
+ * Generates the source of one unit (for tests and `compileUnit`); `params` for a lambda body, which
+ * binds them itself when `selfBinding` (see Gen.observe; callers then enter it without its scope).
+ */
+export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, KernelFn> | null, params: readonly Sym[] | null = null, selfBinding = false): GeneratedUnit {
   const locals = localParams(node, params);
-  const g = new Gen(hint, locals);
+  const g = new Gen(hint, locals, selfBinding ? params : null);
   const result = g.expr(node);
   const temps = g.tempCount;
   const constants = g.constants.map((_, i) => `k${i} = K[${i}]`).join(", ");
@@ -274,8 +319,10 @@ export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, Kernel
     "return function unit(it, a0, a1) {",
     "const S = it.session;",
     locals.size > 0 ? "const rebinds = it.rebinds;" : "",
+    selfBinding ? "let sc = 0;" : "",
     temps > 0 ? `let ${Array.from({ length: temps }, (_, i) => `t${i}`).join(", ")};` : "",
     ...g.lines,
+    selfBinding ? "if (sc !== 0) it.popScope();" : "",
     `return ${result};`,
     "};",
   ].join("\n");
@@ -283,8 +330,8 @@ export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, Kernel
 }
 
 /** Compiles a unit to a JavaScript function; throws when the engine refuses the source. */
-export function compileUnit(node: List | Wrap, hint: ReadonlyMap<string, KernelFn> | null, params: readonly Sym[] | null = null): Code {
-  const { source, constants } = generateUnit(node, hint, params);
+export function compileUnit(node: List | Wrap, hint: ReadonlyMap<string, KernelFn> | null, params: readonly Sym[] | null = null, selfBinding = false): Code {
+  const { source, constants } = generateUnit(node, hint, params, selfBinding);
   const factory = new Function("R", "K", source) as (r: typeof RUNTIME, k: readonly unknown[]) => Code;
   return factory(RUNTIME, constants);
 }

@@ -71,6 +71,14 @@ export class Unit {
   runs = 0;
   /** True once `code` is the JavaScript tier's. */
   js = false;
+  /**
+   * True once `code` is a lambda body that pushes its scope and binds its parameters itself, only
+   * if something could observe them (jit.ts, Gen.observe): callers then enter it without pushing a
+   * scope (Interp.enterLambda, generated lambda calls). Bodies of up to two parameters, which the
+   * generated code receives as a0 and a1.
+   */
+  selfBinding = false;
+
 
   constructor(
     readonly node: List | Wrap,
@@ -87,7 +95,9 @@ export class Unit {
         ? closure
         : (it, a0, a1) => {
             if (++this.runs < after) return closure(it);
-            return this.promote(it, closure)(it, a0, a1);
+            const code = this.promote(it, closure);
+            // The caller entered this run the old way, its scope already pushed: closures run it.
+            return this.selfBinding ? closure(it) : code(it, a0, a1);
           };
   }
 
@@ -96,8 +106,10 @@ export class Unit {
     const t0 = performance.now();
     const host = it.session.host;
     try {
-      this.code = compileUnit(this.node, it.session.kernelSet.fns, this.params);
+      const selfBinding = this.kind === "lambda" && this.params !== null && this.params.length <= 2;
+      this.code = compileUnit(this.node, it.session.kernelSet.fns, this.params, selfBinding);
       this.js = true;
+      this.selfBinding = selfBinding;
       const ms = performance.now() - t0;
       tierStats.compiledUnits++;
       tierStats.compileMs += ms;
