@@ -13,7 +13,7 @@ import { sourceForm } from "./printer.ts";
 import { read } from "./reader.ts";
 import { runProgram } from "./run.ts";
 import { Session } from "./session.ts";
-import { PROMOTE_AFTER, setTierMode, tierStats, unitOf, type TierMode } from "./tier.ts";
+import { PROMOTE_AFTER, UNIT_RECOMPILES_MAX, setTierMode, tierStats, unitOf, type TierMode } from "./tier.ts";
 import { List, NONE, Str, Wrap, sym, T_BRACE, T_BRACKET, T_DATUM, T_ERROR, T_PAREN, T_SOME, type Value } from "./value.ts";
 
 afterEach(() => setTierMode("auto"));
@@ -186,6 +186,23 @@ describe("both tiers behave the same", () => {
     expect(closure).toContain("[DEBUG] 130\n[DEBUG] 231\n");
     expect(runOn("js", p)).toBe(closure);
     expect(runOn("auto", p)).toBe(closure);
+  });
+
+  test("code shared by sessions whose kernels differ runs right in each, compiled again at most a bounded number of times", () => {
+    // One parsed program (so one set of units) run in sessions whose `t/version` is eager, then
+    // general only (no direct call possible), in turn: each run must see its own kernel.
+    const general: LoadedKernel = { functions: new Map<string, KernelFn>([["version", (cx, args) => (cx.eval(args[0]!) as number) + 500]]), forms: new Map() };
+    const p = src(`[ #(load "t") (def f (fn (i :int) :int [ (t/version i) ])) (do [ (def v (f $iterations)) (if (eq $iterations 30) (done v) ()) ]) ]`);
+    setTierMode("js");
+    const before = tierStats.compiledUnits;
+    for (let round = 0; round < UNIT_RECOMPILES_MAX + 4; round++) {
+      const host = testHost();
+      if (round % 2 === 1) host.loadKernel = () => general;
+      const o = runProgram(p, { path: "t.sxs", text: "" }, host);
+      expect(o.ok && o.value).toBe(round % 2 === 1 ? 530 : 130);
+    }
+    // The first compile of each unit, then at most UNIT_RECOMPILES_MAX more each (2 units).
+    expect(tierStats.compiledUnits - before).toBeLessThanOrEqual(2 * (1 + UNIT_RECOMPILES_MAX));
   });
 
   test("a parameter kept in a local is looked up again once something rebinds it in place", () => {
