@@ -256,11 +256,14 @@ export class Interp implements CallContext {
 
   /** Makes room for symbols interned since the tables were sized. */
   private grow(): void {
+    const from = this.deps.length;
     const n = symbolCount() + 64;
-    for (let i = this.deps.length; i < n; i++) {
-      this.deps.push(0);
-      this.vals.push(NONE);
-    }
+    if (n <= from) return;
+    // Sized in one step: a program that read a large file may have made many thousand symbols.
+    this.deps.length = n;
+    this.deps.fill(0, from);
+    this.vals.length = n;
+    this.vals.fill(NONE, from);
   }
 
   /**

@@ -60,6 +60,11 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+/** True for the bytes that end an atom: whitespace, a closer or a comment. */
+function isDelimiter(c: number): boolean {
+  return isSpace(c) || c === 41 || c === 93 || c === 125 || c === 59;
+}
+
 /** Kind of an atom per spec §1.4. */
 function atomKind(a: string): "int" | "real" | "sym" {
   let i = 0;
@@ -91,6 +96,8 @@ const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const DBL_MIN = 2.2250738585072014e-308;
 const PLAIN_REAL = /^[+-]?\d+\.\d+$/;
+/** Plain reals shorter than this cannot overflow or underflow, so parseFloat reads them as strtod would. */
+const PLAIN_REAL_CHARS_MAX = 24;
 const STOD_PREFIX = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/;
 
 /** Converts an atom to a number value, or returns the C++ exception text (`stoll`/`stod`). */
@@ -103,7 +110,7 @@ export function atomNumber(a: string, kind: "int" | "real"): Value | "stoll" | "
   }
   // Plain `digits.digits` (the usual real in data) needs no prefix search: parseFloat reads it
   // exactly as strtod would, and it cannot overflow or underflow at this length.
-  if (a.length < 24 && PLAIN_REAL.test(a)) return new Real(parseFloat(a));
+  if (a.length < PLAIN_REAL_CHARS_MAX && PLAIN_REAL.test(a)) return new Real(parseFloat(a));
   const m = STOD_PREFIX.exec(a);
   if (m === null) return "stod";
   const x = parseFloat(m[0]);
@@ -304,9 +311,18 @@ class Reader {
       i++;
     }
     const end = i < n ? s.charCodeAt(i) : 32;
-    if (digits > 0 && digits < 16 && (isSpace(end) || end === 41 || end === 93 || end === 125 || end === 59)) {
+    if (digits > 0 && digits < 16 && isDelimiter(end)) {
       this.i = i;
       return neg ? (acc === 0 ? 0 : -acc) : acc;
+    }
+    // So are plain `digits.digits` reals: atomNumber would read them with parseFloat too.
+    if (digits > 0 && end === 46) {
+      let j = i + 1;
+      while (j < n && isDigit(s.charCodeAt(j))) j++;
+      if (j > i + 1 && j - start < PLAIN_REAL_CHARS_MAX && isDelimiter(j < n ? s.charCodeAt(j) : 32)) {
+        this.i = j;
+        return new Real(parseFloat(s.slice(start, j)));
+      }
     }
     i = start;
     while (i < n) {

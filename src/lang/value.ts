@@ -129,6 +129,13 @@ const SWEEP_TABLE_SIZE_MIN = 1024;
  */
 const SWEEP_GROWTH = 1.5;
 let sweepAt = SWEEP_TABLE_SIZE_MIN;
+/**
+ * Set by a sweep, cleared when the current task ends. A WeakRef keeps its target alive until the
+ * end of the task that made or read it, so a second sweep in one task (reading a large file makes
+ * many symbols) could only find symbols older tasks left, which the first one already looked at:
+ * it waits for the next task instead.
+ */
+let sweptThisTask = false;
 
 /** Interns a symbol name (a latin1 byte string). */
 export function sym(name: string): Sym {
@@ -144,7 +151,13 @@ export function sym(name: string): Sym {
 function internNew(name: string, dead: SymbolEntry | undefined): Sym {
   // A collected symbol of this name, not yet swept: its id is free now.
   if (dead !== undefined) freeIds.push(dead.id);
-  else if (freeIds.length === 0 && symbols.size >= sweepAt) sweepSymbols();
+  else if (freeIds.length === 0 && symbols.size >= sweepAt && !sweptThisTask) {
+    sweepSymbols();
+    sweptThisTask = true;
+    queueMicrotask(() => {
+      sweptThisTask = false;
+    });
+  }
   const s = new Sym(name, freeIds.length > 0 ? freeIds.pop()! : idsInUse++);
   symbols.set(name, { ref: new WeakRef(s), id: s.id });
   return s;
