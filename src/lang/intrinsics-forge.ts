@@ -253,11 +253,23 @@ function count(cx: CallContext, argc: number, t: Value): Result {
 /** forge/concat t o: t's items then o's (o upcast; a string adds nothing), of t's kind. */
 function concat(cx: CallContext, argc: number, t: Value, o: Value): Result {
   if (argc < 2) return emptyParen();
+  // Two lists (text joined as byte lists, the usual case) need no upcast.
+  if (t instanceof List && o instanceof List) return build(t.t, joined(t.items, o.items));
   const e = elems(cx, t);
   if (e === undefined) return undefined;
   const f = elems(cx, o);
   if (f === undefined) return undefined;
-  return build(e.kind, e.items.length === 0 ? f.items : f.items.length === 0 ? e.items : e.items.concat(f.items));
+  return build(e.kind, joined(e.items, f.items));
+}
+
+/** a's items then b's (a list's own items when the other is empty: lists are immutable). */
+function joined(a: readonly Value[], b: readonly Value[]): readonly Value[] {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out: Value[] = new Array(a.length + b.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]!;
+  for (let i = 0; i < b.length; i++) out[a.length + i] = b[i]!;
+  return out;
 }
 
 /** forge/replace t m r: items equal to m replaced by r. */
