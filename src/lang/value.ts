@@ -137,14 +137,37 @@ let sweepAt = SWEEP_TABLE_SIZE_MIN;
  */
 let sweptThisTask = false;
 
+/**
+ * Symbols interned lately, by a hash of their name. Most lookups are of a few names (kernel
+ * functions, a program's variables, read again with every `eval`ed text), and a slot here costs
+ * far less than a probe of the large table (hashing the name, cache misses). The cache holds the
+ * symbols in it alive, at most SYMBOL_CACHE_SIZE of them, which bounds what it keeps from the
+ * collector.
+ */
+const SYMBOL_CACHE_SIZE = 512;
+const recent: (Sym | undefined)[] = new Array<Sym | undefined>(SYMBOL_CACHE_SIZE).fill(undefined);
+
+/**
+ * A name's slot in `recent`, from its length, first byte and last four bytes: names made in
+ * sequence (`key1`, `key2`, …) differ at the end.
+ */
+function recentSlot(name: string): number {
+  const n = name.length;
+  let h = (n * 31 + name.charCodeAt(0)) | 0;
+  for (let i = n > 4 ? n - 4 : 0; i < n; i++) h = (h * 31 + name.charCodeAt(i)) | 0;
+  return (h ^ (h >>> 9)) & (SYMBOL_CACHE_SIZE - 1);
+}
+
 /** Interns a symbol name (a latin1 byte string). */
 export function sym(name: string): Sym {
+  const slot = recentSlot(name);
+  const c = recent[slot];
+  if (c !== undefined && c.name === name) return c;
   const e = symbols.get(name);
-  if (e !== undefined) {
-    const s = e.ref.deref();
-    if (s !== undefined) return s;
-  }
-  return internNew(name, e);
+  let s = e?.ref.deref();
+  if (s === undefined) s = internNew(name, e);
+  recent[slot] = s;
+  return s;
 }
 
 /** Makes a symbol; `dead` is the table's entry for a collected symbol of this name, if any. */
