@@ -153,7 +153,7 @@ function main(): void {
     const rows: [string, number, number][] = [];
     const nAdd = fn("bnat", "add");
     const tAdd = fn("bts", "add");
-    rows.push(["add, 2 ints, eager", nsPerCall(calls, () => nAdd.eager!.call(40, 2, NONE)), nsPerCall(calls, () => tAdd.eager!.call(40, 2, NONE))]);
+    rows.push(["add, 2 ints, eager", nsPerCall(calls, () => nAdd.eager!.call(40, 2, NONE, literalCx)), nsPerCall(calls, () => tAdd.eager!.call(40, 2, NONE, literalCx))]);
     rows.push(["add, 2 ints, general", nsPerCall(calls, () => nAdd(literalCx, addArgs)), nsPerCall(calls, () => tAdd(literalCx, addArgs))]);
     const nSum = fn("bnat", "sum");
     const tSum = fn("bts", "sum");

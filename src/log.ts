@@ -43,6 +43,8 @@ const LOG_FLUSH_MS = 10;
  * garbage the collector then spent much of a busy node's time on.
  */
 let pending = Buffer.allocUnsafe(LOG_BUFFER_BYTES_MAX);
+/** Node's and Bun's Buffer method that writes UTF-8 at an offset and returns the bytes written. */
+type Utf8Writable = Buffer & { utf8Write(text: string, offset: number): number };
 let pendingBytes = 0;
 let lastFlush = 0;
 let flushScheduled = false;
@@ -115,7 +117,8 @@ export function logFormatted(level: LogLevel, message: string, fieldsText: strin
     writeStderr(line);
     return;
   }
-  pendingBytes += pending.write(line, pendingBytes, "utf8");
+  // utf8Write takes no encoding name to parse: half the cost of write(line, at, "utf8") a line.
+  pendingBytes += (pending as Utf8Writable).utf8Write(line, pendingBytes);
   if (!flushScheduled) {
     flushScheduled = true;
     const wait = lastFlush + LOG_FLUSH_MS - performance.now();

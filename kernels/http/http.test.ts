@@ -97,11 +97,11 @@ describe("http response builders", () => {
 
   test("with-header adds, replaces by name case-insensitively, and appends set-cookie", () => {
     let r = call("text", 200, str("x"));
-    r = fns["with-header"]!.eager!.call(r, str("X-Trace"), str("1"));
-    r = fns["with-header"]!.eager!.call(r, str("x-trace"), str("2"));
-    r = fns["with-header"]!.eager!.call(r, str("Content-Type"), str("text/html"));
-    r = fns["with-header"]!.eager!.call(r, str("Set-Cookie"), str("a=1"));
-    r = fns["with-header"]!.eager!.call(r, str("set-cookie"), str("b=2"));
+    r = fns["with-header"]!.eager!.call(r, str("X-Trace"), str("1"), fakeContext().cx);
+    r = fns["with-header"]!.eager!.call(r, str("x-trace"), str("2"), fakeContext().cx);
+    r = fns["with-header"]!.eager!.call(r, str("Content-Type"), str("text/html"), fakeContext().cx);
+    r = fns["with-header"]!.eager!.call(r, str("Set-Cookie"), str("a=1"), fakeContext().cx);
+    r = fns["with-header"]!.eager!.call(r, str("set-cookie"), str("b=2"), fakeContext().cx);
     expect(readResponse(r)?.headers).toEqual([
       ["x-trace", "2"],
       ["content-type", "text/html"],
@@ -112,7 +112,7 @@ describe("http response builders", () => {
 
   test("with-header refuses header injection, bad names and non-responses", () => {
     const r = call("text", 200, str("x"));
-    const wh = fns["with-header"]!.eager!.call;
+    const wh = (a: Value, b: Value, c: Value) => fns["with-header"]!.eager!.call(a, b, c, fakeContext().cx);
     expect(sourceForm(wh(r, str("x-a"), str("v\r\nset-cookie: evil")))).toBe(lit('@(http: invalid header "x-a")'));
     expect(sourceForm(wh(r, str("bad name"), str("v")))).toBe(lit('@(http: invalid header "bad name")'));
     expect(sourceForm(wh(str("x"), str("a"), str("b")))).toBe(lit("@(http: with-header requires a response)"));
@@ -126,7 +126,7 @@ describe("http response builders", () => {
       ["json", [200, new Real(2)]],
     ] as [string, Value[]][]) {
       const [a, b] = args as [Value, Value];
-      expect(sourceForm(fns[name]!.eager!.call(a, b, b))).toBe(sourceForm(call(name, ...args)));
+      expect(sourceForm(fns[name]!.eager!.call(a, b, b, fakeContext().cx))).toBe(sourceForm(call(name, ...args)));
     }
     expect(sourceForm(call("respond", 200))).toBe(lit("@(http: respond requires 2 arguments)"));
     expect(sourceForm(call("with-header", 1, 2))).toBe(lit("@(http: with-header requires 3 arguments)"));

@@ -9,7 +9,7 @@
  */
 import { List, Str, T_BRACE, sym, type CallContext, type KernelDefinition, type KernelFn, type Value } from "sup/kernel";
 import { encodeJson } from "../json/encode.ts";
-import { JSON_TYPE, REQUEST_SYMBOL, STATUS_MAX, STATUS_MIN, TEXT_TYPE, httpError, lookupPair, readResponse, responseValue, validHeader } from "./shape.ts";
+import { JSON_TYPE, REQUEST_SYMBOL, STATUS_MAX, STATUS_MIN, TEXT_TYPE, headerList, httpError, lookupPair, readResponse, responseValue, validHeader } from "./shape.ts";
 
 export * from "./shape.ts";
 
@@ -50,6 +50,10 @@ function validStatus(status: Value): status is number {
   return typeof status === "number" && Number.isInteger(status) && status >= STATUS_MIN && status <= STATUS_MAX;
 }
 
+// The header lists of text and JSON responses, one value each for every response.
+const TEXT_HEADERS = headerList([["content-type", TEXT_TYPE]]);
+const JSON_HEADERS = headerList([["content-type", JSON_TYPE]]);
+
 /** `(http/respond status body)`: a string body is text, anything else is encoded as JSON. */
 function respond(status: Value, body: Value): Value {
   return body instanceof Str ? text(status, body) : json(status, body);
@@ -59,7 +63,7 @@ function respond(status: Value, body: Value): Value {
 function text(status: Value, body: Value): Value {
   if (!validStatus(status)) return httpError(`invalid status ${typeof status === "number" ? status : ""}`);
   if (!(body instanceof Str)) return httpError("text requires a string body");
-  return responseValue(status, [["content-type", TEXT_TYPE]], body.s);
+  return responseValue(status, TEXT_HEADERS, body.s);
 }
 
 /** `(http/json status value)`: the value's JSON text, or the json kernel's error value. */
@@ -67,7 +71,7 @@ function json(status: Value, value: Value): Value {
   if (!validStatus(status)) return httpError(`invalid status ${typeof status === "number" ? status : ""}`);
   const body = encodeJson(value);
   if (typeof body !== "string") return body;
-  return responseValue(status, [["content-type", JSON_TYPE]], body);
+  return responseValue(status, JSON_HEADERS, body);
 }
 
 /**

@@ -85,9 +85,41 @@ export function validHeader(name: string, value: string): boolean {
   return TOKEN.test(name) && FIELD_VALUE.test(value);
 }
 
-/** Builds a response value; headers must be valid (see validHeader) and names lower case. */
-export function responseValue(status: number, headers: readonly (readonly [string, string])[], body: string): List {
-  return new List(T_BRACE, [RESPONSE_TAG, status, pairs(headers), new Str(body)]);
+/** Builds a response value; headers must be valid (see validHeader) and names lower case, or a header list made by headerList. */
+export function responseValue(status: number, headers: readonly (readonly [string, string])[] | List, body: string): List {
+  return new List(T_BRACE, [RESPONSE_TAG, status, headers instanceof List ? headers : pairs(headers), new Str(body)]);
+}
+
+/** A response's header list value, to build many responses with (values are immutable). */
+export function headerList(headers: readonly (readonly [string, string])[]): List {
+  return pairs(headers);
+}
+
+/**
+ * Header lists already read by readResponse, with what it read. Values are immutable, so a list
+ * is checked once: responses built with a shared list (http/json's, http/text's) skip the
+ * header checks on every later request.
+ */
+const readHeaders = new WeakMap<List, readonly (readonly [string, string])[] | null>();
+
+/** The headers of a response's header list as lower-case name and value pairs, or null when any is invalid. */
+function readHeaderList(hs: List): readonly (readonly [string, string])[] | null {
+  let headers = readHeaders.get(hs);
+  if (headers !== undefined) return headers;
+  const out: (readonly [string, string])[] = [];
+  for (const p of hs.items) {
+    if (!(p instanceof List) || p.t !== T_PAREN || p.items.length !== 2) return cache(hs, null);
+    const [k, val] = p.items;
+    if (!(k instanceof Str) || !(val instanceof Str) || !validHeader(k.s, val.s)) return cache(hs, null);
+    out.push([k.s.toLowerCase(), val.s]);
+  }
+  headers = out;
+  return cache(hs, headers);
+}
+
+function cache(hs: List, headers: readonly (readonly [string, string])[] | null): readonly (readonly [string, string])[] | null {
+  readHeaders.set(hs, headers);
+  return headers;
 }
 
 /**
@@ -99,14 +131,8 @@ export function readResponse(v: Value): ResponseParts | null {
   const [, status, hs, body] = v.items;
   if (typeof status !== "number" || !Number.isInteger(status) || status < STATUS_MIN || status > STATUS_MAX) return null;
   if (!(hs instanceof List) || hs.t !== T_BRACE || !(body instanceof Str)) return null;
-  const headers: (readonly [string, string])[] = [];
-  for (const p of hs.items) {
-    if (!(p instanceof List) || p.t !== T_PAREN || p.items.length !== 2) return null;
-    const [k, val] = p.items;
-    if (!(k instanceof Str) || !(val instanceof Str) || !validHeader(k.s, val.s)) return null;
-    headers.push([k.s.toLowerCase(), val.s]);
-  }
-  return { status, headers, body: body.s };
+  const headers = readHeaderList(hs);
+  return headers === null ? null : { status, headers, body: body.s };
 }
 
 /** The error value `@(http: w1 w2 … "s")`: text words become symbols, Str parts stay strings. */

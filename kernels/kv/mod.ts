@@ -31,6 +31,9 @@ export function kvError(text: string): Value {
 /** A designator resolved to its open store and key, or the error value that stopped it. */
 type Target = { readonly ok: true; readonly store: KvStore; readonly key: string } | { readonly ok: false; readonly error: Value };
 
+/** The failed Target for an error text. */
+const fail = (text: string): Target => ({ ok: false, error: kvError(text) });
+
 /** The original's table: stores global to the kernel instance, disk stores at the path given. */
 class LocalTable implements KvTable {
   readonly stores = new Map<string, KvStore>();
@@ -55,7 +58,6 @@ const createKv = (): KernelInstance => {
 
   /** Validates `fn`'s designator (first argument) in the spec's order. */
   const resolve = (cx: CallContext, fn: string, args: readonly Value[], count: number): Target => {
-    const fail = (text: string): Target => ({ ok: false, error: kvError(text) });
     if (args.length < count) return fail(`${fn} requires ${count} argument${count === 1 ? "" : "s"}`);
     const d = args[0];
     if (!(d instanceof Sym)) return fail(`${fn} requires symbol:key format`);

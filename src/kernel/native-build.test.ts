@@ -263,6 +263,32 @@ describe.skipIf(!HAS_CC)("cache", () => {
   });
 });
 
+describe("compiler identity", () => {
+  test("is asked of a compiler once and kept in the cache, and asked again once the compiler file changes", () => {
+    // A fake compiler that counts how often it is asked for its version.
+    const dir = join(work, "identity");
+    mkdirSync(dir, { recursive: true });
+    const counter = join(dir, "asked");
+    const cc = join(dir, "fake-cc");
+    const script = (version: string) => `#!/bin/sh\necho x >> ${JSON.stringify(counter)}\necho "fake cc ${version}"\n`;
+    writeFileSync(cc, script("1"), { mode: 0o755 });
+    const root = join(dir, "cache");
+    // Each ask is a fresh process: the per-process identity map must not be what answers.
+    const ask = () => {
+      const r = Bun.spawnSync([process.execPath, "-e", `import { compilerIdentityKept } from ${JSON.stringify(join(import.meta.dir, "native-cache.ts"))}; process.stdout.write(compilerIdentityKept(${JSON.stringify(cc)}, ${JSON.stringify(root)}));`], { stdout: "pipe", stderr: "pipe" });
+      expect(r.exitCode).toBe(0);
+      return r.stdout.toString();
+    };
+    const asked = () => readFileSync(counter, "utf8").split("\n").filter((l) => l !== "").length;
+    expect(ask()).toBe(`${cc}\nfake cc 1`);
+    expect(ask()).toBe(`${cc}\nfake cc 1`);
+    expect(asked()).toBe(1);
+    writeFileSync(cc, script("22"), { mode: 0o755 });
+    expect(ask()).toBe(`${cc}\nfake cc 22`);
+    expect(asked()).toBe(2);
+  });
+});
+
 describe("TinyCC", () => {
   test("forced TinyCC gives a working kernel and caches nothing", () => {
     const dir = kernelDir("tcc", cKernel("tcc"));

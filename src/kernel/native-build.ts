@@ -302,7 +302,7 @@ function prebuiltLibrary(plan: BuildPlan): string {
 }
 
 function cachedLibraryPath(plan: BuildPlan, compiler: string): string {
-  const key = cacheKey({ dir: plan.dir, manifest: plan.manifest, sources: plan.sources, language: plan.language, compiler, nativeDir: plan.nativeDir });
+  const key = cacheKey({ dir: plan.dir, manifest: plan.manifest, sources: plan.sources, language: plan.language, compiler, nativeDir: plan.nativeDir, cacheRoot: plan.cacheRoot });
   return join(plan.cacheRoot, "kernels", `${plan.name}-${key}`, libraryFileName(plan.manifest, plan.name));
 }
 

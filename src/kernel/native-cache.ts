@@ -6,7 +6,7 @@
  * Invariant: the library appears at its final path only by an atomic rename after the compiler
  * succeeded; a failed build removes its temporary file and leaves no library behind.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { Manifest } from "../lang/manifest.ts";
 import { compileCommand, compilerIdentity, extraCompileFlags, languageOf, SYSTEM_COMPILE_FLAGS, SYSTEM_LINK_LIBS, type SourceLanguage } from "./native-compiler.ts";
@@ -30,6 +30,8 @@ export interface CacheKeyInputs {
   readonly language: SourceLanguage;
   readonly compiler: string;
   readonly nativeDir: string;
+  /** The cache root, where the compiler's identity is kept between processes (see compilerIdentityKept). */
+  readonly cacheRoot?: string;
 }
 
 /**
@@ -38,7 +40,45 @@ export interface CacheKeyInputs {
  * share one library file, which would make them share one instance (and its C globals) in a process.
  */
 export function cacheKey(k: CacheKeyInputs): string {
-  return keyOf(k, (part) => part("compiler", compilerIdentity(k.compiler)));
+  return keyOf(k, (part) => part("compiler", k.cacheRoot !== undefined ? compilerIdentityKept(k.compiler, k.cacheRoot) : compilerIdentity(k.compiler)));
+}
+
+/** Where compiler identities are kept, under the cache root. */
+const COMPILERS_DIR = "compilers";
+
+/**
+ * compilerIdentity, kept in `<root>/compilers/` with the compiler file's inode, size and
+ * modification time: asking the compiler (a process spawned, about 8 ms) then happens once per
+ * installed compiler instead of in every process that opens a cached kernel, and a replaced or
+ * upgraded compiler (another file) is asked again. Failing to read or write the record only
+ * costs the spawn.
+ */
+export function compilerIdentityKept(compiler: string, root: string): string {
+  let stamp: string;
+  try {
+    const st = statSync(compiler);
+    stamp = `${st.ino} ${st.size} ${st.mtimeMs}`;
+  } catch {
+    return compilerIdentity(compiler);
+  }
+  const record = join(root, COMPILERS_DIR, new Bun.CryptoHasher("sha256").update(compiler).digest("hex").slice(0, CACHE_HASH_HEX_DIGITS));
+  try {
+    const text = readFileSync(record, "utf8");
+    const nl = text.indexOf("\n");
+    if (nl > 0 && text.slice(0, nl) === stamp) return text.slice(nl + 1);
+  } catch {
+    // Not recorded yet.
+  }
+  const id = compilerIdentity(compiler);
+  try {
+    mkdirSync(dirname(record), { recursive: true });
+    const temp = `${record}.${process.pid}.tmp`;
+    writeFileSync(temp, `${stamp}\n${id}`);
+    renameSync(temp, record);
+  } catch {
+    // A read-only cache: the next process asks the compiler again.
+  }
+  return id;
 }
 
 /**

@@ -8,10 +8,12 @@
 import { CFunction, FFIType, ptr, type Pointer } from "bun:ffi";
 import { decode, encodeInto, encodeScratch, type EncodeScratch } from "../lang/codec.ts";
 import { SlpException } from "../lang/errors.ts";
-import type { KernelFn } from "../lang/host.ts";
+import type { CallContext, KernelFn } from "../lang/host.ts";
 import type { ManifestFunction } from "../lang/manifest.ts";
+import { INTRINSICS } from "../lang/intrinsics.ts";
+import { VALUE_INTRINSICS, type ValueEquivalent } from "../lang/pure.ts";
 import { fixed6 } from "../lang/printer.ts";
-import { List, Real, sym, T_PAREN, type Int, type Value } from "../lang/value.ts";
+import { List, NONE, Real, sym, T_PAREN, type Int, type Value } from "../lang/value.ts";
 import { BLOB_HEADER_BYTES, depth, enterFrame, leaveFrame, looseRaise, NativeKernelError, resultBuffer, resultBytes, resultPtr, resultView, takeLooseRaise } from "./native-api-table.ts";
 import type { KernelLibrary } from "./native-build.ts";
 
@@ -67,8 +69,13 @@ export interface Liveness {
   readonly code: KernelLibrary;
 }
 
-/** Wraps a scalar C function; 0–2 parameters get unrolled wrappers (alu is called in hot loops). */
-function scalarFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Convention, { kind: "scalar" }>, live: Liveness): KernelFn {
+/**
+ * Wraps a scalar C function; 0–2 parameters get unrolled wrappers (alu is called in hot loops).
+ * With a TypeScript equivalent (`:pure`, lang/intrinsics.ts) the eager form of a two-argument
+ * function runs that instead of crossing bun:ffi: it gives the same results (a property test checks
+ * it against the C code) for a fraction of the call's cost, in both tiers.
+ */
+function scalarFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Convention, { kind: "scalar" }>, live: Liveness, equivalent: ((a: Value, b: Value) => Value) | null): KernelFn {
   const call = c as unknown as (...a: (number | bigint)[]) => number | bigint;
   const n = conv.params.length;
   const conv0 = conv.params[0] === "real" ? asReal : asInt;
@@ -88,10 +95,16 @@ function scalarFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<C
     };
     f.eager = {
       arity: 2,
-      call: (a, b) => {
-        if (live.closed) throw unloaded(name);
-        return finish(call(2, conv0(a), conv1(b)));
-      },
+      call:
+        equivalent !== null
+          ? (a, b) => {
+              if (live.closed) throw unloaded(name);
+              return equivalent(a, b);
+            }
+          : (a, b) => {
+              if (live.closed) throw unloaded(name);
+              return finish(call(2, conv0(a), conv1(b)));
+            },
     };
     return f;
   }
@@ -122,22 +135,13 @@ function scalarFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<C
 
 const NO_ARGS: readonly Value[] = [];
 
-/** Wraps a value-convention C function. */
-function valueFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Convention, { kind: "value" }>, live: Liveness): KernelFn {
+/** Calls a value-convention C function on evaluated arguments (none when the call wrote fewer than it takes). */
+type ValueCall = (cx: CallContext, values: readonly Value[], argc: number) => Value;
+
+/** The C side of a value function: arguments encoded into the depth's scratch buffer, the result decoded. */
+function valueCall(name: string, c: ReturnType<typeof CFunction>): ValueCall {
   const call = c as unknown as (ctx: number, args: number, len: number, argc: number) => number | null;
-  const required = conv.variadic ? conv.params - 1 : conv.params;
-  return (cx, args) => {
-    if (live.closed) throw unloaded(name);
-    const argc = args.length;
-    let values: readonly Value[];
-    if (conv.raw) values = args;
-    else if (argc < required) values = NO_ARGS;
-    else {
-      const m = conv.variadic ? argc : conv.params;
-      const evaluated: Value[] = new Array(m);
-      for (let i = 0; i < m; i++) evaluated[i] = cx.eval(args[i]!);
-      values = evaluated;
-    }
+  return (cx, values, argc) => {
     const d0 = depth;
     const scratch = argScratchAt(d0);
     const buf = encodeInto(new List(T_PAREN, values), scratch);
@@ -170,10 +174,58 @@ function valueFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Co
   };
 }
 
+/** The first n of three argument values, as the list a value call encodes. */
+function firstValues(n: number, a: Value, b: Value, c: Value): readonly Value[] {
+  return n === 1 ? [a] : n === 2 ? [a, b] : [a, b, c];
+}
+
+/**
+ * Wraps a value-convention C function. One that takes 1–3 plain evaluated arguments also gets the
+ * eager form, so a call site with exactly that many evaluates them itself. With a TypeScript
+ * equivalent (`:pure`, lang/pure.ts) the equivalent runs first, on the same evaluated values, and
+ * the C function only when it declines.
+ */
+function valueFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Convention, { kind: "value" }>, live: Liveness, equivalent: ValueEquivalent | null): KernelFn {
+  const callC = valueCall(name, c);
+  const required = conv.variadic ? conv.params - 1 : conv.params;
+  const n = conv.params;
+  const f: KernelFn = (cx, args) => {
+    if (live.closed) throw unloaded(name);
+    const argc = args.length;
+    if (conv.raw) return callC(cx, args, argc);
+    if (argc < required) return (equivalent !== null ? equivalent(cx, argc, NONE, NONE, NONE) : undefined) ?? callC(cx, NO_ARGS, argc);
+    const m = conv.variadic ? argc : n;
+    const values: Value[] = new Array(m);
+    for (let i = 0; i < m; i++) values[i] = cx.eval(args[i]!);
+    if (equivalent !== null) {
+      const r = equivalent(cx, argc, values[0] ?? NONE, values[1] ?? NONE, values[2] ?? NONE);
+      if (r !== undefined) return r;
+    }
+    return callC(cx, values, argc);
+  };
+  if (conv.raw || conv.variadic || n < 1 || n > 3) return f;
+  f.eager = {
+    arity: n as 1 | 2 | 3,
+    call: (a, b, c3, cx) => {
+      if (live.closed) throw unloaded(name);
+      if (equivalent !== null) {
+        const r = equivalent(cx, n, a, b, c3);
+        if (r !== undefined) return r;
+      }
+      return callC(cx, firstValues(n, a, b, c3), n);
+    },
+  };
+  return f;
+}
+
 const VALUE_ARGS = ["ptr", "ptr", "u64", "i32"] as const;
 
-/** Binds a registered C function under a convention; `close` frees its FFI binding. */
-export function bind(name: string, fn: number, conv: Convention, live: Liveness): { kernelFn: KernelFn; close(): void } {
+/**
+ * Binds a registered C function under a convention; `close` frees its FFI binding. `pure`: the
+ * TypeScript equivalent the manifest declares, to run instead of the C function (scalarFn, valueFn),
+ * or null to call the C function alone.
+ */
+export function bind(name: string, fn: number, conv: Convention, live: Liveness, pure: string | null = null): { kernelFn: KernelFn; close(): void } {
   if (conv.kind === "scalar") {
     // i64 arguments take a number or a bigint; an i64_fast result is a number exactly when it is a
     // safe integer, which is value.ts's integer representation, so results need no conversion.
@@ -181,8 +233,9 @@ export function bind(name: string, fn: number, conv: Convention, live: Liveness)
     // faster (measured: 9.9 ns against 16.2 ns per two-argument call).
     const args = [FFIType.i32, ...conv.params.map((p) => (p === "real" ? FFIType.f64 : FFIType.i64_fast))];
     const c = CFunction({ ptr: fn as Pointer, args, returns: conv.ret === "real" ? FFIType.f64 : FFIType.i64_fast });
-    return { kernelFn: scalarFn(name, c, conv, live), close: () => c.close() };
+    const equivalent = pure !== null && conv.params.length === 2 ? (INTRINSICS.get(pure)?.fn ?? null) : null;
+    return { kernelFn: scalarFn(name, c, conv, live, equivalent), close: () => c.close() };
   }
   const c = CFunction({ ptr: fn as Pointer, args: VALUE_ARGS, returns: "ptr" });
-  return { kernelFn: valueFn(name, c, conv, live), close: () => c.close() };
+  return { kernelFn: valueFn(name, c, conv, live, pure !== null ? (VALUE_INTRINSICS.get(pure)?.fn ?? null) : null), close: () => c.close() };
 }

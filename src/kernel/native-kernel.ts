@@ -9,6 +9,7 @@
  */
 import type { Pointer } from "bun:ffi";
 import type { KernelFn, LoadedKernel } from "../lang/host.ts";
+import { INTRINSICS } from "../lang/intrinsics.ts";
 import type { Manifest } from "../lang/manifest.ts";
 import type { TypeCode } from "../lang/value.ts";
 import { NativeKernelError, runKernelInit, SUP_CALL_SCALAR, SUP_CALL_VALUE, unpinKernel, type Registration } from "./native-api-table.ts";
@@ -28,6 +29,11 @@ export interface NativeKernel extends LoadedKernel {
 export interface NativeKernelEnv {
   /** The program's working directory, handed to the kernel as system info. */
   readonly workingDir: string;
+  /**
+   * False binds every function to its C code alone, ignoring `:pure` equivalents (the property
+   * tests compare the two); default true.
+   */
+  readonly pureEquivalents?: boolean;
 }
 
 const CONVENTION_NAMES: Record<number, string> = { [SUP_CALL_SCALAR]: "scalar", [SUP_CALL_VALUE]: "value" };
@@ -83,7 +89,7 @@ function releaseCode(code: KernelCode): void {
 }
 
 /** Checks the registrations against the manifest and wraps every registered function. */
-function bindAll(code: KernelCode, conventions: ReadonlyMap<string, Convention>, manifest: Manifest, live: Liveness, closers: (() => void)[]): Map<string, KernelFn> {
+function bindAll(code: KernelCode, conventions: ReadonlyMap<string, Convention>, manifest: Manifest, live: Liveness, closers: (() => void)[], equivalents: boolean): Map<string, KernelFn> {
   for (const f of manifest.functions) {
     const reg = code.registered.get(f.name);
     if (reg === undefined) throw new NativeKernelError(`kernel.sxs declares function '${f.name}' but dylib did not register it`);
@@ -100,12 +106,12 @@ function bindAll(code: KernelCode, conventions: ReadonlyMap<string, Convention>,
   for (const [name, reg] of code.registered) {
     const conv = conventions.get(name) ?? (reg.convention === SUP_CALL_VALUE ? { kind: "value" as const, raw: true, params: 0, variadic: true } : null);
     if (conv === null) continue;
-    const b = bind(name, reg.fn, conv, live);
+    // A declared pure equivalent (checked against the signature by the manifest parser) runs
+    // instead of the C code (native-convert.ts), and a scalar one lets the JS tier inline it.
+    const pure = manifest.functions.find((f) => f.name === name)?.pure;
+    const b = bind(name, reg.fn, conv, live, pure !== undefined && equivalents ? pure : null);
     closers.push(b.close);
-    // A declared pure equivalent (checked against the signature by the manifest parser) lets the
-    // JS tier inline the function; only scalar functions have the eager form it replaces.
-    const pure = conv.kind === "scalar" ? manifest.functions.find((f) => f.name === name)?.pure : undefined;
-    if (pure !== undefined) b.kernelFn.pure = pure;
+    if (conv.kind === "scalar" && pure !== undefined && equivalents && INTRINSICS.has(pure)) b.kernelFn.pure = pure;
     functions.set(name, b.kernelFn);
   }
   return functions;
@@ -132,7 +138,7 @@ export function loadNativeKernel(dir: string, manifest: Manifest, env: NativeKer
   };
   let functions: Map<string, KernelFn>;
   try {
-    functions = bindAll(code, conventions, manifest, live, closers);
+    functions = bindAll(code, conventions, manifest, live, closers, env.pureEquivalents !== false);
   } catch (e) {
     teardown();
     throw e;

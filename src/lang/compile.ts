@@ -22,7 +22,7 @@ export function compile(v: Value): Code {
     v.compiled = made;
     return made;
   }
-  if (v instanceof Sym) return compileSymbol(v);
+  if (v instanceof Sym) return (v.compiled as Code | undefined) ?? (v.compiled = compileSymbol(v));
   return () => v;
 }
 
@@ -140,11 +140,16 @@ function compileCall(l: List): Code {
   const mayBeModule = slash > 0;
   // A leading slash (an absolute kernel path) cannot be a module prefix.
   const nargs = args.length;
-  // Compiling has no effects (errors surface when code runs), so argument code is made up front
-  // even though a kernel may never evaluate an argument.
-  const c0 = nargs >= 1 ? compile(args[0]!) : undefined;
-  const c1 = nargs >= 2 ? compile(args[1]!) : undefined;
-  const c2 = nargs >= 3 ? compile(args[2]!) : undefined;
+  // Argument code is made when first needed: a kernel taking its arguments unevaluated (kv's
+  // designators, eval'd text run once) never runs it, and compiling has no effects.
+  let c0: Code | undefined;
+  let c1: Code | undefined;
+  let c2: Code | undefined;
+  const compileArgs = (): void => {
+    c0 = nargs >= 1 ? compile(args[0]!) : undefined;
+    c1 = nargs >= 2 ? compile(args[1]!) : undefined;
+    c2 = nargs >= 3 ? compile(args[2]!) : undefined;
+  };
 
   return (it: Interp) => {
     // A kernel call may do far more work than a step: the time budget is watched before each.
@@ -158,14 +163,15 @@ function compileCall(l: List): Code {
     }
     const e = site.eager;
     if (e !== undefined) {
+      if (c0 === undefined) compileArgs();
       if (nargs === 2) {
         const a = c0!(it);
-        return e(a, c1!(it), NONE);
+        return e(a, c1!(it), NONE, it.cx);
       }
-      if (nargs === 1) return e(c0!(it), NONE, NONE);
+      if (nargs === 1) return e(c0!(it), NONE, NONE, it.cx);
       const a = c0!(it);
       const b = c1!(it);
-      return e(a, b, c2!(it));
+      return e(a, b, c2!(it), it.cx);
     }
     const k = site.kernel;
     if (k !== undefined) return k(it.cx, args);
@@ -174,7 +180,7 @@ function compileCall(l: List): Code {
       if (r !== undefined) return r;
     }
     const f = it.lookup(head);
-    if (f instanceof Aberrant) return it.callLambda(f, (argCodes ??= [c0, c1, c2, ...args.slice(3).map(compile)].slice(0, nargs) as Code[]), pos);
+    if (f instanceof Aberrant) return it.callLambda(f, (argCodes ??= args.map(compile)), pos);
     throw new SlpException(`Unknown callable symbol: ${name}`, pos);
   };
 }

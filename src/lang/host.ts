@@ -52,17 +52,18 @@ export type KernelFn = ((cx: CallContext, args: readonly Value[]) => Value) & {
    */
   eager?: EagerKernelFn;
   /**
-   * The name of a TypeScript equivalent (lang/intrinsics.ts) the JS tier may run instead of this
-   * function, declared `:pure NAME` in the kernel's manifest. Only for scalar functions with an
-   * eager form; the equivalent must give exactly the function's results.
+   * The name of a scalar TypeScript equivalent (lang/intrinsics.ts) the JS tier may inline instead
+   * of this function, declared `:pure NAME` in the kernel's manifest. Only for scalar functions
+   * with an eager form; the equivalent must give exactly the function's results. (A value
+   * function's equivalent is run by its wrapper instead: lang/pure.ts.)
    */
   pure?: string;
 };
 
-/** The eager form of a kernel function (see KernelFn). */
+/** The eager form of a kernel function (see KernelFn); `cx` is the calling context, as the general form gets. */
 export interface EagerKernelFn {
   readonly arity: 1 | 2 | 3;
-  readonly call: (a: Value, b: Value, c: Value) => Value;
+  readonly call: (a: Value, b: Value, c: Value, cx: CallContext) => Value;
 }
 
 /** A kernel as loaded into a runtime: its functions by bare name and the forms its manifest defines. */

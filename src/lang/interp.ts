@@ -256,11 +256,14 @@ export class Interp implements CallContext {
 
   /** Makes room for symbols interned since the tables were sized. */
   private grow(): void {
+    const from = this.deps.length;
     const n = symbolCount() + 64;
-    for (let i = this.deps.length; i < n; i++) {
-      this.deps.push(0);
-      this.vals.push(NONE);
-    }
+    if (n <= from) return;
+    // Sized in one step: a program that read a large file may have made many thousand symbols.
+    this.deps.length = n;
+    this.deps.fill(0, from);
+    this.vals.length = n;
+    this.vals.fill(NONE, from);
   }
 
   /**
@@ -411,14 +414,20 @@ export class Interp implements CallContext {
       this.callDepth--;
       throw new BudgetExceeded("depth", CALL_DEPTH_MAX);
     }
-    this.pushScope();
-    const params = def.params;
-    const n = params.length;
-    if (n > 0) this.define(params[0]!, v0);
-    if (n > 1) this.define(params[1]!, v1);
-    for (let i = 2; i < n; i++) this.define(params[i]!, rest![i - 2]!);
-    const r = def.unit.code(this, v0, v1);
-    this.popScope();
+    const unit = def.unit;
+    let r: Value;
+    // A self-binding body (tier.ts) pushes its scope and binds its parameters itself, when needed.
+    if (unit.selfBinding) r = unit.code(this, v0, v1);
+    else {
+      this.pushScope();
+      const params = def.params;
+      const n = params.length;
+      if (n > 0) this.define(params[0]!, v0);
+      if (n > 1) this.define(params[1]!, v1);
+      for (let i = 2; i < n; i++) this.define(params[i]!, rest![i - 2]!);
+      r = unit.code(this, v0, v1);
+      this.popScope();
+    }
     this.callDepth--;
     if (def.ret !== T_NONE && typeOf(r) !== def.ret) return errorValue("internal function error: returned unexpected type");
     return r;

@@ -123,15 +123,3 @@ const LIST: readonly Omit<Intrinsic, "id">[] = [
 export const INTRINSICS: ReadonlyMap<string, Intrinsic> = new Map(LIST.map((x, i) => [x.name, { ...x, id: i + 1 }]));
 /** The equivalents by id (index 0 unused). */
 export const INTRINSICS_BY_ID: readonly (Intrinsic | undefined)[] = [undefined, ...INTRINSICS.values()];
-
-/**
- * Checks that `pure` names an equivalent whose signature is exactly the function's; returns an
- * error message, or null when it fits.
- */
-export function intrinsicMismatch(pure: string, params: readonly string[], ret: string): string | null {
-  const x = INTRINSICS.get(pure);
-  if (x === undefined) return `unknown pure equivalent "${pure}": expected one of ${[...INTRINSICS.keys()].join(", ")}`;
-  const want = [...x.params.map((p) => `:${p}`), `:${x.ret}`].join(" ");
-  const got = [...params, ret].join(" ");
-  return want === got ? null : `pure equivalent "${pure}" takes ${want}, not ${got}`;
-}

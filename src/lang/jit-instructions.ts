@@ -34,6 +34,7 @@ export function generateInstruction(g: Gen, name: string, pos: number, args: rea
       const s = args[0];
       if (n !== 2 || !(s instanceof Sym)) return null;
       const ks = g.k(s);
+      g.observe();
       g.emit(`if (it.definedHere(${ks})) throw alreadyDefined(${ks}.name, ${pos});`);
       g.emit(`it.define(${ks}, ${g.expr(args[1]!)});`);
       return g.k(NONE);
@@ -94,6 +95,7 @@ export function generateInstruction(g: Gen, name: string, pos: number, args: rea
 
 /** `(do [body])` (spec §4.14) as a JS loop, with the same steps, scopes and loop context. */
 function loop(g: Gen, body: List): string {
+  g.observe(); // its turns' scopes go above the body's
   const c = g.t();
   const i = g.t();
   g.emit(`${c} = { done: false, value: NONE };`);
@@ -133,6 +135,7 @@ function tryInstr(g: Gen, body: Value, handler: Value): string {
   const r = g.t();
   g.emit(`if (${v} instanceof Wrap && ${v}.t === ${T_ERROR}) {`);
   if (isBracket(handler)) {
+    g.observe();
     g.emit("it.pushScope();");
     g.emit(`it.define(${g.k(S_ERROR)}, ${v}.inner);`);
     g.emit(`${r} = ${g.expr(handler)};`);

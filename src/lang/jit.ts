@@ -8,16 +8,18 @@
  * literals written are safe integers (formatted from numbers), node offsets and this file's own
  * strings. Whatever the generator does not handle itself (`fn`, `recover`, `eval`, `match`, module
  * symbols, a node nested too deep, …) calls that node's closure code, so both tiers share one
- * definition of those constructs. Kernel calls resolve per session through call sites exactly as
- * the closure tier's do, so a kernel swapped under running code is seen by both the same way.
+ * definition of those constructs. Calls are written by jit-calls.ts: kernel calls specialised on
+ * the kernel table the unit is made for, falling back to closure code (which resolves per session)
+ * whenever the session's table is another, so a kernel swapped under running code is seen by both
+ * tiers the same way.
  */
 import { compile } from "./compile.ts";
 import type { KernelFn } from "./host.ts";
 import { INSTRUCTIONS } from "./instructions.ts";
-import { INTRINSICS } from "./intrinsics.ts";
-import { CALL_DEPTH_MAX, type Code } from "./interp.ts";
+import type { Code, Interp } from "./interp.ts";
+import { KernelSites, kernelCall, lambdaCall } from "./jit-calls.ts";
 import { generateInstruction } from "./jit-instructions.ts";
-import { RUNTIME, type JsCallSite } from "./jit-runtime.ts";
+import { RUNTIME } from "./jit-runtime.ts";
 import { List, NONE, Sym, Wrap, T_BRACKET, T_DATUM, T_PAREN, T_SOME, type Value } from "./value.ts";
 
 /**
@@ -46,14 +48,49 @@ export class Gen {
   private nodes = 0;
   private depth = 0;
 
+  /** The `if` that binds a self-binding body's parameters (see observe); null for other units. */
+  private readonly bindParams: string | null;
+  /** The unit's direct kernel calls (jit-calls.ts); null without a table to resolve them against. */
+  readonly sites: KernelSites | null;
+
   /**
-   * `hint`: a function table to resolve kernel calls against now, to choose what to inline.
-   * `locals`: parameters read from the unit's arguments (see localParams).
+   * `hint`: the kernel function table the unit is made for: its kernel calls are resolved against
+   * it now (jit-calls.ts). `locals`: parameters read from the unit's arguments (see localParams).
+   * `selfBinding`: a lambda body's parameters when the body binds them itself (see observe).
    */
   constructor(
-    private readonly hint: ReadonlyMap<string, KernelFn> | null,
+    readonly hint: ReadonlyMap<string, KernelFn> | null,
     private readonly locals: ReadonlyMap<Sym, string>,
-  ) {}
+    private readonly selfBinding: readonly Sym[] | null = null,
+  ) {
+    this.sites = hint !== null ? new KernelSites(hint) : null;
+    this.bindParams =
+      selfBinding === null ? null : `if (sc === 0) { sc = 1; it.pushScope(); ${selfBinding.map((p, i) => `it.define(${this.k(p)}, a${i});`).join(" ")} }`;
+  }
+
+  /**
+   * A self-binding lambda body (tier.ts) is entered without its scope: it pushes the scope and
+   * binds its parameters (from a0, a1) only when something could observe them, here, right before
+   * it: a call out (a lambda, a kernel that is not inlined, closure code), a read of a parameter
+   * that is not kept in a local, or anything that binds or pushes a scope. A body that does none of
+   * these (a leaf call) never binds at all, and is exactly as if it had: nothing could tell.
+   */
+  observe(): void {
+    if (this.bindParams !== null) this.emit(this.bindParams);
+  }
+
+  /**
+   * Marks that code which may have changed the session's kernels (any call out) just ran: the
+   * next inlined kernel call checks the kernel table again (jit-calls.ts).
+   */
+  calledOut(): void {
+    this.emit("kok = false;");
+  }
+
+  /** True when s is one of a self-binding body's parameters. */
+  isParam(s: Sym): boolean {
+    return this.selfBinding !== null && this.selfBinding.includes(s);
+  }
 
   /** The name of a constant. */
   k(v: unknown): string {
@@ -81,8 +118,10 @@ export class Gen {
 
   /** Runs a node's closure code; its value lands in a temporary. */
   fallback(v: Value): string {
+    this.observe();
     const r = this.t();
     this.emit(`${r} = ${this.k(compile(v))}(it);`);
+    this.calledOut();
     return r;
   }
 
@@ -115,8 +154,13 @@ export class Gen {
     const r = this.t();
     const k = this.k(s);
     const local = this.locals.get(s);
+    // Until a self-binding body has bound its parameters nothing can have rebound one, so reading
+    // the local is right whichever way this goes.
     if (local !== undefined) this.emit(`${r} = it.rebinds === rebinds ? ${local} : it.lookup(${k});`);
-    else this.emit(`${r} = it.lookup(${k});`);
+    else {
+      if (this.isParam(s)) this.observe();
+      this.emit(`${r} = it.lookup(${k});`);
+    }
     this.emit(`if (${r} === undefined) ${r} = ${k};`);
     return r;
   }
@@ -154,76 +198,8 @@ export class Gen {
     const args = l.items.slice(1);
     if (INSTRUCTIONS.has(head.name)) return generateInstruction(this, head.name, l.pos, args) ?? this.fallback(l);
     // As in compile.ts: only kernel functions and module calls have a slash in their name.
-    if (!head.name.includes("/")) return this.lambdaCall(head, args, l.pos);
-    return this.kernelCall(l, head.name, args);
-  }
-
-  /** `(f a…)` where f names a lambda (spec §3.4): same checks, in the same order, as Interp.callLambda. */
-  private lambdaCall(head: Sym, args: readonly Value[], pos: number): string {
-    const f = this.t();
-    const d = this.t();
-    const n = args.length;
-    const kh = this.k(head);
-    this.emit(`${f} = it.lookup(${kh});`);
-    this.emit(`if (!(${f} instanceof Aberrant)) throw unknownCallable(${kh}.name, ${pos});`);
-    this.emit(`${d} = it.lambdaOf(${f});`);
-    this.emit(`if (${d} === undefined) throw fail("Unknown function", ${pos});`);
-    this.emit(`if (${d}.params.length !== ${n}) throw arity(${d}, ${n}, ${pos});`);
-    const values: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const a = this.expr(args[i]!);
-      this.emit(`if (${d}.types[${i}] !== 0 && typeOf(${a}) !== ${d}.types[${i}]) throw argType(${i + 1}, ${d}.types[${i}], ${a}, ${pos});`);
-      values.push(a);
-    }
-    const r = this.t();
-    if (n > 2) {
-      this.emit(`${r} = it.enterLambda(${d}, ${values[0]}, ${values[1]}, [${values.slice(2).join(", ")}]);`);
-      return r;
-    }
-    // Interp.enterLambda, step for step, inline for the common arities so the engine sees the
-    // whole call (measured: 6% of a call on fib); a change there comes here too.
-    this.emit("it.step();");
-    this.emit(`if (++it.callDepth > ${CALL_DEPTH_MAX}) throw tooDeep(it, ${CALL_DEPTH_MAX});`);
-    this.emit("it.pushScope();");
-    for (let i = 0; i < n; i++) this.emit(`it.define(${d}.params[${i}], ${values[i]});`);
-    this.emit(`${r} = ${d}.unit.code(it, ${values[0] ?? "NONE"}, ${values[1] ?? "NONE"});`);
-    this.emit("it.popScope();");
-    this.emit("it.callDepth--;");
-    this.emit(`if (${d}.ret !== 0 && typeOf(${r}) !== ${d}.ret) ${r} = returnedUnexpectedType();`);
-    return r;
-  }
-
-  /**
-   * `(k/f a…)`: when the session's kernel takes exactly these arguments eagerly, they are evaluated
-   * here and the kernel called directly (or its pure equivalent inlined); any other case (a kernel
-   * taking unevaluated arguments, a module call, a lambda named with a slash) is the closure code's.
-   */
-  private kernelCall(l: List, name: string, args: readonly Value[]): string {
-    const n = args.length;
-    if (n < 1 || n > 3) return this.fallback(l);
-    const site: JsCallSite = { name, nargs: n, fns: undefined, eager: undefined, op: 0 };
-    const s = this.k(site);
-    const fns = this.t();
-    const r = this.t();
-    this.emit(`${fns} = S.kernelSet.fns;`);
-    this.emit(`if (${s}.fns !== ${fns}) resolveSite(${s}, ${fns});`);
-    this.emit(`if (${s}.eager !== undefined) {`);
-    const a = args.map((x) => this.expr(x));
-    const eager = `${s}.eager(${a[0]}, ${a[1] ?? "NONE"}, ${a[2] ?? "NONE"})`;
-    const known = this.hint?.get(name);
-    const pure = known?.pure !== undefined && known.eager?.arity === n ? INTRINSICS.get(known.pure) : undefined;
-    if (pure !== undefined && pure.params.length === n && n === 2) {
-      const slow = this.k(pure.fn);
-      const inline = pure.inline !== undefined ? pure.inline(a[0]!, a[1]!, this.t(), slow) : `${slow}(${a[0]}, ${a[1]})`;
-      this.emit(`${r} = ${s}.op === ${pure.id} ? ${inline} : (it.tick(), ${eager});`);
-    } else {
-      // As in compile.ts: a kernel call may do far more work than a step, so the time budget is
-      // watched before each (Interp.tick); an inlined pure operation is a step's worth at most.
-      this.emit("it.tick();");
-      this.emit(`${r} = ${eager};`);
-    }
-    this.emit(`} else ${r} = ${this.k(compile(l))}(it);`);
-    return r;
+    if (!head.name.includes("/")) return lambdaCall(this, head, args, l.pos);
+    return kernelCall(this, l, head.name, args);
   }
 }
 
@@ -260,12 +236,30 @@ function localParams(body: Value, params: readonly Sym[] | null): Map<Sym, strin
   return locals;
 }
 
-/** Generates the source of one unit (for tests and `compileUnit`); `params` for a lambda body. */
-export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, KernelFn> | null, params: readonly Sym[] | null = null): GeneratedUnit {
+/** How a unit is generated. */
+export interface UnitOptions {
+  /** A lambda body's parameter names. */
+  readonly params?: readonly Sym[] | null;
+  /** The body binds its parameters itself (see Gen.observe; callers then enter it without its scope). */
+  readonly selfBinding?: boolean;
+  /**
+   * Runs the unit for a session whose kernel table resolves its kernel calls otherwise (tier.ts,
+   * Unit.elsewhere); without it the unit checks the table at its first direct call instead.
+   */
+  readonly elsewhere?: { elsewhere(it: Interp, a0: Value | undefined, a1: Value | undefined): Value } | null;
+}
+
+/** Generates the source of one unit (for tests and `compileUnit`). */
+export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, KernelFn> | null, options: UnitOptions = {}): GeneratedUnit {
+  const params = options.params ?? null;
+  const selfBinding = options.selfBinding === true;
   const locals = localParams(node, params);
-  const g = new Gen(hint, locals);
+  const g = new Gen(hint, locals, selfBinding ? params : null);
   const result = g.expr(node);
   const temps = g.tempCount;
+  // A session whose kernel table resolves the unit's kernel calls otherwise runs elsewhere.
+  const sites = g.sites !== null ? g.k(g.sites) : null;
+  const elsewhere = options.elsewhere !== undefined && options.elsewhere !== null && sites !== null ? g.k(options.elsewhere) : null;
   const constants = g.constants.map((_, i) => `k${i} = K[${i}]`).join(", ");
   const source = [
     '"use strict";',
@@ -273,9 +267,14 @@ export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, Kernel
     constants.length > 0 ? `const ${constants};` : "",
     "return function unit(it, a0, a1) {",
     "const S = it.session;",
+    elsewhere !== null ? `if (S.kernelSet.fns !== ${sites}.table && !${sites}.accept(S.kernelSet.fns)) return ${elsewhere}.elsewhere(it, a0, a1);` : "",
+    // Whether the session's table is still the one the sites are resolved against (jit-calls.ts).
+    elsewhere !== null ? "let kok = true;" : "let kok = false;",
     locals.size > 0 ? "const rebinds = it.rebinds;" : "",
+    selfBinding ? "let sc = 0;" : "",
     temps > 0 ? `let ${Array.from({ length: temps }, (_, i) => `t${i}`).join(", ")};` : "",
     ...g.lines,
+    selfBinding ? "if (sc !== 0) it.popScope();" : "",
     `return ${result};`,
     "};",
   ].join("\n");
@@ -283,8 +282,8 @@ export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, Kernel
 }
 
 /** Compiles a unit to a JavaScript function; throws when the engine refuses the source. */
-export function compileUnit(node: List | Wrap, hint: ReadonlyMap<string, KernelFn> | null, params: readonly Sym[] | null = null): Code {
-  const { source, constants } = generateUnit(node, hint, params);
+export function compileUnit(node: List | Wrap, hint: ReadonlyMap<string, KernelFn> | null, options: UnitOptions = {}): Code {
+  const { source, constants } = generateUnit(node, hint, options);
   const factory = new Function("R", "K", source) as (r: typeof RUNTIME, k: readonly unknown[]) => Code;
   return factory(RUNTIME, constants);
 }

@@ -4,7 +4,7 @@
  * the load with the original's message); "lenient" is the checker's (bad entries are skipped with a
  * warning). Pure: takes source text, returns data.
  */
-import { intrinsicMismatch } from "./intrinsics.ts";
+import { pureMismatch } from "./pure.ts";
 import { read } from "./reader.ts";
 import { List, Str, Sym, Wrap, T_BRACE, T_BRACKET, T_DATUM, T_PAREN, typeSymbolCode, type TypeCode, type Value } from "./value.ts";
 
@@ -91,7 +91,7 @@ export function parseManifest(src: string, mode: "strict" | "lenient"): Manifest
     if (at < 0) return { name: name.name, params: ps, ret: ret.name, variadic, attributes };
     const pure = attributes[at + 1];
     if (pure === undefined) throw new ManifestError(`define-function: ${PURE_ATTRIBUTE} must be followed by the name of a TypeScript equivalent`);
-    const mismatch = intrinsicMismatch(pure, ps.map((p) => p.type), ret.name);
+    const mismatch = pureMismatch(pure, ps.map((p) => p.type), ret.name);
     if (mismatch !== null) throw new ManifestError(`define-function: ${name.name}: ${mismatch}`);
     attributes.splice(at, 2);
     return { name: name.name, params: ps, ret: ret.name, variadic, attributes, pure };

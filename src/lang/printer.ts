@@ -99,6 +99,14 @@ export function debugForm(v: Value): string {
 
 /** Bytes of a list for STR-FORM: integers give one byte each, strings their bytes, others nothing. */
 function listBytes(items: readonly Value[]): string {
+  // A list of bytes (the usual case: text made with cast :list-c) is its own run.
+  let k = 0;
+  while (k < items.length) {
+    const it = items[k];
+    if (typeof it !== "number" || (it & 255) !== it) break;
+    k++;
+  }
+  if (k === items.length) return bytesText(items as number[]);
   // Runs of integers are turned into text with one fromCharCode call each, not one per byte.
   let out = "";
   let run: number[] = [];
@@ -118,8 +126,8 @@ function listBytes(items: readonly Value[]): string {
 }
 
 /** Latin1 text of byte values, in chunks small enough for fromCharCode's argument limit. */
-function bytesText(codes: number[]): string {
-  if (codes.length <= 8192) return String.fromCharCode.apply(null, codes);
+function bytesText(codes: readonly number[]): string {
+  if (codes.length <= 8192) return String.fromCharCode.apply(null, codes as number[]);
   let s = "";
   for (let i = 0; i < codes.length; i += 8192) s += String.fromCharCode.apply(null, codes.slice(i, i + 8192));
   return s;

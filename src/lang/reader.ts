@@ -60,6 +60,11 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
 }
 
+/** True for the bytes that end an atom: whitespace, a closer or a comment. */
+function isDelimiter(c: number): boolean {
+  return isSpace(c) || c === 41 || c === 93 || c === 125 || c === 59;
+}
+
 /** Kind of an atom per spec §1.4. */
 function atomKind(a: string): "int" | "real" | "sym" {
   let i = 0;
@@ -91,6 +96,8 @@ const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const DBL_MIN = 2.2250738585072014e-308;
 const PLAIN_REAL = /^[+-]?\d+\.\d+$/;
+/** Plain reals shorter than this cannot overflow or underflow, so parseFloat reads them as strtod would. */
+const PLAIN_REAL_CHARS_MAX = 24;
 const STOD_PREFIX = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/;
 
 /** Converts an atom to a number value, or returns the C++ exception text (`stoll`/`stod`). */
@@ -103,7 +110,7 @@ export function atomNumber(a: string, kind: "int" | "real"): Value | "stoll" | "
   }
   // Plain `digits.digits` (the usual real in data) needs no prefix search: parseFloat reads it
   // exactly as strtod would, and it cannot overflow or underflow at this length.
-  if (a.length < 24 && PLAIN_REAL.test(a)) return new Real(parseFloat(a));
+  if (a.length < PLAIN_REAL_CHARS_MAX && PLAIN_REAL.test(a)) return new Real(parseFloat(a));
   const m = STOD_PREFIX.exec(a);
   if (m === null) return "stod";
   const x = parseFloat(m[0]);
@@ -112,8 +119,20 @@ export function atomNumber(a: string, kind: "int" | "real"): Value | "stoll" | "
   return new Real(x);
 }
 
+/**
+ * Elements of the lists being read and their closing characters, shared by every read: reading
+ * never calls out, so reads never nest, and `eval` reads many short texts, each of which would
+ * otherwise allocate both.
+ */
+const ITEMS: Value[] = [];
+const CLOSERS: number[] = [];
+/** A ParseResult's diagnostics when there are none (most reads). */
+const NO_DIAGNOSTICS: readonly ParseDiagnostic[] = Object.freeze([]);
+
 /** Parses the first object of `src` (a latin1 byte string). */
 export function read(src: string): ParseResult {
+  ITEMS.length = 0;
+  CLOSERS.length = 0;
   return new Reader(src).run();
 }
 
@@ -123,9 +142,9 @@ class Reader {
   /** Set once nesting went too deep: reading stopped there, so enclosing lists are not "unclosed". */
   private aborted = false;
   /** Closing characters of the lists being read, innermost last. */
-  private readonly closers: number[] = [];
-  private readonly stack: Value[] = [];
-  readonly diags: ParseDiagnostic[] = [];
+  private readonly closers = CLOSERS;
+  private readonly stack = ITEMS;
+  private diags: ParseDiagnostic[] | null = null;
   constructor(private readonly s: string) {}
 
   run(): ParseResult {
@@ -135,11 +154,11 @@ class Reader {
       return { value: null, diagnostics: [{ code: 5, message: "No object found in source", offset: 0 }], end: 0 };
     }
     const v = this.object();
-    return { value: this.diags.length === 0 ? v : null, diagnostics: this.diags, end: this.i };
+    return { value: this.diags === null ? v : null, diagnostics: this.diags ?? NO_DIAGNOSTICS, end: this.i };
   }
 
   private error(code: number, message: string, offset: number): void {
-    this.diags.push({ code, message, offset });
+    (this.diags ??= []).push({ code, message, offset });
   }
 
   /** Skips whitespace and comments. */
@@ -210,7 +229,7 @@ class Reader {
         const [code, msg] = UNCLOSED[open]!;
         // Report only the innermost unclosed list or string: everything enclosing it is unclosed for
         // the same reason, and after a nesting error reading stopped early on purpose.
-        if (!this.aborted && !this.diags.some((d) => d.code >= 1 && d.code <= 4)) this.error(code, msg, start);
+        if (!this.aborted && !(this.diags ?? []).some((d) => d.code >= 1 && d.code <= 4)) this.error(code, msg, start);
         break;
       }
       const c = s.charCodeAt(this.i);
@@ -292,9 +311,18 @@ class Reader {
       i++;
     }
     const end = i < n ? s.charCodeAt(i) : 32;
-    if (digits > 0 && digits < 16 && (isSpace(end) || end === 41 || end === 93 || end === 125 || end === 59)) {
+    if (digits > 0 && digits < 16 && isDelimiter(end)) {
       this.i = i;
       return neg ? (acc === 0 ? 0 : -acc) : acc;
+    }
+    // So are plain `digits.digits` reals: atomNumber would read them with parseFloat too.
+    if (digits > 0 && end === 46) {
+      let j = i + 1;
+      while (j < n && isDigit(s.charCodeAt(j))) j++;
+      if (j > i + 1 && j - start < PLAIN_REAL_CHARS_MAX && isDelimiter(j < n ? s.charCodeAt(j) : 32)) {
+        this.i = j;
+        return new Real(parseFloat(s.slice(start, j)));
+      }
     }
     i = start;
     while (i < n) {
@@ -304,6 +332,9 @@ class Reader {
     }
     this.i = i;
     const a = s.slice(start, i);
+    // Only a sign, a digit or a dot can start a number (atomKind): the rest, most symbols, are symbols.
+    const c0 = s.charCodeAt(start);
+    if (!(c0 === 43 || c0 === 45 || c0 === 46 || (c0 >= 48 && c0 <= 57))) return sym(a);
     const kind = atomKind(a);
     if (kind === "sym") return sym(a);
     const v = atomNumber(a, kind);

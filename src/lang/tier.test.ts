@@ -5,7 +5,7 @@
  * tiers too; this file covers what a program's output cannot show.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import type { Host, KernelFn, LoadedKernel } from "./host.ts";
+import type { CallContext, Host, KernelFn, LoadedKernel } from "./host.ts";
 import { Interp } from "./interp.ts";
 import { generateUnit } from "./jit.ts";
 import { parseManifest } from "./manifest.ts";
@@ -13,7 +13,7 @@ import { sourceForm } from "./printer.ts";
 import { read } from "./reader.ts";
 import { runProgram } from "./run.ts";
 import { Session } from "./session.ts";
-import { PROMOTE_AFTER, setTierMode, tierStats, unitOf, type TierMode } from "./tier.ts";
+import { PROMOTE_AFTER, UNIT_RECOMPILES_MAX, setTierMode, tierStats, unitOf, type TierMode } from "./tier.ts";
 import { List, NONE, Str, Wrap, sym, T_BRACE, T_BRACKET, T_DATUM, T_ERROR, T_PAREN, T_SOME, type Value } from "./value.ts";
 
 afterEach(() => setTierMode("auto"));
@@ -26,6 +26,9 @@ const T_KERNEL: LoadedKernel = {
   functions: new Map<string, KernelFn>([
     ["rebind", (cx) => cx.eval(new List(T_PAREN, [sym("export"), sym("n"), 9]))],
     ["version", versionFn(1)],
+    // `(t/peek 'n)`: n's value in the caller's scope, the eager form included (a kernel reading a
+    // binding the program text never names there).
+    ["peek", Object.assign((cx: CallContext, args: readonly Value[]) => cx.eval(cx.eval(args[0]!)), { eager: { arity: 1 as const, call: (a: Value, _b: Value, _c: Value, cx: CallContext) => cx.eval(a) } })],
     // Swaps this kernel for version 2 in the running session, as the REPL's :reload does.
     ["swap", (cx) => ((cx as Interp).session.replaceKernel("t", T_KERNEL_2), NONE)],
   ]),
@@ -159,6 +162,16 @@ describe("both tiers behave the same", () => {
     ["a parameter rebound by export in the body", "[ (def f (fn (n :int) :int [ (export n 8) n ])) (f 1) ]"],
     ["a parameter rebound by a kernel evaluating export in the caller's scope", "[ #(load \"t\") (def f (fn (n :int) :int [ (debug n) (t/rebind) n ])) (f 1) ]"],
     ["a parameter named $iterations inside a loop", "[ (def f (fn ($iterations :int) :int [ (do [ (done $iterations) ]) ])) (f 5) ]"],
+    // Lambda bodies bind their parameters lazily on the JS tier (jit.ts, Gen.observe); each lambda
+    // runs three times, so the later runs are the promoted code's.
+    ["a callee reads a lazily bound parameter through dynamic scoping", "[ (def show (fn () :int [ n ])) (def f (fn (n :int) :int [ (show) ])) (debug (f 1) (f 2) (f 3)) ]"],
+    ["a kernel reads a lazily bound parameter in the caller's scope", "[ #(load \"t\") (def f (fn (n :int) :int [ (t/peek 'n) ])) (debug (f 1) (f 2) (f 3)) ]"],
+    ["def after a stretch that binds nothing", "[ (def f (fn (n :int) :int [ (eq n 1) (def m n) m ])) (debug (f 1) (f 2) (f 3)) ]"],
+    ["a leaf body that throws into recover", "[ (def f (fn (n :int) :int [ (assert n \"zero\") n ])) (debug (f 1) (f 2) (recover [ (f 0) ] [ 9 ]) (f 4)) ]"],
+    ["try with a bracket handler in a leaf body", "[ (def f (fn (x :int) :int [ (try @(e) [ x ]) ])) (debug (f 1) (f 2) (f 3)) ]"],
+    ["a loop in a body that reads its parameter", "[ (def f (fn (x :int) :int [ (do [ (done x) ]) ])) (debug (f 1) (f 2) (f 3)) ]"],
+    ["a lambda made in a lazily bound body dies with its scope", "[ (def mk (fn (n :int) :aberrant [ (fn () :int [ n ]) ])) (mk 1) (mk 2) (def g (mk 3)) (recover [ (g) ] [ $exception ]) ]"],
+    ["a two-parameter leaf and a caller binding the same names", "[ (def g (fn (a :int b :int) :int [ (eq a b) ])) (def f (fn (a :int b :int) :int [ (g b a) ])) (debug (f 1 2) (f 3 3) (f 4 5)) ]"],
   ];
   for (const [name, text] of programs) {
     test(name, () => {
@@ -173,6 +186,23 @@ describe("both tiers behave the same", () => {
     expect(closure).toContain("[DEBUG] 130\n[DEBUG] 231\n");
     expect(runOn("js", p)).toBe(closure);
     expect(runOn("auto", p)).toBe(closure);
+  });
+
+  test("code shared by sessions whose kernels differ runs right in each, compiled again at most a bounded number of times", () => {
+    // One parsed program (so one set of units) run in sessions whose `t/version` is eager, then
+    // general only (no direct call possible), in turn: each run must see its own kernel.
+    const general: LoadedKernel = { functions: new Map<string, KernelFn>([["version", (cx, args) => (cx.eval(args[0]!) as number) + 500]]), forms: new Map() };
+    const p = src(`[ #(load "t") (def f (fn (i :int) :int [ (t/version i) ])) (do [ (def v (f $iterations)) (if (eq $iterations 30) (done v) ()) ]) ]`);
+    setTierMode("js");
+    const before = tierStats.compiledUnits;
+    for (let round = 0; round < UNIT_RECOMPILES_MAX + 4; round++) {
+      const host = testHost();
+      if (round % 2 === 1) host.loadKernel = () => general;
+      const o = runProgram(p, { path: "t.sxs", text: "" }, host);
+      expect(o.ok && o.value).toBe(round % 2 === 1 ? 530 : 130);
+    }
+    // The first compile of each unit, then at most UNIT_RECOMPILES_MAX more each (2 units).
+    expect(tierStats.compiledUnits - before).toBeLessThanOrEqual(2 * (1 + UNIT_RECOMPILES_MAX));
   });
 
   test("a parameter kept in a local is looked up again once something rebinds it in place", () => {

@@ -13,7 +13,7 @@
 import type { Code, Interp } from "./interp.ts";
 import { compile } from "./compile.ts";
 import { compileUnit } from "./jit.ts";
-import type { List, Sym, Wrap } from "./value.ts";
+import type { List, Sym, Value, Wrap } from "./value.ts";
 
 /** Which tier runs code: `auto` promotes hot units, the others force one tier. */
 export type TierMode = "auto" | "closure" | "js";
@@ -71,6 +71,18 @@ export class Unit {
   runs = 0;
   /** True once `code` is the JavaScript tier's. */
   js = false;
+  /**
+   * True once `code` is a lambda body that pushes its scope and binds its parameters itself, only
+   * if something could observe them (jit.ts, Gen.observe): callers then enter it without pushing a
+   * scope (Interp.enterLambda, generated lambda calls). Bodies of up to two parameters, which the
+   * generated code receives as a0 and a1.
+   */
+  selfBinding = false;
+
+  /** The closure tier's code of the unit. */
+  private readonly closure: Code;
+  /** Times the unit was compiled again for another kernel table (see elsewhere). */
+  private recompiles = 0;
 
   constructor(
     readonly node: List | Wrap,
@@ -80,6 +92,7 @@ export class Unit {
     readonly params: readonly Sym[] | null = null,
   ) {
     const closure = compile(node);
+    this.closure = closure;
     // `eval` text counted its runs before it became a unit (see evalUnitAfter).
     const after = mode === "closure" ? Infinity : mode === "js" || kind === "eval" ? 1 : PROMOTE_AFTER[kind];
     this.code =
@@ -87,7 +100,9 @@ export class Unit {
         ? closure
         : (it, a0, a1) => {
             if (++this.runs < after) return closure(it);
-            return this.promote(it, closure)(it, a0, a1);
+            const code = this.promote(it, closure);
+            // The caller entered this run the old way, its scope already pushed: closures run it.
+            return this.selfBinding ? closure(it) : code(it, a0, a1);
           };
   }
 
@@ -96,8 +111,10 @@ export class Unit {
     const t0 = performance.now();
     const host = it.session.host;
     try {
-      this.code = compileUnit(this.node, it.session.kernelSet.fns, this.params);
+      const selfBinding = this.kind === "lambda" && this.params !== null && this.params.length <= 2;
+      this.code = compileUnit(this.node, it.session.kernelSet.fns, { params: this.params, selfBinding, elsewhere: this });
       this.js = true;
+      this.selfBinding = selfBinding;
       const ms = performance.now() - t0;
       tierStats.compiledUnits++;
       tierStats.compileMs += ms;
@@ -110,7 +127,48 @@ export class Unit {
     }
     return this.code;
   }
+
+  /**
+   * Runs the unit for a session whose kernel function table resolves its kernel calls otherwise
+   * than the one `code` was made for (its generated code checks at entry, jit-calls.ts): the unit
+   * is compiled again for that table, up to UNIT_RECOMPILES_MAX times, then runs its closures. A
+   * self-binding body is entered without its scope, so for closures the scope is pushed and the
+   * parameters bound here.
+   */
+  elsewhere(it: Interp, a0: Value | undefined, a1: Value | undefined): Value {
+    if (this.recompiles < UNIT_RECOMPILES_MAX) {
+      this.recompiles++;
+      try {
+        this.code = compileUnit(this.node, it.session.kernelSet.fns, { params: this.params, selfBinding: this.selfBinding, elsewhere: this });
+        tierStats.compiledUnits++;
+        return this.code(it, a0, a1);
+      } catch {
+        // As in promote: a unit the engine refuses stays on closures.
+      }
+    }
+    this.code = this.selfBinding ? this.closureBinding : this.closure;
+    return this.code(it, a0, a1);
+  }
+
+  /** A self-binding body's closures, with the scope its callers no longer push. */
+  private readonly closureBinding: Code = (it, a0, a1) => {
+    it.pushScope();
+    const params = this.params!;
+    if (params.length > 0) it.define(params[0]!, a0!);
+    if (params.length > 1) it.define(params[1]!, a1!);
+    const r = this.closure(it);
+    it.popScope();
+    return r;
+  };
 }
+
+/**
+ * Times a unit is compiled again for a kernel table that resolves its kernel calls otherwise (a
+ * kernel replaced by one without the same eager or pure functions, or code that programs loading
+ * different kernels under one name share); past this, it runs closures, which resolve per session,
+ * rather than being compiled back and forth.
+ */
+export const UNIT_RECOMPILES_MAX = 8;
 
 const units: Record<TierMode, WeakMap<List | Wrap, Map<UnitKind, Unit>>> = { auto: new WeakMap(), closure: new WeakMap(), js: new WeakMap() };
 

@@ -53,6 +53,8 @@ export class Str {
  */
 export class Sym {
   readonly t = T_SYMBOL;
+  /** The code that evaluates this symbol (compile.ts), made once: symbols are interned. */
+  compiled: unknown = undefined;
   constructor(
     readonly name: string,
     readonly id: number,
@@ -127,18 +129,58 @@ const SWEEP_TABLE_SIZE_MIN = 1024;
  */
 const SWEEP_GROWTH = 1.5;
 let sweepAt = SWEEP_TABLE_SIZE_MIN;
+/**
+ * Set by a sweep, cleared when the current task ends. A WeakRef keeps its target alive until the
+ * end of the task that made or read it, so a second sweep in one task (reading a large file makes
+ * many symbols) could only find symbols older tasks left, which the first one already looked at:
+ * it waits for the next task instead.
+ */
+let sweptThisTask = false;
+
+/**
+ * Symbols interned lately, by a hash of their name. Most lookups are of a few names (kernel
+ * functions, a program's variables, read again with every `eval`ed text), and a slot here costs
+ * far less than a probe of the large table (hashing the name, cache misses). The cache holds the
+ * symbols in it alive, at most SYMBOL_CACHE_SIZE of them, which bounds what it keeps from the
+ * collector.
+ */
+const SYMBOL_CACHE_SIZE = 512;
+const recent: (Sym | undefined)[] = new Array<Sym | undefined>(SYMBOL_CACHE_SIZE).fill(undefined);
+
+/**
+ * A name's slot in `recent`, from its length, first byte and last four bytes: names made in
+ * sequence (`key1`, `key2`, …) differ at the end.
+ */
+function recentSlot(name: string): number {
+  const n = name.length;
+  let h = (n * 31 + name.charCodeAt(0)) | 0;
+  for (let i = n > 4 ? n - 4 : 0; i < n; i++) h = (h * 31 + name.charCodeAt(i)) | 0;
+  return (h ^ (h >>> 9)) & (SYMBOL_CACHE_SIZE - 1);
+}
 
 /** Interns a symbol name (a latin1 byte string). */
 export function sym(name: string): Sym {
-  const s = symbols.get(name)?.ref.deref();
-  return s !== undefined ? s : internNew(name);
+  const slot = recentSlot(name);
+  const c = recent[slot];
+  if (c !== undefined && c.name === name) return c;
+  const e = symbols.get(name);
+  let s = e?.ref.deref();
+  if (s === undefined) s = internNew(name, e);
+  recent[slot] = s;
+  return s;
 }
 
-function internNew(name: string): Sym {
+/** Makes a symbol; `dead` is the table's entry for a collected symbol of this name, if any. */
+function internNew(name: string, dead: SymbolEntry | undefined): Sym {
   // A collected symbol of this name, not yet swept: its id is free now.
-  const dead = symbols.get(name);
   if (dead !== undefined) freeIds.push(dead.id);
-  else if (freeIds.length === 0 && symbols.size >= sweepAt) sweepSymbols();
+  else if (freeIds.length === 0 && symbols.size >= sweepAt && !sweptThisTask) {
+    sweepSymbols();
+    sweptThisTask = true;
+    queueMicrotask(() => {
+      sweptThisTask = false;
+    });
+  }
   const s = new Sym(name, freeIds.length > 0 ? freeIds.pop()! : idsInUse++);
   symbols.set(name, { ref: new WeakRef(s), id: s.id });
   return s;
