@@ -12,7 +12,7 @@ afterAll(() => runtime.close());
 
 let hashes = 0;
 function job(source: string, meta: Record<string, unknown> = {}): CodeVersion {
-  return { tenant: "default", name: "job:t", version: 1, hash: `h${++hashes}`, kind: "job", meta, source, author: "t", origin: "t", createdAt: 0, seq: 1 };
+  return { tenant: "default", name: "job:t", version: 1, hash: `h${++hashes}`, kind: "job", meta, source, author: "t", origin: "t", createdAt: 0, seq: 1, hlc: { ms: 0, n: 0 }, op: "put" };
 }
 
 describe("NodeJobExecutor", () => {

@@ -2,7 +2,7 @@
  * Conversions between database rows and the store's records, and the small helpers they need.
  */
 import type { ChangeRow, VersionRow } from "./statements.ts";
-import type { Change, ChangeOp, CodeKind, CodeMeta, CodeVersion } from "./types.ts";
+import type { Change, ChangeOp, CodeKind, CodeMeta, CodeVersion, VersionOp } from "./types.ts";
 import { byteLength } from "./validate.ts";
 
 /** The sha256 of bytes or of a string's UTF-8, as lowercase hex. */
@@ -16,7 +16,7 @@ export function one<T>(row: T | null): T {
   return row;
 }
 
-/** A version row as a CodeVersion. The kind CHECK constraint guarantees the cast. */
+/** A version row as a CodeVersion. The kind and op CHECK constraints guarantee the casts. */
 export function toVersion(r: VersionRow): CodeVersion {
   return {
     tenant: r.tenant,
@@ -30,6 +30,8 @@ export function toVersion(r: VersionRow): CodeVersion {
     origin: r.origin,
     createdAt: r.createdAt,
     seq: r.seq,
+    hlc: { ms: r.hlcMs, n: r.hlcN },
+    op: r.op as VersionOp,
   };
 }
 

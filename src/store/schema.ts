@@ -8,7 +8,7 @@ import type { Database } from "bun:sqlite";
 import { StoreOpenError } from "./errors.ts";
 
 /** The schema version this build writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** `PRAGMA application_id` of a sup store: the bytes "sup1" (0x73757031). */
 export const APPLICATION_ID = 0x73757031;
@@ -104,7 +104,142 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Change-log replication (docs/cluster.md, "Change-log replication"). A version is named by
+    // its number AND its origin: numbers are assigned where a version is written (one more than the
+    // highest the writer knows), so two nodes writing at once may both make "version 3"; the pair
+    // (number, origin) is the same on every node and never changes. The current version of a name
+    // is decided by last-writer-wins on (HLC, origin), so every node holding the same writes has
+    // the same current code whatever order they arrived in.
+    version: 2,
+    sql: `
+      -- Certificates that signed entries, by the sha256 of their codec encoding (stored once).
+      CREATE TABLE certificates (
+        hash    TEXT NOT NULL PRIMARY KEY,
+        name    TEXT NOT NULL,
+        serial  TEXT NOT NULL,
+        encoded BLOB NOT NULL                        -- codec encoding of (CERTIFICATE ROOT-SIGNATURE)
+      );
+
+      -- Every change-log entry this node holds, its own and every other origin's, applied or not.
+      CREATE TABLE entries (
+        origin      TEXT NOT NULL,                   -- certificate name (or node id when it has none)
+        seq         INTEGER NOT NULL CHECK (seq >= 1), -- per origin: 1, 2, 3… with no gaps
+        hlc_ms      INTEGER NOT NULL,                -- hybrid logical clock: physical part
+        hlc_n       INTEGER NOT NULL,                -- and counter
+        kind        TEXT NOT NULL,
+        target      TEXT,                            -- selector text; NULL: every node
+        hash        TEXT NOT NULL,                   -- sha256 hex of encoded
+        encoded     BLOB NOT NULL,                   -- the entry's codec encoding: what was signed
+        signature   BLOB,                            -- NULL: a local entry of a node without identity
+        cert        TEXT REFERENCES certificates (hash),
+        received_at INTEGER NOT NULL,
+        result      TEXT NOT NULL,                   -- applied | skipped | error: DETAIL
+        PRIMARY KEY (origin, seq)
+      );
+
+      -- The highest version number of each name seen in any entry, applied here or not, so the
+      -- next number a writer picks is above every number any origin used that it knows of.
+      CREATE TABLE code_numbers (
+        tenant TEXT NOT NULL,
+        name   TEXT NOT NULL,
+        high   INTEGER NOT NULL,
+        PRIMARY KEY (tenant, name)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE versions_v2 (
+        tenant      TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        version     INTEGER NOT NULL CHECK (version >= 1),
+        origin      TEXT NOT NULL,
+        hash        TEXT NOT NULL REFERENCES blobs (hash),
+        source_hash TEXT NOT NULL REFERENCES sources (hash),
+        kind        TEXT NOT NULL CHECK (kind IN ('route', 'job', 'module')),
+        meta        TEXT NOT NULL,
+        author      TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        seq         INTEGER NOT NULL UNIQUE REFERENCES changes (seq),
+        hlc_ms      INTEGER NOT NULL,
+        hlc_n       INTEGER NOT NULL,
+        op          TEXT NOT NULL CHECK (op IN ('put', 'rollback', 'split')),
+        entry_seq   INTEGER,                         -- the entry (origin, entry_seq) that made it
+        PRIMARY KEY (tenant, name, version, origin)
+      );
+      -- Versions written before this migration are local: hlc = (created_at, version) keeps their order.
+      INSERT INTO versions_v2
+        SELECT v.tenant, v.name, v.version, v.origin, v.hash, v.source_hash, v.kind, v.meta, v.author, v.created_at, v.seq,
+               v.created_at, v.version, CASE c.op WHEN 'rollback' THEN 'rollback' ELSE 'put' END, NULL
+        FROM versions v JOIN changes c ON c.seq = v.seq;
+
+      -- The current version of each name (NULL, NULL once removed) and the (HLC, origin) stamp of
+      -- the write that decided it: a put or rm with a newer stamp takes the name, an older one only
+      -- joins its history.
+      CREATE TABLE names_v2 (
+        tenant       TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        version      INTEGER,
+        origin       TEXT,
+        stamp_ms     INTEGER NOT NULL,
+        stamp_n      INTEGER NOT NULL,
+        stamp_origin TEXT NOT NULL,
+        PRIMARY KEY (tenant, name),
+        FOREIGN KEY (tenant, name, version, origin) REFERENCES versions_v2 (tenant, name, version, origin)
+      ) WITHOUT ROWID;
+      INSERT INTO names_v2
+        SELECT n.tenant, n.name, n.version, v.origin,
+               coalesce(v.hlc_ms, c.at), coalesce(v.hlc_n, (SELECT max(version) FROM versions_v2 w WHERE w.tenant = n.tenant AND w.name = n.name) + 1),
+               coalesce(v.origin, c.origin)
+        FROM names n
+        LEFT JOIN versions_v2 v ON v.tenant = n.tenant AND v.name = n.name AND v.version = n.version
+        LEFT JOIN changes c ON c.seq = (SELECT max(seq) FROM changes d WHERE d.tenant = n.tenant AND d.name = n.name);
+
+      DROP TABLE names;
+      DROP TABLE versions;
+      ALTER TABLE versions_v2 RENAME TO versions;
+      ALTER TABLE names_v2 RENAME TO names;
+      CREATE INDEX versions_by_hlc ON versions (tenant, name, hlc_ms, hlc_n, origin);
+      INSERT INTO code_numbers SELECT tenant, name, max(version) FROM versions GROUP BY tenant, name;
+
+      -- Per kernel, the newest load or unload aimed at this node (last writer wins on (HLC, origin)).
+      CREATE TABLE kernel_stamps (
+        kernel  TEXT NOT NULL PRIMARY KEY,
+        loaded  INTEGER NOT NULL CHECK (loaded IN (0, 1)),
+        hlc_ms  INTEGER NOT NULL,
+        hlc_n   INTEGER NOT NULL,
+        origin  TEXT NOT NULL
+      ) WITHOUT ROWID;
+
+      -- Tenant settings (key -> JSON), last writer wins on (HLC, origin).
+      CREATE TABLE tenant_settings (
+        tenant  TEXT NOT NULL,
+        key     TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        hlc_ms  INTEGER NOT NULL,
+        hlc_n   INTEGER NOT NULL,
+        origin  TEXT NOT NULL,
+        PRIMARY KEY (tenant, key)
+      ) WITHOUT ROWID;
+
+      -- Revoked certificates: entries they signed with an origin sequence above up_to are refused.
+      CREATE TABLE revocations (
+        serial  TEXT NOT NULL PRIMARY KEY,
+        name    TEXT NOT NULL,
+        up_to   INTEGER NOT NULL,
+        reason  TEXT NOT NULL,
+        hlc_ms  INTEGER NOT NULL,
+        hlc_n   INTEGER NOT NULL,
+        origin  TEXT NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
+
+/** The SQL of one migration (tests build stores of older versions with it). */
+export function migrationSql(version: number): string {
+  const m = MIGRATIONS.find((x) => x.version === version);
+  if (m === undefined) throw new Error(`no migration ${version}`);
+  return m.sql;
+}
 
 /**
  * The schema version of an open database: 0 for a new, empty file. Throws StoreOpenError for

@@ -17,6 +17,18 @@ export interface VersionRow {
   origin: string;
   createdAt: number;
   seq: number;
+  hlcMs: number;
+  hlcN: number;
+  op: string;
+}
+
+/** A name's pointer and the stamp of the write that set it. */
+export interface PointerRow {
+  version: number | null;
+  origin: string | null;
+  stampMs: number;
+  stampN: number;
+  stampOrigin: string;
 }
 
 /** A change-log row as selected. */
@@ -44,7 +56,9 @@ export interface JobRunRow {
 // bun:sqlite, a point lookup written as a join costs 3 to 4 times as much as these.
 const VERSION_COLUMNS = `v.tenant, v.name, v.version, v.hash, v.kind, v.meta,
   (SELECT text FROM sources WHERE hash = v.source_hash) AS source,
-  v.author, v.origin, v.created_at AS createdAt, v.seq`;
+  v.author, v.origin, v.created_at AS createdAt, v.seq, v.hlc_ms AS hlcMs, v.hlc_n AS hlcN, v.op`;
+/** History order: the order last-writer-wins decides in, the same on every node. */
+const HLC_ORDER = "v.hlc_ms, v.hlc_n, v.origin";
 const CHANGE_COLUMNS = "seq, tenant, name, op, version, author, origin, at";
 
 /** Prepares the store's statements on `db`. */
@@ -52,21 +66,28 @@ export function prepareStatements(db: Database) {
   return {
     current: db.prepare<VersionRow, [string, string]>(
       `SELECT ${VERSION_COLUMNS} FROM versions v
-       WHERE v.tenant = ?1 AND v.name = ?2 AND v.version = (SELECT version FROM names WHERE tenant = ?1 AND name = ?2)`,
+       JOIN names n ON n.tenant = v.tenant AND n.name = v.name AND n.version = v.version AND n.origin = v.origin
+       WHERE v.tenant = ?1 AND v.name = ?2`,
     ),
     // ?1 and ?2 may be NULL to mean "any tenant" and "any kind"; the names table is small.
     listCurrent: db.prepare<VersionRow, [string | null, string | null]>(
-      `SELECT ${VERSION_COLUMNS} FROM names n JOIN versions v ON v.tenant = n.tenant AND v.name = n.name AND v.version = n.version
+      `SELECT ${VERSION_COLUMNS} FROM names n JOIN versions v ON v.tenant = n.tenant AND v.name = n.name AND v.version = n.version AND v.origin = n.origin
        WHERE (?1 IS NULL OR n.tenant = ?1) AND (?2 IS NULL OR v.kind = ?2) ORDER BY n.tenant, n.name`,
     ),
-    version: db.prepare<VersionRow, [string, string, number]>(
-      `SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.tenant = ? AND v.name = ? AND v.version = ?`,
+    // Versions sharing a number (written at once on two nodes) come newest first.
+    versionsNumbered: db.prepare<VersionRow, [string, string, number]>(
+      `SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.tenant = ? AND v.name = ? AND v.version = ? ORDER BY v.hlc_ms DESC, v.hlc_n DESC, v.origin DESC`,
     ),
-    history: db.prepare<VersionRow, [string, string]>(`SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.tenant = ? AND v.name = ? ORDER BY v.version`),
-    pointer: db.prepare<{ version: number | null }, [string, string]>("SELECT version FROM names WHERE tenant = ? AND name = ?"),
-    lastVersion: db.prepare<{ last: number }, [string, string]>("SELECT coalesce(max(version), 0) AS last FROM versions WHERE tenant = ? AND name = ?"),
-    versionContent: db.prepare<{ hash: string; sourceHash: string; kind: string; meta: string }, [string, string, number]>(
-      "SELECT hash, source_hash AS sourceHash, kind, meta FROM versions WHERE tenant = ? AND name = ? AND version = ?",
+    versionOf: db.prepare<VersionRow, [string, string, number, string]>(
+      `SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.tenant = ? AND v.name = ? AND v.version = ? AND v.origin = ?`,
+    ),
+    history: db.prepare<VersionRow, [string, string]>(`SELECT ${VERSION_COLUMNS} FROM versions v WHERE v.tenant = ? AND v.name = ? ORDER BY ${HLC_ORDER}`),
+    pointer: db.prepare<PointerRow, [string, string]>(
+      "SELECT version, origin, stamp_ms AS stampMs, stamp_n AS stampN, stamp_origin AS stampOrigin FROM names WHERE tenant = ? AND name = ?",
+    ),
+    highNumber: db.prepare<{ high: number }, [string, string]>("SELECT coalesce((SELECT high FROM code_numbers WHERE tenant = ? AND name = ?), 0) AS high"),
+    bumpNumber: db.prepare<never, [string, string, number]>(
+      "INSERT INTO code_numbers (tenant, name, high) VALUES (?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET high = max(high, excluded.high)",
     ),
     sourceText: db.prepare<{ text: string }, [string]>("SELECT text FROM sources WHERE hash = ?"),
     insertBlob: db.prepare<never, [string, Uint8Array]>("INSERT INTO blobs (hash, encoded) VALUES (?, ?) ON CONFLICT DO NOTHING"),
@@ -75,13 +96,17 @@ export function prepareStatements(db: Database) {
     insertChange: db.prepare<never, [string, string, string, number, string, string, number]>(
       "INSERT INTO changes (tenant, name, op, version, author, origin, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
     ),
-    insertVersion: db.prepare<never, [string, string, number, string, string, string, string, string, string, number, number]>(
-      `INSERT INTO versions (tenant, name, version, hash, source_hash, kind, meta, author, origin, created_at, seq)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    insertVersion: db.prepare<never, [string, string, number, string, string, string, string, string, string, number, number, number, number, string, number | null]>(
+      `INSERT INTO versions (tenant, name, version, hash, source_hash, kind, meta, author, origin, created_at, seq, hlc_ms, hlc_n, op, entry_seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    setPointer: db.prepare<never, [string, string, number | null]>(
-      "INSERT INTO names (tenant, name, version) VALUES (?, ?, ?) ON CONFLICT (tenant, name) DO UPDATE SET version = excluded.version",
+    hasVersion: db.prepare<{ one: number }, [string, string, number, string]>("SELECT 1 AS one FROM versions WHERE tenant = ? AND name = ? AND version = ? AND origin = ?"),
+    setPointer: db.prepare<never, [string, string, number | null, string | null, number, number, string]>(
+      `INSERT INTO names (tenant, name, version, origin, stamp_ms, stamp_n, stamp_origin) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (tenant, name) DO UPDATE SET version = excluded.version, origin = excluded.origin,
+         stamp_ms = excluded.stamp_ms, stamp_n = excluded.stamp_n, stamp_origin = excluded.stamp_origin`,
     ),
+    maxStamp: db.prepare<{ ms: number; n: number }, []>("SELECT stamp_ms AS ms, stamp_n AS n FROM names ORDER BY stamp_ms DESC, stamp_n DESC LIMIT 1"),
     changesSince: db.prepare<ChangeRow, [number, number]>(`SELECT ${CHANGE_COLUMNS} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`),
     lastSeq: db.prepare<{ seq: number }, []>("SELECT coalesce(max(seq), 0) AS seq FROM changes"),
     getSetting: db.prepare<{ value: string }, [string]>("SELECT value FROM settings WHERE key = ?"),

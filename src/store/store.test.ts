@@ -19,6 +19,7 @@ import {
   NAME_BYTES_MAX,
   SETTING_JSON_BYTES_MAX,
   SETTING_KEY_BYTES_MAX,
+  SCHEMA_VERSION,
   SOURCE_BYTES_MAX,
   Store,
   type Change,
@@ -61,6 +62,8 @@ for (const backend of ["file", "memory"] as const) {
           origin: "node-a",
           createdAt: 1_000,
           seq: 1,
+          hlc: { ms: 1_000, n: 0 },
+          op: "put",
         });
         expect(store.getCode("default", "GET /users/:id")).toEqual(v);
         expect(store.getCode("default", "GET /users/:id", 1)).toEqual(v);
@@ -297,7 +300,7 @@ for (const backend of ["file", "memory"] as const) {
         expectCode(() => store.putSetting("x", 1n), "store-bad-setting");
         expectCode(() => store.putSetting("schema_version", 9), "store-bad-setting");
         expectCode(() => store.deleteSetting("schema_version"), "store-bad-setting");
-        expect(store.getSetting<number>("schema_version")).toBe(1);
+        expect(store.getSetting<number>("schema_version")).toBe(SCHEMA_VERSION);
       });
 
       test("key and value limits, at the maximum and one past", () => {

@@ -16,11 +16,14 @@ import {
 } from "./limits.ts";
 import { openDatabase } from "./open.ts";
 import { SCHEMA_VERSION_KEY } from "./schema.ts";
+import { EntryLog, newestStamp } from "./entry-log.ts";
+import { prepareEntryStatements } from "./entry-statements.ts";
+import { HybridClock } from "./hlc.ts";
 import { one, sha256Hex, toChange, toVersion } from "./rows.ts";
 import { prepareStatements, type Statements } from "./statements.ts";
 import type { Change, CodeKind, CodeVersion, JobRun, PutCodeInput, StoreOptions } from "./types.ts";
 import { checkBytes, checkCodeName, checkInteger, checkTenant, metaJson, shown } from "./validate.ts";
-import { jobRunIn, putIn, removeIn, rollbackIn, type ChangeAuthor, type VersionContent } from "./writes.ts";
+import { appendVersion, contentOf, jobRunIn, nextNumberIn, removeIn, rollbackTarget, versionByRef, type VersionContent, type VersionRef, type WriteStamp } from "./writes.ts";
 
 /** The tenant of code written without one. */
 export const DEFAULT_TENANT = "default";
@@ -36,10 +39,11 @@ export class Store {
   private readonly listeners = new Set<{ readonly fn: (c: Change) => void }>();
   private lastSeq: number;
   private closed = false;
-  private readonly txPut: typeof putIn;
-  private readonly txRollback: typeof rollbackIn;
-  private readonly txRemove: typeof removeIn;
+  private readonly txWrite: <T>(fn: () => T) => T;
   private readonly txJobRun: typeof jobRunIn;
+  private readonly clock: HybridClock;
+  /** The change-log entries replication reads and writes (docs/cluster.md). */
+  readonly log: EntryLog;
 
   private constructor(
     private readonly db: Database,
@@ -52,10 +56,19 @@ export class Store {
     this.lastSeq = one(this.st.lastSeq.get()).seq;
     // IMMEDIATE: take the write lock at BEGIN, so a transaction never fails half-way with
     // SQLITE_BUSY when it upgrades from reading to writing while another connection writes.
-    this.txPut = db.transaction(putIn).immediate;
-    this.txRollback = db.transaction(rollbackIn).immediate;
-    this.txRemove = db.transaction(removeIn).immediate;
+    this.txWrite = db.transaction(<T>(fn: () => T): T => fn()).immediate as <T>(fn: () => T) => T;
     this.txJobRun = db.transaction(jobRunIn).immediate;
+    const est = prepareEntryStatements(db);
+    this.clock = new HybridClock(newestStamp(this.st, est));
+    this.log = new EntryLog({
+      db,
+      st: this.st,
+      est,
+      clock: this.clock,
+      now: this.now,
+      guard: (action, fn) => this.guard(action, fn),
+      publish: (c) => this.publish(c),
+    });
   }
 
   /** Opens or creates the store at `path` (":memory:" for a private one); StoreOpenError on failure. */
@@ -89,17 +102,30 @@ export class Store {
     const meta = metaJson(action, input.meta);
     const encoded = encode(input.program);
     const content: VersionContent = { hash: sha256Hex(encoded), sourceHash: sha256Hex(input.source), source: input.source, kind: input.kind, meta };
-    const v = this.guard(action, () => this.txPut(this.st, tenant, input.name, content, encoded, this.by(input.author, origin)));
-    this.publish({ seq: v.seq, tenant, name: v.name, op: "put", version: v.version, author: v.author, origin, at: v.createdAt });
-    return v;
+    const a = this.guard(action, () =>
+      this.txWrite(() => appendVersion(this.st, tenant, input.name, { number: nextNumberIn(this.st, tenant, input.name), op: "put", content, encoded }, this.by(input.author, origin))),
+    );
+    this.publish(a.change);
+    return a.version;
   }
 
-  /** A version of a name: the current one when `version` is omitted; null when there is none. */
-  getCode(tenant: string, name: string, version?: number): CodeVersion | null {
-    const row = this.guard(`Cannot read code "${shown(name)}"`, () =>
-      version === undefined ? this.st.current.get(tenant, name) : this.st.version.get(tenant, name, version),
-    );
+  /**
+   * A version of a name: the current one when `version` is omitted; null when there is none. Of
+   * versions sharing a number (written on two nodes at once) it gives the one with `origin`, or
+   * without `origin` the newest.
+   */
+  getCode(tenant: string, name: string, version?: number, origin?: string): CodeVersion | null {
+    const row = this.guard(`Cannot read code "${shown(name)}"`, () => {
+      if (version === undefined) return this.st.current.get(tenant, name);
+      if (origin !== undefined) return this.st.versionOf.get(tenant, name, version, origin);
+      return this.st.versionsNumbered.get(tenant, name, version);
+    });
     return row === null ? null : toVersion(row);
+  }
+
+  /** Every version of a name with this number: one, or several written on different nodes at once. */
+  versionsNumbered(tenant: string, name: string, version: number): CodeVersion[] {
+    return this.guard(`Cannot read code "${shown(name)}"`, () => this.st.versionsNumbered.all(tenant, name, version)).map(toVersion);
   }
 
   /** The current versions of all names, by tenant then name; optionally of one tenant or kind. */
@@ -107,33 +133,59 @@ export class Store {
     return this.guard("Cannot list code", () => this.st.listCurrent.all(tenant ?? null, kind ?? null)).map(toVersion);
   }
 
-  /** Every version of a name, oldest first (also after removal); empty for an unknown name. */
+  /** Every version of a name in (HLC, origin) order, oldest first (also after removal); empty for an unknown name. */
   history(tenant: string, name: string): CodeVersion[] {
     return this.guard(`Cannot read the history of "${shown(name)}"`, () => this.st.history.all(tenant, name)).map(toVersion);
   }
 
   /**
-   * Makes a new version that copies the program, kind and meta of version `to`. Without `to`: the
-   * version before the current one, or, for removed code, the version that was removed.
+   * The version a rollback would copy: `to` (a number, with its origin when several versions share
+   * it), or without `to` the version before the current one, or, for removed code, the last one.
+   * Throws StoreNotFoundError, NothingToRollBackError, or StoreInputError when `to` is ambiguous.
    */
-  rollback(tenant: string, name: string, to?: number, author: string = DEFAULT_AUTHOR, origin: string = LOCAL_ORIGIN): CodeVersion {
+  rollbackTarget(tenant: string, name: string, to?: number | VersionRef): CodeVersion {
     const action = `Cannot roll back "${shown(name)}"`;
     checkTenant(action, tenant);
-    if (to !== undefined) checkInteger(action, "version", to, 1);
-    checkBytes(action, "author", author, AUTHOR_BYTES_MAX);
-    checkBytes(action, "origin", origin, AUTHOR_BYTES_MAX);
-    const v = this.guard(action, () => this.txRollback(this.st, tenant, name, to, this.by(author, origin)));
-    this.publish({ seq: v.seq, tenant, name, op: "rollback", version: v.version, author, origin, at: v.createdAt });
-    return v;
+    const ref = typeof to === "number" ? { number: to } : to;
+    if (ref !== undefined) checkInteger(action, "version", ref.number, 1);
+    return this.guard(action, () => rollbackTarget(this.st, tenant, name, ref));
   }
 
-  /** Removes a name (its pointer becomes NULL); its versions and history stay. */
+  /** One version by number (and origin when several share it); throws StoreNotFoundError or, when ambiguous, StoreInputError. */
+  versionByRef(tenant: string, name: string, ref: VersionRef): CodeVersion {
+    const action = `Cannot read code "${shown(name)}"`;
+    checkInteger(action, "version", ref.number, 1);
+    return this.guard(action, () => versionByRef(this.st, tenant, name, ref, action));
+  }
+
+  /**
+   * Makes a new version that copies the program, kind and meta of version `to` (see rollbackTarget),
+   * as a local write (no change-log entry; a node in a cluster writes through its replication).
+   */
+  rollback(tenant: string, name: string, to?: number | VersionRef, author: string = DEFAULT_AUTHOR, origin: string = LOCAL_ORIGIN): CodeVersion {
+    const action = `Cannot roll back "${shown(name)}"`;
+    checkTenant(action, tenant);
+    checkBytes(action, "author", author, AUTHOR_BYTES_MAX);
+    checkBytes(action, "origin", origin, AUTHOR_BYTES_MAX);
+    const ref = typeof to === "number" ? { number: to } : to;
+    if (ref !== undefined) checkInteger(action, "version", ref.number, 1);
+    const a = this.guard(action, () =>
+      this.txWrite(() => {
+        const target = rollbackTarget(this.st, tenant, name, ref);
+        return appendVersion(this.st, tenant, name, { number: nextNumberIn(this.st, tenant, name), op: "rollback", content: contentOf(target), encoded: null }, this.by(author, origin));
+      }),
+    );
+    this.publish(a.change);
+    return a.version;
+  }
+
+  /** Removes a name (its pointer becomes NULL) as a local write; its versions and history stay. */
   removeCode(tenant: string, name: string, author: string = DEFAULT_AUTHOR, origin: string = LOCAL_ORIGIN): void {
     const action = `Cannot remove "${shown(name)}"`;
     checkTenant(action, tenant);
     checkBytes(action, "author", author, AUTHOR_BYTES_MAX);
     checkBytes(action, "origin", origin, AUTHOR_BYTES_MAX);
-    this.publish(this.guard(action, () => this.txRemove(this.st, tenant, name, this.by(author, origin))));
+    this.publish(this.guard(action, () => this.txWrite(() => removeIn(this.st, tenant, name, this.by(author, origin), true))).change);
   }
 
   /** The changes after sequence `seq`, oldest first; at most `limit` of them when given. */
@@ -288,6 +340,7 @@ export class Store {
   /** Records a committed change and tells the listeners; a listener's error reaches the writer. */
   private publish(change: Change): void {
     this.lastSeq = change.seq;
+    this.log.codeChanged();
     let failure: { readonly error: unknown } | null = null;
     // Every listener runs even if one throws; the first error is rethrown after the others, so a
     // broken listener is not hidden, and the write (already durable) is reported as it stands.
@@ -301,9 +354,9 @@ export class Store {
     if (failure !== null) throw failure.error;
   }
 
-  /** Who is making a change now. */
-  private by(author: string, origin: string): ChangeAuthor {
-    return { author, origin, at: this.now() };
+  /** Who is making a local change now, with a fresh HLC stamp. */
+  private by(author: string, origin: string): WriteStamp {
+    return { author, origin, hlc: this.clock.tick(this.now()), entrySeq: null };
   }
 
   private checkSettingKey(action: string, key: string): void {

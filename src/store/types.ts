@@ -3,6 +3,7 @@
  * is committed, so a caller can keep it or send it anywhere without touching the database again.
  */
 import type { Value } from "../lang/value.ts";
+import type { Hlc } from "./hlc.ts";
 
 /** What a code name designates: an HTTP route, a background job, or a module other code imports. */
 export type CodeKind = "route" | "job" | "module";
@@ -13,11 +14,17 @@ export const CODE_KINDS: readonly CodeKind[] = ["route", "job", "module"];
 /** Per-version settings kept beside the code as a JSON object, e.g. `{ "budgetSteps": 10000 }`. */
 export type CodeMeta = { readonly [key: string]: unknown };
 
+/** How a version was made: a new program, a copy of an earlier version, or a split of the current one. */
+export type VersionOp = "put" | "rollback" | "split";
+
 /** One stored version of one name: the program's hash and source plus who wrote it, where and when. */
 export interface CodeVersion {
   readonly tenant: string;
   readonly name: string;
-  /** 1, 2, 3… per (tenant, name); never reused, never deleted. */
+  /**
+   * 1, 2, 3… per (tenant, name): one more than the highest number the writing node knew. Two nodes
+   * writing at once can both make the same number; (version, origin) names a version everywhere.
+   */
   readonly version: number;
   /** sha256 hex of the codec encoding of the program value. */
   readonly hash: string;
@@ -26,12 +33,15 @@ export interface CodeVersion {
   /** The program text as written. */
   readonly source: string;
   readonly author: string;
-  /** Id of the node where the change was made. */
+  /** The node where the change was made: its certificate name, or its node id when it has none. */
   readonly origin: string;
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch (the physical part of `hlc`: the origin's clock). */
   readonly createdAt: number;
-  /** The change-log sequence of the change that made this version. */
+  /** This store's change-log sequence of the change that made this version (local to the node). */
   readonly seq: number;
+  /** The hybrid logical clock stamp of the write: history order and last-writer-wins use it. */
+  readonly hlc: Hlc;
+  readonly op: VersionOp;
 }
 
 /** What putCode stores; the caller has already parsed and checked `program` from `source`. */
