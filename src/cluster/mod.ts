@@ -7,7 +7,9 @@
  * instead). The node drives cores over the backchannel in real time (src/node/); test/sim drives
  * the very same cores over a virtual network in virtual time, reproducibly from a seed.
  *
- * Cores so far: membership (membership.ts: SWIM/Lifeguard failure detection, gossip, digest sync).
+ * Cores so far: membership (membership.ts: SWIM/Lifeguard failure detection, gossip, digest sync)
+ * and change-log replication (replication.ts: signed entries, push, relay, anti-entropy by version
+ * vectors; its log and crypto are injected, replica.ts).
  * Messages are SLP values `(channel version kind …)`, so one backchannel carries every core's
  * messages and a driver routes them by the head symbol (messageChannel).
  *
@@ -27,3 +29,8 @@ export { EMPTY_STATS, type MemberMeta, type MemberState, type MemberStats, type 
 export { decodeMessage, isMemberName, MEMBER_CHANNEL, type Claim, type DigestEntry, type MemberRecord, type MembershipMessage } from "./messages.ts";
 export { matches, parseSelector, select, SELECTOR_TERMS_MAX, SelectorError, type Selector, type SelectorSubject, type SelectorTerm } from "./selector.ts";
 export * from "./limits.ts";
+export { DEFAULT_REPLICATION_CONFIG, ReplicationCore, type ReplicationConfig } from "./replication.ts";
+export { blobOf, bytesValue, decodeEntry, entryId, entryValue, ENTRY_VERSION, permissionFor, readEntry, type Entry, type EntryBody, type EntryKind, type Stamp } from "./entry.ts";
+export { decodeReplMessage, REPL_CHANNEL, type EntriesMode, type ReplMessage } from "./replication-messages.ts";
+export type { ApplyResult, CertInfo, EntryCrypto, LoggedEntry, PeerReplica, RejectReason, ReplicaLog, ReplicationEvent, ReplicationOptions, ReplicationRequest, VerifiedEntry } from "./replica.ts";
+export * as replicationLimits from "./replication-limits.ts";

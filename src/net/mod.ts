@@ -21,7 +21,7 @@
  */
 export { Backchannel, DEFAULT_LIMITS, DialError, type BackchannelLimits, type BackchannelOptions } from "./backchannel.ts";
 export type { PeerInfo, SendResult } from "./connection.ts";
-export { CERT_VERSION, clusterIdOf, PERMISSIONS, validityAt, type Certificate, type Permission, type SignedCertificate } from "./certificate.ts";
+export { CERT_VERSION, certFromValue, certValue, clusterIdOf, PERMISSIONS, validityAt, type Certificate, type Permission, type SignedCertificate } from "./certificate.ts";
 export { HandshakeError, IdentityFileError, IdentityInputError, REFUSAL_REASONS, type RefusalReason } from "./errors.ts";
 export {
   acceptCertificate,

@@ -26,7 +26,7 @@ function open(): Store {
 /** An entry record with made-up bytes (the store does not read them). */
 function rec(origin: string, seq: number, hlc: Hlc, kind = "code-put"): EntryRecord {
   const encoded = new TextEncoder().encode(`${origin}:${seq}:${hlc.ms}.${hlc.n}`);
-  return { origin, seq, hlc, kind, target: null, hash: sha256Hex(encoded), encoded, signature: null, cert: null };
+  return { origin, seq, hlc, kind, target: null, hash: sha256Hex(encoded), encoded, signature: null, cert: null, blob: null };
 }
 
 function putEffect(name: string, number: number, source: string, author = "a"): EntryEffect {

@@ -31,6 +31,8 @@ export interface EntryRecord {
   readonly signature: Uint8Array | null;
   /** Hash of the certificate that signed it (stored with putCert first). */
   readonly cert: string | null;
+  /** The source text it needs (a code put), by hash, or null. */
+  readonly blob: string | null;
 }
 
 /** A stored entry with what applying it did here. */
@@ -90,6 +92,7 @@ export interface EntryLogContext {
 /** The entry side of a Store (`store.log`). */
 export class EntryLog {
   private readonly highs = new Map<string, number>();
+  private sortedVector: { origin: string; high: number }[] | null = null;
   private hashCache: { hash: string; names: number } | null = null;
   private readonly txCommit: (rec: EntryRecord, effect: EntryEffect) => Committed;
 
@@ -103,9 +106,10 @@ export class EntryLog {
     return this.highs.get(origin) ?? 0;
   }
 
-  /** Every origin with its highest sequence, by origin. */
-  vector(): { origin: string; high: number }[] {
-    return [...this.highs].map(([origin, high]) => ({ origin, high })).sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0));
+  /** Every origin with its highest sequence, by origin (a shared array: do not modify it). */
+  vector(): readonly { readonly origin: string; readonly high: number }[] {
+    this.sortedVector ??= [...this.highs].map(([origin, high]) => ({ origin, high })).sort((a, b) => (a.origin < b.origin ? -1 : a.origin > b.origin ? 1 : 0));
+    return this.sortedVector;
   }
 
   /** Entries held, in all. */
@@ -147,6 +151,7 @@ export class EntryLog {
     if (rec.seq !== next) throw new StoreInputError("store-bad-argument", `Cannot store entry ${rec.origin}:${rec.seq}: the next entry of "${rec.origin}" is ${next}`);
     const c = this.cx.guard(`Cannot store entry ${rec.origin}:${rec.seq}`, () => this.txCommit(rec, effect));
     this.highs.set(rec.origin, rec.seq);
+    this.sortedVector = null;
     this.cx.clock.observe(rec.hlc);
     if (c.change !== undefined) this.cx.publish(c.change);
     return c;
@@ -161,7 +166,7 @@ export class EntryLog {
       // Nothing of the effect was written (the version check comes first); the entry is kept.
       c = { result: `error: ${e.message}`, current: false };
     }
-    this.cx.est.insertEntry.run(rec.origin, rec.seq, rec.hlc.ms, rec.hlc.n, rec.kind, rec.target, rec.hash, rec.encoded, rec.signature, rec.cert, this.cx.now(), c.result);
+    this.cx.est.insertEntry.run(rec.origin, rec.seq, rec.hlc.ms, rec.hlc.n, rec.kind, rec.target, rec.hash, rec.encoded, rec.signature, rec.cert, rec.blob, this.cx.now(), c.result);
     return c;
   }
 
@@ -292,6 +297,7 @@ function toStored(r: EntryRow): StoredEntry {
     encoded: r.encoded,
     signature: r.signature,
     cert: r.cert,
+    blob: r.blob,
     receivedAt: r.receivedAt,
     result: r.result,
   };

@@ -16,6 +16,7 @@ export interface EntryRow {
   encoded: Uint8Array;
   signature: Uint8Array | null;
   cert: string | null;
+  blob: string | null;
   receivedAt: number;
   result: string;
 }
@@ -31,14 +32,14 @@ export interface RevocationRow {
   origin: string;
 }
 
-const ENTRY_COLUMNS = "origin, seq, hlc_ms AS hlcMs, hlc_n AS hlcN, kind, target, hash, encoded, signature, cert, received_at AS receivedAt, result";
+const ENTRY_COLUMNS = "origin, seq, hlc_ms AS hlcMs, hlc_n AS hlcN, kind, target, hash, encoded, signature, cert, blob, received_at AS receivedAt, result";
 
 /** Prepares the entry statements on `db`. */
 export function prepareEntryStatements(db: Database) {
   return {
-    insertEntry: db.prepare<never, [string, number, number, number, string, string | null, string, Uint8Array, Uint8Array | null, string | null, number, string]>(
-      `INSERT INTO entries (origin, seq, hlc_ms, hlc_n, kind, target, hash, encoded, signature, cert, received_at, result)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    insertEntry: db.prepare<never, [string, number, number, number, string, string | null, string, Uint8Array, Uint8Array | null, string | null, string | null, number, string]>(
+      `INSERT INTO entries (origin, seq, hlc_ms, hlc_n, kind, target, hash, encoded, signature, cert, blob, received_at, result)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     entry: db.prepare<EntryRow, [string, number]>(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE origin = ? AND seq = ?`),
     entriesFrom: db.prepare<EntryRow, [string, number, number]>(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE origin = ? AND seq >= ? ORDER BY seq LIMIT ?`),

@@ -21,7 +21,7 @@ export { Store, DEFAULT_TENANT, DEFAULT_AUTHOR, LOCAL_ORIGIN } from "./store.ts"
 export { MEMORY_PATH } from "./open.ts";
 export { SCHEMA_VERSION } from "./schema.ts";
 export { NothingToRollBackError, StoreInputError, StoreIoError, StoreLimitError, StoreNotFoundError, StoreOpenError } from "./errors.ts";
-export { kindOfCodeName, ROUTE_METHODS } from "./validate.ts";
+export { checkCodeWrite, kindOfCodeName, ROUTE_METHODS } from "./validate.ts";
 export * from "./limits.ts";
 export { CODE_KINDS, type Change, type ChangeOp, type CodeKind, type CodeMeta, type CodeVersion, type JobRun, type PutCodeInput, type StoreOptions, type VersionOp } from "./types.ts";
 export { EntryLog, type Committed, type EntryEffect, type EntryRecord, type KernelStamp, type Revocation, type StoredEntry } from "./entry-log.ts";

@@ -133,6 +133,7 @@ const MIGRATIONS: readonly Migration[] = [
         encoded     BLOB NOT NULL,                   -- the entry's codec encoding: what was signed
         signature   BLOB,                            -- NULL: a local entry of a node without identity
         cert        TEXT REFERENCES certificates (hash),
+        blob        TEXT,                            -- the source it needs (a code put), by hash
         received_at INTEGER NOT NULL,
         result      TEXT NOT NULL,                   -- applied | skipped | error: DETAIL
         PRIMARY KEY (origin, seq)

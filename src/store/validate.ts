@@ -4,7 +4,7 @@
  * starts with the action being refused, e.g. `Cannot store code "GET /x"`.
  */
 import { StoreInputError, StoreLimitError } from "./errors.ts";
-import { META_JSON_BYTES_MAX, NAME_BYTES_MAX, TENANT_PATTERN } from "./limits.ts";
+import { AUTHOR_BYTES_MAX, META_JSON_BYTES_MAX, NAME_BYTES_MAX, SOURCE_BYTES_MAX, TENANT_PATTERN } from "./limits.ts";
 import type { CodeKind, CodeMeta } from "./types.ts";
 
 /** The HTTP methods a route name may start with. */
@@ -111,4 +111,17 @@ export function checkInteger(action: string, what: string, n: number, min: numbe
 /** A string as it appears in a message: cut short, since a refused name may be megabytes long. */
 export function shown(s: string): string {
   return s.length <= SHOWN_CHARS_MAX ? s : `${s.slice(0, SHOWN_CHARS_MAX)}…`;
+}
+
+/**
+ * Checks a code write before it becomes a change-log entry (the checks putCode makes) and returns
+ * its meta as JSON text; throws StoreInputError or StoreLimitError naming the problem.
+ */
+export function checkCodeWrite(w: { readonly tenant: string; readonly name: string; readonly kind: CodeKind; readonly source: string; readonly meta?: CodeMeta; readonly author: string }): string {
+  const action = `Cannot store code "${shown(w.name)}"`;
+  checkTenant(action, w.tenant);
+  checkCodeName(action, w.name, w.kind);
+  checkBytes(action, "source", w.source, SOURCE_BYTES_MAX);
+  checkBytes(action, "author", w.author, AUTHOR_BYTES_MAX);
+  return metaJson(action, w.meta);
 }

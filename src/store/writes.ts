@@ -12,7 +12,7 @@ import { compareStamps, type Hlc } from "./hlc.ts";
 import { JOB_RUN_TEXT_BYTES_MAX, JOB_RUNS_KEPT } from "./limits.ts";
 import { cutText, one, sha256Hex, toVersion } from "./rows.ts";
 import type { Statements } from "./statements.ts";
-import type { Change, CodeKind, CodeVersion, JobRun, VersionOp } from "./types.ts";
+import type { Change, CodeKind, CodeMeta, CodeVersion, JobRun, VersionOp } from "./types.ts";
 import { shown } from "./validate.ts";
 
 /** The content of a version: everything a rollback copies. */
@@ -77,7 +77,7 @@ export function appendVersion(st: Statements, tenant: string, name: string, v: N
   st.insertVersion.run(tenant, name, v.number, c.hash, c.sourceHash, c.kind, c.meta, by.author, by.origin, by.hlc.ms, seq, by.hlc.ms, by.hlc.n, v.op, by.entrySeq);
   st.bumpNumber.run(tenant, name, v.number);
   const current = takePointer(st, tenant, name, v.number, by.origin, by);
-  const version = toVersion(one(st.versionOf.get(tenant, name, v.number, by.origin)));
+  const version: CodeVersion = { tenant, name, version: v.number, hash: c.hash, kind: c.kind, meta: JSON.parse(c.meta) as CodeMeta, source: c.source, author: by.author, origin: by.origin, createdAt: by.hlc.ms, seq, hlc: by.hlc, op: v.op };
   return { version, change: { seq, tenant, name, op, version: v.number, author: by.author, origin: by.origin, at: by.hlc.ms }, current };
 }
 

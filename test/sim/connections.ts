@@ -47,6 +47,26 @@ export class Connections {
     return n;
   }
 
+  /**
+   * Opens a connection between every pair of running nodes at once, both ends told now: a cluster
+   * that has run for a while, where membership's probes have connected every member (full mesh).
+   */
+  connectAll(): void {
+    const sim = this.sim;
+    const up = sim.nodes.filter((n) => n.up);
+    for (let x = 0; x < up.length; x++) {
+      for (let y = x + 1; y < up.length; y++) {
+        const a = up[x]!.index;
+        const b = up[y]!.index;
+        const k = this.key(a, b);
+        if (this.conns.has(k)) continue;
+        this.conns.set(k, { id: ++this.ids, a, b, open: true, closed: false, queued: [], lastAtoB: 0, lastBtoA: 0, waiting: new Map() });
+        this.tellConnected(a, b, sim.nodes[b]!.address, 0);
+        this.tellConnected(b, a, null, 0);
+      }
+    }
+  }
+
   /** Node `from` dials `address`. */
   dial(from: number, address: string): void {
     const sim = this.sim;

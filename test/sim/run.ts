@@ -10,15 +10,17 @@
  */
 import { parseArgs } from "node:util";
 import type { MembershipConfig } from "../../src/cluster/mod.ts";
+import { describeReplScenario, REPL_SCENARIO_NAMES, runReplScenario } from "./replication-scenarios.ts";
 import { describeScenario, runScenario, SCENARIO_NAMES, type Report } from "./scenarios.ts";
 
 /** Prints a report for people. */
 export function formatReport(r: Report): string {
   const c = r.counters;
   const lines = [
-    `scenario ${r.scenario} (${describeScenario(r.scenario)})`,
+    `scenario ${r.scenario} (${describeScenario(r.scenario) || describeReplScenario(r.scenario)})`,
     `seed ${r.seed}, ${r.nodes} nodes, loss ${r.loss}, ${(r.virtualMs / 1000).toFixed(1)} s virtual in ${(r.wallMs / 1000).toFixed(2)} s wall, trace ${r.traceHash}`,
     `messages ${c.sent} (${r.messagesPerNodePerSecond.toFixed(1)}/node/s), ${(c.bytes / 1e6).toFixed(2)} MB, largest ${c.maxMessageBytes} B; lost ${c.lost}, partitioned ${c.partitioned}, unconnected ${c.unconnected}, to down ${c.toDown}; dials ${c.dials}; core steps ${c.steps}`,
+    ...(c.replSent > 0 ? [`replication messages ${c.replSent}, ${(c.replBytes / 1e6).toFixed(2)} MB`] : []),
     `by kind: ${Object.entries(c.byKind).map(([k, v]) => `${k} ${v} (${((c.bytesByKind[k] ?? 0) / 1e6).toFixed(2)} MB)`).join(", ")}`,
     ...Object.entries(r.figures).map(([k, v]) => `  ${k}: ${v === null ? "—" : Number.isInteger(v) ? v : v.toFixed(2)}`),
     r.failures.length === 0 ? "all properties held" : `FAILED:\n${r.failures.map((f) => `  ${f}`).join("\n")}\nreplay: ${r.replay}`,
@@ -30,11 +32,12 @@ if (import.meta.main) {
   const { values } = parseArgs({ options: { scenario: { type: "string" }, seed: { type: "string" }, nodes: { type: "string" }, loss: { type: "string" }, config: { type: "string" }, json: { type: "boolean" } } });
   const scenario = values.scenario ?? "churn";
   const seed = Number(values.seed ?? 1);
-  if (!SCENARIO_NAMES.includes(scenario) || !Number.isInteger(seed)) {
-    console.error(`usage: bun test/sim/run.ts --scenario ${SCENARIO_NAMES.join("|")} --seed N [--nodes N] [--loss P] [--config JSON] [--json]`);
+  const names = [...SCENARIO_NAMES, ...REPL_SCENARIO_NAMES];
+  if (!names.includes(scenario) || !Number.isInteger(seed)) {
+    console.error(`usage: bun test/sim/run.ts --scenario ${names.join("|")} --seed N [--nodes N] [--loss P] [--config JSON] [--json]`);
     process.exit(64);
   }
-  const r = runScenario(scenario, {
+  const r = (REPL_SCENARIO_NAMES.includes(scenario) ? runReplScenario : runScenario)(scenario, {
     seed,
     ...(values.nodes !== undefined ? { nodes: Number(values.nodes) } : {}),
     ...(values.loss !== undefined ? { loss: Number(values.loss) } : {}),

@@ -3,7 +3,8 @@
  * the network, and its stall state. A node's life number (`gen`) grows at every crash and restart,
  * so events meant for an earlier life are dropped.
  */
-import { MembershipCore, type MembershipConfig, type MemberMeta } from "../../src/cluster/mod.ts";
+import { MembershipCore, type MembershipConfig, type MemberMeta, type ReplicationCore } from "../../src/cluster/mod.ts";
+import type { Store } from "../../src/store/mod.ts";
 import { Prng } from "../../src/cluster/prng.ts";
 
 /** Seeds a node's random stream from the run seed, its index and its life. */
@@ -57,6 +58,13 @@ export class SimNode {
   deferred: (() => void)[] = [];
   /** Highest incarnation this node announced, kept across restarts as a store would. */
   lastIncarnation = 0;
+  /** The replication core of this life, when the simulation runs replication. */
+  repl: ReplicationCore | null = null;
+  /** The node's store (its disk): it outlives crashes. */
+  store: Store | null = null;
+  /** When each core wants its next tick (the node wakes at the earlier). */
+  memberWake = Infinity;
+  replWake = Infinity;
 
   constructor(
     readonly index: number,
@@ -90,6 +98,8 @@ export class SimNode {
     this.tickQueuedAt = Infinity;
     this.stalledUntil = -Infinity;
     this.deferred = [];
+    this.memberWake = Infinity;
+    this.replWake = Infinity;
     this.core = new MembershipCore({
       name: this.name,
       meta: nodeMeta(this.index),
@@ -105,6 +115,7 @@ export class SimNode {
   crash(vt: number, rst: boolean): void {
     if (this.core !== null) this.lastIncarnation = Math.max(this.lastIncarnation, this.core.self.incarnation);
     this.core = null;
+    this.repl = null;
     this.gen++;
     this.crashedAt = vt;
     this.crashRst = rst;

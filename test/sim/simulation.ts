@@ -11,7 +11,20 @@
 import { decode, encode } from "../../src/lang/codec.ts";
 import { isList, Sym } from "../../src/lang/value.ts";
 import { sourceForm } from "../../src/lang/printer.ts";
-import { MESSAGE_BYTES_MAX, type CoreEffect, type CoreInput, type MembershipConfig, type MembershipEvent, type MembershipRequest, type MemberRecord } from "../../src/cluster/mod.ts";
+import {
+  messageChannel,
+  MESSAGE_BYTES_MAX,
+  REPL_CHANNEL,
+  replicationLimits,
+  type CoreEffect,
+  type CoreInput,
+  type MembershipConfig,
+  type MembershipEvent,
+  type MembershipRequest,
+  type MemberRecord,
+  type ReplicationEvent,
+  type ReplicationRequest,
+} from "../../src/cluster/mod.ts";
 import { Prng } from "../../src/cluster/prng.ts";
 import { EventHeap } from "./heap.ts";
 import { Links } from "./links.ts";
@@ -37,6 +50,8 @@ export interface SimOptions {
   readonly connectTimeoutMs?: number;
   /** A connection that carries nothing (partitioned, or its peer vanished) is closed by TCP after this (default 10 s). */
   readonly tcpCloseAfterMs?: number;
+  /** Runs a replication core beside membership on every node, made by this when a node boots. */
+  readonly replication?: (node: SimNode, sim: Simulation) => void;
 }
 
 /** What the network did over a run. */
@@ -54,15 +69,22 @@ export interface SimCounters {
   steps: number;
   byKind: Record<string, number>;
   bytesByKind: Record<string, number>;
+  /** Replication messages and their bytes (a part of sent and bytes). */
+  replSent: number;
+  replBytes: number;
+  replOversize: number;
 }
 
 /** A listener for every membership event any node emits. */
 export type SimListener = (node: SimNode, event: MembershipEvent, vt: number) => void;
 
+/** A listener for every replication event any node emits. */
+export type ReplListener = (node: SimNode, event: ReplicationEvent, vt: number) => void;
+
 /** `SIM_TRACE=n7` prints every input node n7 gets and every effect it answers with, on stderr. */
 const TRACE_NODE = process.env.SIM_TRACE;
 
-function traceLine(vt: number, name: string, input: CoreInput<MembershipRequest>, effects: readonly CoreEffect<MembershipEvent>[]): void {
+function traceLine(vt: number, name: string, input: CoreInput<MembershipRequest | ReplicationRequest>, effects: readonly CoreEffect<MembershipEvent | ReplicationEvent>[]): void {
   const what = input.type === "message" ? `message from ${input.from} ${sourceForm(input.message).slice(0, 1500)}` : JSON.stringify(input);
   const out = effects.map((e) => (e.type === "send" ? `send ${e.to} ${sourceForm(e.message).slice(0, 300)}` : JSON.stringify(e)));
   console.error(`${vt.toFixed(1)} ${name} <- ${what}\n${out.map((o) => `    -> ${o}`).join("\n")}`);
@@ -75,12 +97,13 @@ export class Simulation {
   readonly nodes: SimNode[] = [];
   readonly links: Links;
   readonly net: Connections;
-  readonly counters: SimCounters = { sent: 0, bytes: 0, delivered: 0, lost: 0, partitioned: 0, unconnected: 0, toDown: 0, maxMessageBytes: 0, oversize: 0, dials: 0, steps: 0, byKind: {}, bytesByKind: {} };
+  readonly counters: SimCounters = { sent: 0, bytes: 0, delivered: 0, lost: 0, partitioned: 0, unconnected: 0, toDown: 0, maxMessageBytes: 0, oversize: 0, dials: 0, steps: 0, byKind: {}, bytesByKind: {}, replSent: 0, replBytes: 0, replOversize: 0 };
   readonly config: Partial<MembershipConfig>;
   /** Virtual time in ms. */
   now = 0;
   private readonly heap = new EventHeap<() => void>();
   private readonly listeners: SimListener[] = [];
+  private readonly replListeners: ReplListener[] = [];
   readonly byName = new Map<string, number>();
   readonly byAddress = new Map<string, number>();
   private trace = 0n;
@@ -107,6 +130,11 @@ export class Simulation {
   /** Calls `fn` for every membership event from now on. */
   onEvent(fn: SimListener): void {
     this.listeners.push(fn);
+  }
+
+  /** Calls `fn` for every replication event from now on. */
+  onReplEvent(fn: ReplListener): void {
+    this.replListeners.push(fn);
   }
 
   /** A fingerprint of every input fed to every core so far. */
@@ -138,6 +166,7 @@ export class Simulation {
   start(i: number, via: readonly number[] = [], incarnation = 0): void {
     const n = this.nodes[i]!;
     n.boot(this.options.seed, this.now, incarnation, this.config);
+    this.options.replication?.(n, this);
     this.feed(i, { type: "tick", now: n.local(this.now) });
     if (via.length > 0) this.request(i, { type: "join", addresses: via.map((v) => this.nodes[v]!.address) });
   }
@@ -155,6 +184,12 @@ export class Simulation {
   request(i: number, request: MembershipRequest): void {
     const n = this.nodes[i]!;
     if (n.up) this.feed(i, { type: "request", now: n.local(this.now), request });
+  }
+
+  /** Sends node `i`'s replication core a local request (a write). */
+  requestRepl(i: number, request: ReplicationRequest): void {
+    const n = this.nodes[i]!;
+    if (n.up && n.repl !== null) this.feed(i, { type: "request", now: n.local(this.now), request }, -1, undefined, true);
   }
 
   /** Kills node `i`: `rst` true for a killed process (peers see its connections close), false for a vanished host. */
@@ -209,8 +244,11 @@ export class Simulation {
     else fn();
   }
 
-  /** Feeds one input to node `i`'s core and carries out the effects. */
-  feed(i: number, input: CoreInput<MembershipRequest>, peer = -1, bytes?: Uint8Array): void {
+  /**
+   * Feeds one input to node `i`'s cores and carries out the effects: a message goes to the core its
+   * channel names, a request to membership (or to replication when `repl`), anything else to both.
+   */
+  feed(i: number, input: CoreInput<MembershipRequest | ReplicationRequest>, peer = -1, bytes?: Uint8Array, repl = false): void {
     const n = this.nodes[i]!;
     const core = n.core!;
     const h = this.traceHeader;
@@ -221,9 +259,20 @@ export class Simulation {
     this.trace = Bun.hash.wyhash(new Uint8Array(h.buffer), this.trace);
     if (bytes !== undefined) this.trace = Bun.hash.wyhash(bytes, this.trace);
     this.counters.steps++;
-    const effects = core.step(input);
-    if (n.name === TRACE_NODE) traceLine(this.now, n.name, input, effects);
-    this.apply(n, effects);
+    const r = n.repl;
+    const isRepl = input.type === "message" ? messageChannel(input.message) === REPL_CHANNEL : repl;
+    const toRepl = r !== null && (input.type === "message" || input.type === "request" ? isRepl : true);
+    const toMember = !isRepl;
+    if (toMember) {
+      const effects = core.step(input as CoreInput<MembershipRequest>);
+      if (n.name === TRACE_NODE) traceLine(this.now, n.name, input, effects);
+      this.apply(n, effects, false);
+    }
+    if (toRepl && n.repl === r && r !== null) {
+      const effects = r.step(input as CoreInput<ReplicationRequest>);
+      if (n.name === TRACE_NODE) traceLine(this.now, n.name, input, effects);
+      this.apply(n, effects, true);
+    }
   }
 
   /** Delivers message bytes to node `to` from `from`. */
@@ -235,7 +284,7 @@ export class Simulation {
     this.feed(to, { type: "message", now: n.local(this.now), from: this.nodes[from]!.name, message: d.value }, from, bytes);
   }
 
-  private apply(n: SimNode, effects: readonly CoreEffect<MembershipEvent>[]): void {
+  private apply(n: SimNode, effects: readonly CoreEffect<MembershipEvent | ReplicationEvent>[], repl: boolean): void {
     for (const e of effects) {
       switch (e.type) {
         case "send": {
@@ -244,8 +293,14 @@ export class Simulation {
           const c = this.counters;
           c.sent++;
           c.bytes += bytes.length;
-          c.maxMessageBytes = Math.max(c.maxMessageBytes, bytes.length);
-          if (bytes.length > MESSAGE_BYTES_MAX) c.oversize++;
+          if (repl) {
+            c.replSent++;
+            c.replBytes += bytes.length;
+            if (bytes.length > replicationLimits.MESSAGE_BYTES_MAX) c.replOversize++;
+          } else {
+            c.maxMessageBytes = Math.max(c.maxMessageBytes, bytes.length);
+            if (bytes.length > MESSAGE_BYTES_MAX) c.oversize++;
+          }
           const kind = isList(e.message) ? e.message.items[2] : undefined;
           if (kind instanceof Sym) {
             c.byKind[kind.name] = (c.byKind[kind.name] ?? 0) + 1;
@@ -260,10 +315,13 @@ export class Simulation {
           this.net.dial(n.index, e.address);
           break;
         case "timer":
-          this.setWake(n, n.virtual(e.at));
+          if (repl) n.replWake = n.virtual(e.at);
+          else n.memberWake = n.virtual(e.at);
+          this.setWake(n, n.repl === null ? n.memberWake : Math.min(n.memberWake, n.replWake));
           break;
         case "emit":
-          for (const l of this.listeners) l(n, e.event, this.now);
+          if (repl) for (const l of this.replListeners) l(n, e.event as ReplicationEvent, this.now);
+          else for (const l of this.listeners) l(n, e.event as MembershipEvent, this.now);
           break;
       }
     }

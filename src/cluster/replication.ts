@@ -1,0 +1,471 @@
+/**
+ * The replication core (docs/cluster.md, "Change-log replication"): every node holds every entry of
+ * the change log and applies those whose target selects it. A ProtocolCore: fed inputs, answering
+ * with effects, deterministic given its seeded Random and its injected log and crypto.
+ *
+ * - A local write is stamped (HLC), numbered (origin sequence), signed, committed (durable) and
+ *   pushed at once to every connected peer, with its blob.
+ * - An entry from a peer is checked (replication-verify.ts) and applied in its origin's order; a
+ *   gap is pulled from a peer known to hold it, a missing blob or certificate asked for
+ *   (replication-fetch.ts).
+ * - A fresh entry (its HLC a few seconds old at most) is relayed by every node that applies it to a
+ *   few connected peers not known to hold it, as a `have` naming it; a peer that lacks it pulls it.
+ *   So entries spread epidemically over whatever connections exist, and a relay costs ~30 bytes
+ *   where the peer had it already (the usual case in a full mesh). Every peer acks to the origin:
+ *   receipts.
+ * - Anti-entropy: version vectors (origin → highest contiguous sequence) are exchanged on every new
+ *   connection and with one random peer per interval; a peer that lacks entries gets them in pages,
+ *   one page per round trip, until it has them all.
+ */
+import { encode } from "../lang/codec.ts";
+import type { Value } from "../lang/value.ts";
+import type { CoreEffect, CoreInput, ProtocolCore } from "./core.ts";
+import { blobOf, decodeEntry, entryId, entryValue, permissionFor, type Entry } from "./entry.ts";
+import { Fetcher } from "./replication-fetch.ts";
+import { buildPage } from "./replication-pages.ts";
+import { ackMessage, decodeReplMessage, digestMessage, entriesMessage, haveMessage, pullMessage, REPL_CHANNEL, wantMessage, type EntriesMode, type ReplMessage } from "./replication-messages.ts";
+import { CERT_CACHE_MAX, PAGE_BYTES_MAX, PENDING_ENTRIES_MAX } from "./replication-limits.ts";
+import { BlobStash, Peers, PendingEntries, type PeerState } from "./replication-state.ts";
+import { entryProblem } from "./replication-verify.ts";
+import type { CertInfo, PeerReplica, RejectReason, ReplicationEvent, ReplicationOptions, ReplicationRequest, VerifiedEntry } from "./replica.ts";
+import { matches } from "./selector.ts";
+
+/** Timing of the replication core. */
+export interface ReplicationConfig {
+  /** Vectors are exchanged with one random connected peer this often (±25%). */
+  readonly syncIntervalMs: number;
+  /** Connected peers an entry fresh from its origin is relayed to (as a `have`). */
+  readonly relayFanout: number;
+  /** A gap, blob or certificate asked for and not received is asked for again (of any holder) after this. */
+  readonly retryMs: number;
+  /**
+   * An entry applied while its HLC is younger than this is relayed (once, by every node that
+   * applies it): epidemic spread over whatever connections exist. Older entries are catch-up,
+   * which anti-entropy carries.
+   */
+  readonly relayFreshMs: number;
+}
+
+/**
+ * Defaults. One digest per second per node costs well under a kilobyte and bounds how long an
+ * entry lost to its push and its relays waits; a relay fan-out of 3 reaches nodes the origin is not
+ * connected to within a few hops (epidemic spread, ln N / ln 3 hops); 250 ms is many round trips on a LAN and still quick to recover
+ * from a lost pull.
+ */
+export const DEFAULT_REPLICATION_CONFIG: ReplicationConfig = { syncIntervalMs: 1000, relayFanout: 3, retryMs: 250, relayFreshMs: 10_000 };
+
+type Incoming = { readonly bytes: Uint8Array; readonly signature: Uint8Array; readonly mode: EntriesMode };
+
+/** The replication protocol core. */
+export class ReplicationCore implements ProtocolCore<ReplicationRequest, ReplicationEvent> {
+  readonly channel = REPL_CHANNEL;
+  readonly config: ReplicationConfig;
+  private readonly peers = new Peers();
+  private readonly pending = new PendingEntries();
+  private readonly stash = new BlobStash();
+  private readonly certs = new Map<string, CertInfo>();
+  private readonly revoked: Map<string, number>;
+  private readonly fetcher: Fetcher;
+  /** Entries whose certificate is being fetched, by certificate hash (bounded by PENDING_ENTRIES_MAX in all). */
+  private readonly awaitingCert = new Map<string, { from: string; e: Incoming }[]>();
+  private awaitingCount = 0;
+  private out: CoreEffect<ReplicationEvent>[] = [];
+  private acks = new Map<string, { origin: string; seq: number; result: string }[]>();
+  private now: number;
+  private nextSyncAt: number;
+
+  constructor(
+    private readonly o: ReplicationOptions,
+    config: Partial<ReplicationConfig> = {},
+  ) {
+    this.config = { ...DEFAULT_REPLICATION_CONFIG, ...config };
+    this.now = o.now;
+    this.nextSyncAt = o.now + this.jitter(this.config.syncIntervalMs);
+    this.revoked = new Map(o.log.revocations());
+    const self = o.crypto.self;
+    if (self !== null) {
+      this.certs.set(self.info.hash, self.info);
+      o.log.putCert(self.info, self.bytes);
+    }
+    this.fetcher = new Fetcher({
+      retryMs: this.config.retryMs,
+      now: () => this.now,
+      high: (origin) => this.o.log.high(origin),
+      connected: () => this.peers.connected(),
+      random: () => this.o.random.next(),
+      pull: (to, origin, from) => this.send(to, pullMessage(origin, from)),
+      want: (to, hashes) => this.send(to, wantMessage(hashes)),
+    });
+  }
+
+  /** What this node knows of each peer's replication, connected peers first. */
+  peerReplicas(): PeerReplica[] {
+    const mine = this.o.log.vector();
+    const view = (p: PeerState): PeerReplica => ({
+      name: p.name,
+      connected: p.connected,
+      lagEntries: mine.reduce((n, v) => n + Math.max(0, v.high - (p.known.get(v.origin) ?? 0)), 0),
+      stateHash: p.stateHash,
+      position: p.position,
+      heardAt: p.heardAt,
+    });
+    return [...this.peers.connected(), ...this.peers.all().filter((p) => !p.connected)].map(view);
+  }
+
+  /** Entries waiting for a predecessor, a blob or a certificate. */
+  get pendingCount(): number {
+    return this.pending.size + this.awaitingCount;
+  }
+
+  /** Applies one input; see core.ts. */
+  step(input: CoreInput<ReplicationRequest>): CoreEffect<ReplicationEvent>[] {
+    this.out = [];
+    this.acks = new Map();
+    this.now = input.now;
+    switch (input.type) {
+      case "tick":
+      case "connect-failed":
+        break;
+      case "message":
+        this.onMessage(input.from, input.message);
+        break;
+      case "connected": {
+        const p = this.peers.get(input.peer);
+        this.peers.setConnected(p, true);
+        p.certsSent.clear();
+        // One side starts the exchange (both would send every page twice): the lower name.
+        if (this.o.name < input.peer) this.sendDigest(p, false);
+        break;
+      }
+      case "disconnected": {
+        const p = this.peers.find(input.peer);
+        if (p !== undefined) {
+          this.peers.setConnected(p, false);
+          p.certsSent.clear();
+        }
+        break;
+      }
+      case "request":
+        if (input.request.type === "write") this.write(input.request);
+        else for (const p of this.peers.connected()) this.sendDigest(p, false);
+        break;
+    }
+    this.runTimers();
+    for (const [to, acks] of this.acks) this.send(to, ackMessage(acks));
+    this.out.push({ type: "timer", at: Math.min(this.nextSyncAt, this.fetcher.nextRetryAt()) });
+    return this.out;
+  }
+
+  private wall(): number {
+    return this.now + this.o.wallOffsetMs;
+  }
+
+  private jitter(ms: number): number {
+    return ms * (0.75 + this.o.random.next() * 0.5);
+  }
+
+  private emit(event: ReplicationEvent): void {
+    this.out.push({ type: "emit", event });
+  }
+
+  private send(to: string, message: Value): void {
+    this.out.push({ type: "send", to, message });
+  }
+
+  private reject(from: string, reason: RejectReason, detail: string, entry: string | null = null): void {
+    this.emit({ type: "rejected", from, reason, detail, entry });
+  }
+
+  private sendDigest(p: PeerState, reply: boolean): void {
+    const log = this.o.log;
+    const vector = log.vector();
+    this.send(p.name, digestMessage(vector.reduce((n, v) => n + v.high, 0), log.stateHash(), reply, vector));
+  }
+
+  private holds(p: PeerState, origin: string, seq: number): void {
+    p.holds(origin, seq);
+    this.fetcher.noteHeld(origin, seq);
+  }
+
+  private runTimers(): void {
+    if (this.now >= this.nextSyncAt) {
+      this.nextSyncAt = this.now + this.jitter(this.config.syncIntervalMs);
+      const connected = this.peers.connected();
+      if (connected.length > 0) this.sendDigest(connected[Math.floor(this.o.random.next() * connected.length)]!, false);
+    }
+    this.fetcher.run();
+    for (const origin of this.pending.origins()) this.drain(origin);
+  }
+
+  // ---- local writes ----
+
+  private write(req: Extract<ReplicationRequest, { type: "write" }>): void {
+    const { log, crypto, name } = this.o;
+    const need = permissionFor(req.body.kind);
+    const self = crypto.self;
+    if (self !== null && !self.info.can.includes(need)) {
+      this.emit({ type: "write-refused", reason: `this node's identity "${self.info.name}" lacks the "${need}" permission (its certificate grants: ${self.info.can.length === 0 ? "none" : self.info.can.join(", ")})` });
+      return;
+    }
+    const entry: Entry = { origin: name, seq: log.high(name) + 1, hlc: log.tick(this.wall()), cert: self?.info.hash ?? "", author: req.author, target: req.target, body: req.body };
+    const bytes = encode(entryValue(entry));
+    const signature = self === null ? null : crypto.sign(bytes);
+    const v: VerifiedEntry = { entry, bytes, signature, hash: crypto.hash(bytes) };
+    const applied = log.apply(v, req.blob, entry.target === null || matches(entry.target, this.o.subject));
+    this.emit({ type: "committed", entry, result: applied.result, detail: applied.detail });
+    if (signature === null) return;
+    const blobHash = blobOf(entry.body);
+    const blobs = blobHash !== null && req.blob !== null && req.body.kind === "code-put" && req.body.op === "put" ? [{ hash: blobHash, bytes: req.blob }] : [];
+    for (const p of this.peers.connected()) {
+      const certs = p.certsSent.has(entry.cert) || self === null ? [] : [self.bytes];
+      p.certsSent.add(entry.cert);
+      p.holds(entry.origin, entry.seq);
+      this.send(p.name, entriesMessage("push", false, certs, [{ bytes, signature }], blobs));
+    }
+  }
+
+  // ---- messages ----
+
+  private onMessage(from: string, value: Value): void {
+    const d = decodeReplMessage(value);
+    if (!d.ok) return this.reject(from, "malformed", d.reason);
+    const m: ReplMessage = d.message;
+    const p = this.peers.get(from);
+    switch (m.kind) {
+      case "entries":
+        return this.onEntries(p, m);
+      case "digest":
+        return this.onDigest(p, m);
+      case "pull":
+        return this.answerPage(p, new Map([[m.origin, m.from - 1]]), [m.origin]);
+      case "want":
+        return this.onWant(p, m.hashes);
+      case "have":
+        for (const h of m.entries) this.holds(p, h.origin, h.seq);
+        this.fetcher.run();
+        return;
+      case "ack":
+        for (const a of m.acks) {
+          p.holds(a.origin, a.seq);
+          if (a.origin === this.o.name) this.emit({ type: "receipt", peer: from, seq: a.seq, result: a.result });
+        }
+        return;
+    }
+  }
+
+  private onWant(p: PeerState, hashes: readonly string[]): void {
+    const blobs: { hash: string; bytes: Uint8Array }[] = [];
+    const certs: Uint8Array[] = [];
+    let bytes = 0;
+    for (const h of hashes) {
+      const b = this.o.log.blob(h);
+      const c = b === null ? this.o.log.cert(h) : null;
+      const size = b?.length ?? c?.length ?? 0;
+      if (size === 0 || (bytes + size > PAGE_BYTES_MAX && bytes > 0)) continue;
+      if (b !== null) blobs.push({ hash: h, bytes: b });
+      if (c !== null) {
+        certs.push(c);
+        p.certsSent.add(h);
+      }
+      bytes += size;
+    }
+    if (blobs.length > 0 || certs.length > 0) this.send(p.name, entriesMessage("page", false, certs, [], blobs));
+  }
+
+  private onDigest(p: PeerState, m: Extract<ReplMessage, { kind: "digest" }>): void {
+    p.stateHash = m.stateHash;
+    p.position = m.position;
+    p.heardAt = this.now;
+    const theirs = new Map(m.vector.map((v) => [v.origin, v.high]));
+    p.known = new Map(theirs);
+    const behind: string[] = [];
+    for (const [origin, high] of theirs) {
+      this.fetcher.noteHeld(origin, high);
+      if (high > this.o.log.high(origin)) behind.push(origin);
+    }
+    this.answerPage(p, theirs, null);
+    if (behind.length === 0 || m.reply) return;
+    // The reply brings a page of everything this node lacks: no pulls for those gaps meanwhile.
+    this.sendDigest(p, true);
+    for (const origin of behind) this.fetcher.expect(origin);
+  }
+
+  /** Sends a peer one page of what it lacks (of `only` origins, or all), within its page budget. */
+  private answerPage(p: PeerState, theirs: ReadonlyMap<string, number>, only: readonly string[] | null): void {
+    const page = buildPage(this.o.log, theirs, only, p.certsSent);
+    if (page.entries.length === 0) return;
+    if (!p.takePage(this.now)) return this.reject(p.name, "rate-limited", `pages asked for beyond the budget`);
+    for (const c of page.certHashes) p.certsSent.add(c);
+    for (const e of page.entries) p.holds(e.origin, e.seq);
+    this.send(p.name, entriesMessage("page", page.more, page.certs, page.entries, page.blobs));
+  }
+
+  private onEntries(p: PeerState, m: Extract<ReplMessage, { kind: "entries" }>): void {
+    const { crypto, log } = this.o;
+    const arrived: string[] = [];
+    for (const bytes of m.certs) {
+      const hash = crypto.hash(bytes);
+      this.fetcher.got("cert", hash);
+      if (this.certs.has(hash)) continue;
+      const info = crypto.certificate(bytes);
+      if (typeof info === "string") {
+        this.reject(p.name, "bad-certificate", info);
+        continue;
+      }
+      this.cacheCert(info);
+      log.putCert(info, bytes);
+      arrived.push(hash);
+    }
+    for (const b of m.blobs) {
+      this.fetcher.got("blob", b.hash);
+      if (log.hasBlob(b.hash) || this.stash.has(b.hash)) continue;
+      if (crypto.hash(b.bytes) !== b.hash) {
+        this.reject(p.name, "blob-mismatch", `blob ${b.hash.slice(0, 12)} does not hash to its name`);
+        continue;
+      }
+      this.stash.put(b.hash, b.bytes);
+    }
+    const touched = new Set<string>();
+    for (const hash of arrived) {
+      const waiting = this.awaitingCert.get(hash) ?? [];
+      this.awaitingCert.delete(hash);
+      this.awaitingCount -= waiting.length;
+      for (const w of waiting) {
+        const origin = this.receive(this.peers.get(w.from), w.e);
+        if (origin !== null) touched.add(origin);
+      }
+    }
+    for (const e of m.entries) {
+      const origin = this.receive(p, { ...e, mode: m.mode });
+      if (origin !== null) touched.add(origin);
+    }
+    for (const origin of touched) {
+      if (m.mode === "page") this.fetcher.filled(origin);
+      this.drain(origin);
+    }
+    this.fetcher.run();
+    if (m.more) this.sendDigest(p, true);
+  }
+
+  private cacheCert(info: CertInfo): void {
+    if (this.certs.size >= CERT_CACHE_MAX) this.certs.delete(this.certs.keys().next().value as string);
+    this.certs.set(info.hash, info);
+  }
+
+  private certInfo(hash: string): CertInfo | null {
+    const cached = this.certs.get(hash);
+    if (cached !== undefined) return cached;
+    const bytes = this.o.log.cert(hash);
+    if (bytes === null) return null;
+    const info = this.o.crypto.certificate(bytes);
+    if (typeof info === "string") return null;
+    this.cacheCert(info);
+    return info;
+  }
+
+  /** Checks one entry from a peer and queues it; returns its origin when it was queued. */
+  private receive(p: PeerState, inc: Incoming): string | null {
+    const { crypto, log } = this.o;
+    const d = decodeEntry(inc.bytes);
+    if (typeof d === "string") {
+      this.reject(p.name, "malformed", d);
+      return null;
+    }
+    const e = d.entry;
+    const id = entryId(e.origin, e.seq);
+    const hash = crypto.hash(inc.bytes);
+    if (e.seq <= log.high(e.origin) || this.pending.has(e.origin, e.seq)) {
+      const held = e.seq <= log.high(e.origin) ? log.entryHash(e.origin, e.seq) : this.pending.get(e.origin, e.seq)!.v.hash;
+      if (held === hash) {
+        p.holds(e.origin, e.seq);
+        this.emit({ type: "duplicate", from: p.name, mode: inc.mode });
+      } else this.reject(p.name, "conflict", `entry ${id} differs from the one this node holds (its origin signed two entries with one sequence number)`, id);
+      return null;
+    }
+    if (e.cert === "") {
+      this.reject(p.name, "unsigned", `entry ${id} names no certificate`, id);
+      return null;
+    }
+    const cert = this.certInfo(e.cert);
+    if (cert === null) {
+      if (this.awaitingCount >= PENDING_ENTRIES_MAX / 4) {
+        this.reject(p.name, "unknown-certificate", `entry ${id} is signed by certificate ${e.cert.slice(0, 12)}, which this node does not have`, id);
+        return null;
+      }
+      const list = this.awaitingCert.get(e.cert) ?? [];
+      list.push({ from: p.name, e: inc });
+      this.awaitingCert.set(e.cert, list);
+      this.awaitingCount++;
+      this.fetcher.fetch("cert", e.cert, p.name, e.origin, e.seq);
+      return null;
+    }
+    const why = entryProblem(e, inc.bytes, inc.signature, cert, crypto, this.revoked, this.wall());
+    if (why !== null) {
+      this.reject(p.name, why[0], why[1], id);
+      return null;
+    }
+    this.holds(p, e.origin, e.seq);
+    if (!this.pending.add({ v: { entry: e, bytes: inc.bytes, signature: inc.signature, hash }, from: p.name, mode: inc.mode })) {
+      this.reject(p.name, "too-many-pending", `${this.pending.size} entries wait already; ${id} will come again with catch-up`, id);
+      return null;
+    }
+    return e.origin;
+  }
+
+  /** Applies an origin's waiting entries in order, asking for the blob that holds them up. */
+  private drain(origin: string): void {
+    const { log } = this.o;
+    this.pending.dropThrough(origin, log.high(origin));
+    for (;;) {
+      const next = log.high(origin) + 1;
+      const p = this.pending.get(origin, next);
+      if (p === undefined) return;
+      const e = p.v.entry;
+      const blobHash = blobOf(e.body);
+      const blob = blobHash === null ? null : (this.stash.get(blobHash) ?? null);
+      if (blobHash !== null && blob === null && !log.hasBlob(blobHash)) {
+        this.fetcher.fetch("blob", blobHash, p.from, origin, next);
+        return;
+      }
+      this.pending.delete(origin, next);
+      // A revocation applied just before may have cut this entry off.
+      const upTo = this.revoked.get(this.certs.get(e.cert)?.serial ?? "");
+      if (upTo !== undefined && e.seq > upTo) {
+        this.reject(p.from, "revoked", `entry ${entryId(origin, next)} is signed by a certificate revoked meanwhile`, entryId(origin, next));
+        continue;
+      }
+      const applied = log.apply(p.v, blob, e.target === null || matches(e.target, this.o.subject));
+      if (blobHash !== null) this.stash.delete(blobHash);
+      this.afterApply(p.v, p.from, applied.result, applied.detail);
+    }
+  }
+
+  private afterApply(v: VerifiedEntry, from: string, result: string, detail: unknown): void {
+    const e = v.entry;
+    this.emit({ type: "applied", entry: e, from, result, detail });
+    if (e.body.kind === "revoke") {
+      const body = e.body;
+      const before = this.revoked.get(body.serial);
+      this.revoked.set(body.serial, before === undefined ? body.upTo : Math.min(before, body.upTo));
+      this.pending.dropWhere((p) => this.certs.get(p.v.entry.cert)?.serial === body.serial && p.v.entry.seq > body.upTo);
+    }
+    const origin = this.peers.find(e.origin);
+    if (origin?.connected === true && e.origin !== this.o.name) {
+      let list = this.acks.get(e.origin);
+      if (list === undefined) this.acks.set(e.origin, (list = []));
+      list.push({ origin: e.origin, seq: e.seq, result });
+    }
+    // Only fresh entries are relayed: old ones are catch-up, which anti-entropy carries.
+    if (v.signature === null || e.hlc.ms < this.wall() - this.config.relayFreshMs) return;
+    // Random connected peers not known to hold it: a few draws each, not a scan of every peer.
+    const connected = this.peers.connected();
+    let sent = 0;
+    for (let tries = 0; sent < this.config.relayFanout && tries < this.config.relayFanout * 4 && connected.length > 0; tries++) {
+      const q = connected[Math.floor(this.o.random.next() * connected.length)]!;
+      if (q.name === from || q.name === e.origin || (q.known.get(e.origin) ?? 0) >= e.seq) continue;
+      q.holds(e.origin, e.seq);
+      this.send(q.name, haveMessage([{ origin: e.origin, seq: e.seq }]));
+      sent++;
+    }
+  }
+}
