@@ -4,7 +4,7 @@
  * brings its certificate (unless sent on this connection already) and its blob (each once per
  * page). A page that stops before everything says `more`, and the peer asks again.
  */
-import { CERTS_PER_MESSAGE_MAX, ENTRIES_PER_MESSAGE_MAX, PAGE_BYTES_MAX } from "./replication-limits.ts";
+import { BLOBS_PER_MESSAGE_MAX, CERTS_PER_MESSAGE_MAX, ENTRIES_PER_MESSAGE_MAX, PAGE_BYTES_MAX } from "./replication-limits.ts";
 import type { ReplicaLog } from "./replica.ts";
 
 /** One page. */
@@ -34,7 +34,7 @@ export function buildPage(log: ReplicaLog, theirs: ReadonlyMap<string, number>, 
       if (cert !== null) size += cert.length;
       const blob = e.blob !== null && !blobsIn.has(e.blob) ? log.blob(e.blob) : null;
       if (blob !== null) size += blob.length + 80;
-      const full = page.entries.length >= ENTRIES_PER_MESSAGE_MAX || (cert !== null && page.certs.length >= CERTS_PER_MESSAGE_MAX);
+      const full = page.entries.length >= ENTRIES_PER_MESSAGE_MAX || (cert !== null && page.certs.length >= CERTS_PER_MESSAGE_MAX) || (blob !== null && page.blobs.length >= BLOBS_PER_MESSAGE_MAX);
       if (page.entries.length > 0 && (bytes + size > PAGE_BYTES_MAX || full)) return { ...page, more: true };
       bytes += size;
       if (cert !== null) {

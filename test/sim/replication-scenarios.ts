@@ -305,7 +305,11 @@ export function runReplScenario(name: string, options: ReplScenarioOptions): Rep
   figures.duplicatePushes = dupModes.push ?? 0;
   figures.names = sim.nodes[0]!.store!.log.stateHash().names;
   for (const x of sim.nodes) x.store?.close();
-  const extra = [options.nodes !== undefined ? ` --nodes ${n}` : "", options.loss !== undefined ? ` --loss ${loss}` : ""].join("");
+  const extra = [
+    options.nodes !== undefined ? ` --nodes ${n}` : "",
+    options.loss !== undefined ? ` --loss ${loss}` : "",
+    options.repl !== undefined ? ` --repl '${JSON.stringify(options.repl)}'` : "",
+  ].join("");
   return {
     scenario: name,
     seed,

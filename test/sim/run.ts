@@ -1,15 +1,16 @@
 /**
  * Replays one simulator scenario from its seed and prints the report:
  *
- *   bun test/sim/run.ts --scenario churn --seed 1234 [--nodes N] [--loss P] [--config JSON] [--json]
+ *   bun test/sim/run.ts --scenario churn --seed 1234 [--nodes N] [--loss P] [--config JSON] [--repl JSON] [--json]
  *
- * `--config` overrides membership parameters, e.g. `--config '{"suspicionBaseMs":3000}'`.
+ * `--config` overrides membership parameters, e.g. `--config '{"suspicionBaseMs":3000}'`; `--repl`
+ * replication parameters of the repl-* scenarios, e.g. `--repl '{"relayFanout":1}'`.
  * `SIM_TRACE=n7` also prints every input node n7 gets and every effect it answers with.
  *
  * Exits 1 when a property failed (the failures are printed), 64 for bad arguments.
  */
 import { parseArgs } from "node:util";
-import type { MembershipConfig } from "../../src/cluster/mod.ts";
+import type { MembershipConfig, ReplicationConfig } from "../../src/cluster/mod.ts";
 import { describeReplScenario, REPL_SCENARIO_NAMES, runReplScenario } from "./replication-scenarios.ts";
 import { describeScenario, runScenario, SCENARIO_NAMES, type Report } from "./scenarios.ts";
 
@@ -29,12 +30,12 @@ export function formatReport(r: Report): string {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { scenario: { type: "string" }, seed: { type: "string" }, nodes: { type: "string" }, loss: { type: "string" }, config: { type: "string" }, json: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { scenario: { type: "string" }, seed: { type: "string" }, nodes: { type: "string" }, loss: { type: "string" }, config: { type: "string" }, repl: { type: "string" }, json: { type: "boolean" } } });
   const scenario = values.scenario ?? "churn";
   const seed = Number(values.seed ?? 1);
   const names = [...SCENARIO_NAMES, ...REPL_SCENARIO_NAMES];
   if (!names.includes(scenario) || !Number.isInteger(seed)) {
-    console.error(`usage: bun test/sim/run.ts --scenario ${names.join("|")} --seed N [--nodes N] [--loss P] [--config JSON] [--json]`);
+    console.error(`usage: bun test/sim/run.ts --scenario ${names.join("|")} --seed N [--nodes N] [--loss P] [--config JSON] [--repl JSON] [--json]`);
     process.exit(64);
   }
   const r = (REPL_SCENARIO_NAMES.includes(scenario) ? runReplScenario : runScenario)(scenario, {
@@ -42,6 +43,7 @@ if (import.meta.main) {
     ...(values.nodes !== undefined ? { nodes: Number(values.nodes) } : {}),
     ...(values.loss !== undefined ? { loss: Number(values.loss) } : {}),
     ...(values.config !== undefined ? { config: JSON.parse(values.config) as Partial<MembershipConfig> } : {}),
+    ...(values.repl !== undefined ? { repl: JSON.parse(values.repl) as Partial<ReplicationConfig> } : {}),
   });
   console.log(values.json === true ? JSON.stringify(r, null, 2) : formatReport(r));
   process.exit(r.failures.length === 0 ? 0 : 1);

@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { EventHeap } from "./heap.ts";
 import { formatReport } from "./run.ts";
+import { runReplScenario } from "./replication-scenarios.ts";
 import { runScenario, type Report } from "./scenarios.ts";
 
 /** Fails with the report and its replay command when a property did not hold. */
@@ -29,6 +30,35 @@ describe("simulator scenarios (fixed seeds)", () => {
     expectHeld(r);
     expect(r.counters.oversize).toBe(0);
   }, 60_000);
+});
+
+describe("replication scenarios (fixed seeds)", () => {
+  test.each([1, 2])("repl-small, seed %d: 5 nodes writing at once, one killed and restarted, converge with every acknowledged write", (seed) => {
+    const r = runReplScenario("repl-small", { seed });
+    expectHeld(r);
+    expect(r.figures.writes!).toBeGreaterThan(100);
+  });
+
+  test("repl-churn, seed 1: 100 nodes at 5% loss, a partition writing on both sides, crashes: same state everywhere, no acknowledged write lost", () => {
+    const r = runReplScenario("repl-churn", { seed: 1 });
+    expectHeld(r);
+    expect(r.counters.replOversize).toBe(0);
+    expect(r.figures.writes!).toBeGreaterThan(80);
+  }, 120_000);
+
+  test("a replication run that fails says which property and how to replay it", () => {
+    // No relays, no anti-entropy, and every push to n4 lost: n4 never gets what it missed.
+    const r = runReplScenario("repl-small", { seed: 1, loss: 0.3, repl: { relayFanout: 0, syncIntervalMs: 1e9, retryMs: 1e9 } });
+    expect(r.failures.some((f) => f.startsWith("not converged 60 s after the end"))).toBe(true);
+    expect(r.replay).toBe(`bun test/sim/run.ts --scenario repl-small --seed 1 --loss 0.3 --repl '{"relayFanout":0,"syncIntervalMs":1000000000,"retryMs":1000000000}'`);
+  });
+
+  test("a replication run replays from its seed", () => {
+    const a = runReplScenario("repl-small", { seed: 9 });
+    const b = runReplScenario("repl-small", { seed: 9 });
+    expect(b.traceHash).toBe(a.traceHash);
+    expect(b.figures).toEqual(a.figures);
+  });
 });
 
 describe("simulator determinism", () => {
