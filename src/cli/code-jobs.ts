@@ -36,6 +36,13 @@ export function metaWithEvery(name: string, meta: unknown, every: string): Recor
   return { ...(meta as Record<string, unknown> | undefined), intervalMs };
 }
 
+/** Meta for `--each-node`: the job runs on every node instead of one node of the cluster. */
+export function metaWithEachNode(name: string, meta: unknown): Record<string, unknown> {
+  if (!name.startsWith("job:")) throw new UsageError(`Invalid --each-node for "${name}": only jobs ("job:NAME") run on nodes`);
+  if (meta !== undefined && (typeof meta !== "object" || meta === null || Array.isArray(meta))) throw new UsageError("Invalid --meta: must be a JSON object to combine with --each-node");
+  return { ...(meta as Record<string, unknown> | undefined), eachNode: true };
+}
+
 /** How a job with this meta is scheduled, in a few words: `every 10s`, or `not scheduled`. */
 export function jobInterval(meta: unknown): string {
   const interval = jobIntervalOf(isRecord(meta) ? meta : {});

@@ -56,6 +56,31 @@ export const DEFAULT_REPLICATION_CONFIG: ReplicationConfig = { syncIntervalMs: 1
 
 type Incoming = { readonly bytes: Uint8Array; readonly signature: Uint8Array; readonly mode: EntriesMode };
 
+/**
+ * Makes, signs (when the node has an identity) and commits a change made on this node: the next
+ * sequence of its origin, a fresh HLC stamp, applied here if its target selects this node. The core
+ * uses it for writes; a node without identity (no core, nothing sent) uses it alone. Refused when
+ * the node's certificate lacks the permission the change needs.
+ */
+export function commitLocal(
+  o: Pick<ReplicationOptions, "log" | "crypto" | "name" | "subject">,
+  wallMs: number,
+  req: Extract<ReplicationRequest, { type: "write" }>,
+): { readonly v: VerifiedEntry; readonly result: string; readonly detail: unknown } | { readonly refused: string } {
+  const { log, crypto, name } = o;
+  const need = permissionFor(req.body.kind);
+  const self = crypto.self;
+  if (self !== null && !self.info.can.includes(need)) {
+    return { refused: `this node's identity "${self.info.name}" lacks the "${need}" permission (its certificate grants: ${self.info.can.length === 0 ? "none" : self.info.can.join(", ")})` };
+  }
+  const entry: Entry = { origin: name, seq: log.high(name) + 1, hlc: log.tick(wallMs), cert: self?.info.hash ?? "", author: req.author, target: req.target, body: req.body };
+  const bytes = encode(entryValue(entry));
+  const signature = self === null ? null : crypto.sign(bytes);
+  const v: VerifiedEntry = { entry, bytes, signature, hash: crypto.hash(bytes) };
+  const applied = log.apply(v, req.blob, entry.target === null || matches(entry.target, o.subject));
+  return { v, result: applied.result, detail: applied.detail };
+}
+
 /** The replication protocol core. */
 export class ReplicationCore implements ProtocolCore<ReplicationRequest, ReplicationEvent> {
   readonly channel = REPL_CHANNEL;
@@ -200,24 +225,16 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
   // ---- local writes ----
 
   private write(req: Extract<ReplicationRequest, { type: "write" }>): void {
-    const { log, crypto, name } = this.o;
-    const need = permissionFor(req.body.kind);
-    const self = crypto.self;
-    if (self !== null && !self.info.can.includes(need)) {
-      this.emit({ type: "write-refused", reason: `this node's identity "${self.info.name}" lacks the "${need}" permission (its certificate grants: ${self.info.can.length === 0 ? "none" : self.info.can.join(", ")})` });
-      return;
-    }
-    const entry: Entry = { origin: name, seq: log.high(name) + 1, hlc: log.tick(this.wall()), cert: self?.info.hash ?? "", author: req.author, target: req.target, body: req.body };
-    const bytes = encode(entryValue(entry));
-    const signature = self === null ? null : crypto.sign(bytes);
-    const v: VerifiedEntry = { entry, bytes, signature, hash: crypto.hash(bytes) };
-    const applied = log.apply(v, req.blob, entry.target === null || matches(entry.target, this.o.subject));
-    this.emit({ type: "committed", entry, result: applied.result, detail: applied.detail });
+    const c = commitLocal(this.o, this.wall(), req);
+    if ("refused" in c) return this.emit({ type: "write-refused", reason: c.refused });
+    const { entry, bytes, signature } = c.v;
+    this.emit({ type: "committed", entry, result: c.result, detail: c.detail });
     if (signature === null) return;
+    const self = this.o.crypto.self!;
     const blobHash = blobOf(entry.body);
     const blobs = blobHash !== null && req.blob !== null && req.body.kind === "code-put" && req.body.op === "put" ? [{ hash: blobHash, bytes: req.blob }] : [];
     for (const p of this.peers.connected()) {
-      const certs = p.certsSent.has(entry.cert) || self === null ? [] : [self.bytes];
+      const certs = p.certsSent.has(entry.cert) ? [] : [self.bytes];
       p.certsSent.add(entry.cert);
       p.holds(entry.origin, entry.seq);
       this.send(p.name, entriesMessage("push", false, certs, [{ bytes, signature }], blobs));

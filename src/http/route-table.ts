@@ -9,13 +9,15 @@ import { compile, latin1FromText, parseFile, type Budget, type SourceDiagnostic,
 import { log } from "../log.ts";
 import { COMPILED_PROGRAMS_MAX, ROUTE_HITS_MAX, TENANT_TABLES_MAX, HANDLER_STEPS_DEFAULT, HANDLER_STEPS_MAX, HANDLER_TIME_MS_DEFAULT, HANDLER_TIME_MS_MAX } from "./limits.ts";
 import { ANY_METHOD, compareRank, matchSegments, parseRouteName, splitPath, staticKey, type RoutePattern } from "./route-pattern.ts";
-import { parseSplit, pickArm, stickyKey, stickyRoll, type ClientInfo, type SplitRule } from "./split.ts";
+import { armKey, parseSplit, pickArm, stickyKey, stickyRoll, type ClientInfo, type SplitRule } from "./split.ts";
 
 /** One stored version of a route, as the store lists it (a subset of its CodeVersion). */
 export interface RouteRecord {
   readonly tenant: string;
   readonly name: string;
   readonly version: number;
+  /** The node that wrote this version (versions written at once on two nodes share a number). */
+  readonly origin?: string;
   readonly hash: string;
   readonly source: string;
   readonly meta: Readonly<Record<string, unknown>>;
@@ -28,7 +30,7 @@ export interface RouteSource {
   /** Current versions, of one tenant or all. */
   listCode(tenant?: string, kind?: "route"): readonly RouteRecord[];
   /** A given version; needed only for weighted splits (without it a split serves the current version). */
-  getCode?(tenant: string, name: string, version?: number): RouteRecord | null;
+  getCode?(tenant: string, name: string, version?: number, origin?: string): RouteRecord | null;
 }
 
 /** A program parsed and compiled once, shared by every version with the same hash. */
@@ -54,7 +56,7 @@ export interface Route {
   readonly pattern: RoutePattern;
   readonly current: RouteVersion;
   /** The split between versions, when the current version's meta sets one. */
-  readonly split: { readonly rule: SplitRule; readonly versions: ReadonlyMap<number, RouteVersion> } | null;
+  readonly split: { readonly rule: SplitRule; readonly versions: ReadonlyMap<string, RouteVersion> } | null;
 }
 
 /** A request's route, the version to run and the path parameters (decoded text). */
@@ -129,7 +131,8 @@ export class RouteTable {
     if (split === null) return route.current;
     const { rule } = split;
     const roll = rule.sticky !== null && client !== undefined ? stickyRoll(stickyKey(rule.sticky, client), route.tenant + " " + route.pattern.name) : this.random();
-    return split.versions.get(pickArm(rule, roll).version) ?? route.current;
+    const arm = pickArm(rule, roll);
+    return split.versions.get(armKey(arm.version, arm.origin)) ?? route.current;
   }
 
   private tenant(name: string): TenantRoutes {
@@ -178,16 +181,18 @@ export class RouteTable {
       log("warn", "route split ignored", { tenant: rec.tenant, route: rec.name, reason: parsed });
       return null;
     }
-    const versions = new Map<number, RouteVersion>();
+    const versions = new Map<string, RouteVersion>();
     for (const arm of parsed.arms) {
-      if (arm.version === rec.version) versions.set(arm.version, this.version(rec));
+      const key = armKey(arm.version, arm.origin);
+      if (arm.version === rec.version && (arm.origin === undefined || arm.origin === rec.origin)) versions.set(key, this.version(rec));
       else {
-        const other = this.source.getCode?.(rec.tenant, rec.name, arm.version) ?? null;
-        if (other !== null && other.version === arm.version) versions.set(arm.version, this.version(other));
-        else log("warn", "route split version missing", { tenant: rec.tenant, route: rec.name, version: arm.version });
+        // A replicated split can arrive before the version it names (from another origin): that arm waits.
+        const other = this.source.getCode?.(rec.tenant, rec.name, arm.version, arm.origin) ?? null;
+        if (other !== null && other.version === arm.version) versions.set(key, this.version(other));
+        else log("warn", "route split version missing", { tenant: rec.tenant, route: rec.name, version: key });
       }
     }
-    const arms = parsed.arms.filter((a) => versions.has(a.version));
+    const arms = parsed.arms.filter((a) => versions.has(armKey(a.version, a.origin)));
     if (arms.length === 0) return null;
     return { rule: { ...parsed, arms, total: arms.reduce((t, a) => t + a.weight, 0) }, versions };
   }

@@ -9,7 +9,14 @@ import { SPLIT_ARMS_MAX } from "./limits.ts";
 /** One version of a split and its share. */
 export interface SplitArm {
   readonly version: number;
+  /** The node that wrote that version: versions written on two nodes at once share a number. */
+  readonly origin?: string;
   readonly weight: number;
+}
+
+/** How a split arm names its version, as a map key: `3` or `3@web-2`. */
+export function armKey(version: number, origin: string | undefined): string {
+  return origin === undefined ? String(version) : `${version}@${origin}`;
 }
 
 /** Where a sticky split takes its client key from. */
@@ -44,10 +51,11 @@ export function parseSplit(meta: Readonly<Record<string, unknown>>): SplitRule |
   const arms: SplitArm[] = [];
   for (const a of raw.slice(0, SPLIT_ARMS_MAX)) {
     if (!isRecord(a)) return "split must be a list of {version, weight}";
-    const { version, weight } = a;
+    const { version, weight, origin } = a;
     if (typeof version !== "number" || !Number.isInteger(version) || version < 1) return `split version ${JSON.stringify(version)} is not a version number`;
     if (typeof weight !== "number" || !Number.isFinite(weight) || weight < 0) return `split weight ${JSON.stringify(weight)} is not a non-negative number`;
-    if (weight > 0) arms.push({ version, weight });
+    if (origin !== undefined && typeof origin !== "string") return `split origin ${JSON.stringify(origin)} is not a node name`;
+    if (weight > 0) arms.push(origin === undefined ? { version, weight } : { version, origin, weight });
   }
   const total = arms.reduce((t, a) => t + a.weight, 0);
   if (arms.length === 0) return null;

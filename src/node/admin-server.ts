@@ -7,7 +7,10 @@ import { chmodSync, existsSync, rmSync } from "node:fs";
 import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
 import { DEFAULT_TENANT, NothingToRollBackError, StoreIoError, StoreNotFoundError } from "../store/mod.ts";
-import { CodeRejectedError, putCode, splitCode } from "./code-ops.ts";
+import { parseSelector, SelectorError } from "../cluster/mod.ts";
+import { CodeRejectedError, parseVersionRef, putCode, removeCode, rollbackCode, splitCode, type CodeWrite } from "./code-ops.ts";
+import type { WaitFor } from "./receipts.ts";
+import { WriteRefusedError } from "./replication.ts";
 import type { SupNode } from "./node.ts";
 
 /** Largest admin request body: code is at most 256 KiB, plus JSON framing and metadata. */
@@ -37,12 +40,51 @@ function field(body: Json | URLSearchParams, name: string, required = true): str
   return v;
 }
 
-function intField(body: Json | URLSearchParams, name: string): number | undefined {
-  const v = body instanceof URLSearchParams ? body.get(name) ?? undefined : body[name];
+
+/** Longest `--wait` an admin request may hold its connection: the CLI's timeout is capped by it. */
+const WAIT_MS_MAX = 10 * 60 * 1000;
+
+/** `wait`: "all" or a node count; absent when the request does not wait. */
+function waitField(body: Json): WaitFor | undefined {
+  const w = body.wait;
+  if (w === undefined || w === null) return undefined;
+  if (w === "all") return "all";
+  if (typeof w === "number" && Number.isSafeInteger(w) && w >= 1) return w;
+  throw new AdminRequestError("admin-bad-request", `Field "wait" must be "all" or a positive integer, got ${JSON.stringify(w)}`, 400);
+}
+
+function timeoutField(body: Json): number {
+  const t = body.timeoutMs ?? 10_000;
+  if (typeof t !== "number" || !Number.isFinite(t) || t < 0 || t > WAIT_MS_MAX) throw new AdminRequestError("admin-bad-request", `Field "timeoutMs" must be 0 to ${WAIT_MS_MAX}, got ${JSON.stringify(t)}`, 400);
+  return t;
+}
+
+function targetField(body: Json) {
+  const on = field(body, "on", false);
+  if (on === undefined) return null;
+  try {
+    return parseSelector(on);
+  } catch (e) {
+    if (e instanceof SelectorError) throw new AdminRequestError("admin-bad-request", e.message, 400);
+    throw e;
+  }
+}
+
+/** A code write as the admin interface answers it: the version made here, the entry, and receipts when it waited. */
+async function answer(node: SupNode, w: CodeWrite, body: Json): Promise<unknown> {
+  const wait = waitField(body);
+  const entry = { origin: w.write.origin, seq: w.write.seq, result: w.write.result, target: w.write.target?.text ?? null };
+  const receipts = wait === undefined ? undefined : await node.waitReceipts(w.write, wait, timeoutField(body));
+  return { ...(w.version ?? {}), entry, ...(receipts === undefined ? {} : { receipts }) };
+}
+
+/** `to`: a version number, or `N@ORIGIN` for one of several versions that share a number. */
+function versionRefField(body: Json, name: string) {
+  const v = body[name];
   if (v === undefined || v === null || v === "") return undefined;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new AdminRequestError("admin-bad-request", `Field "${name}" must be a positive integer, got ${JSON.stringify(v)}`, 400);
-  return n;
+  const ref = parseVersionRef(String(v));
+  if (ref === null) throw new AdminRequestError("admin-bad-request", `Field "${name}" must be a positive integer (a version number) or N@ORIGIN, got ${JSON.stringify(v)}`, 400);
+  return ref;
 }
 
 function notFound(what: string): AdminRequestError {
@@ -54,34 +96,41 @@ const ROUTES: Record<string, Handler> = {
     const meta = b.meta;
     if (meta !== undefined && (typeof meta !== "object" || meta === null || Array.isArray(meta))) throw new AdminRequestError("admin-bad-request", 'Field "meta" must be an object', 400);
     const tenant = field(b, "tenant", false);
-    return putCode(node.store, node.checkHostFor(tenant ?? DEFAULT_TENANT), node.id, {
+    waitField(b);
+    timeoutField(b);
+    const w = putCode(node.codeContext(tenant ?? DEFAULT_TENANT), {
       tenant,
       name: field(b, "name")!,
       source: field(b, "source")!,
       meta: meta as Record<string, unknown> | undefined,
       author: field(b, "author", false) ?? "admin",
+      target: targetField(b),
     });
+    return answer(node, w, b);
   },
   "POST /code/split": (node, b) => {
     const arms = b.arms;
-    if (!Array.isArray(arms) || !arms.every((a) => typeof a === "object" && a !== null && typeof a.version === "number" && typeof a.weight === "number")) {
-      throw new AdminRequestError("admin-bad-request", 'Field "arms" must be a list of {version, weight}', 400);
+    if (!Array.isArray(arms) || !arms.every((a) => typeof a === "object" && a !== null && typeof a.version === "number" && typeof a.weight === "number" && (a.origin === undefined || typeof a.origin === "string"))) {
+      throw new AdminRequestError("admin-bad-request", 'Field "arms" must be a list of {version, weight} (with origin when versions share a number)', 400);
     }
     const tenant = field(b, "tenant", false);
-    return splitCode(node.store, node.checkHostFor(tenant ?? DEFAULT_TENANT), node.id, {
+    const w = splitCode(node.codeContext(tenant ?? DEFAULT_TENANT), {
       tenant,
       name: field(b, "name")!,
-      arms: arms as { version: number; weight: number }[],
+      arms: arms as { version: number; origin?: string; weight: number }[],
       sticky: b.sticky === true,
       stickyKey: field(b, "stickyKey", false),
       author: field(b, "author", false) ?? "admin",
     });
+    return answer(node, w, b);
   },
   "GET /code/ls": (node, _b, q) => node.store.listCode(q.get("tenant") ?? undefined).map(({ source: _s, ...rest }) => rest),
   "GET /code/show": (node, _b, q) => {
     const tenant = q.get("tenant") ?? "default";
     const name = field(q, "name")!;
-    const v = node.store.getCode(tenant, name, intField(q, "version"));
+    const ref = q.get("version") ? parseVersionRef(q.get("version")!) : undefined;
+    if (ref === null) throw new AdminRequestError("admin-bad-request", `Field "version" must be a positive integer (a version number) or N@ORIGIN, got ${JSON.stringify(q.get("version"))}`, 400);
+    const v = ref === undefined ? node.store.getCode(tenant, name) : node.store.getCode(tenant, name, ref.number, ref.origin);
     if (v === null) throw notFound(`No code named "${name}"${q.get("version") ? ` at version ${q.get("version")}` : ""} in tenant "${tenant}"`);
     if (v.kind !== "job") return v;
     // A job's recorded runs, and what the scheduler does with its current version (null: not current).
@@ -94,10 +143,16 @@ const ROUTES: Record<string, Handler> = {
     if (h.length === 0) throw notFound(`No code named "${name}" in tenant "${tenant}"`);
     return h.map(({ source: _s, ...rest }) => rest);
   },
-  "POST /code/rollback": (node, b) => node.store.rollback(field(b, "tenant", false) ?? "default", field(b, "name")!, intField(b, "to"), field(b, "author", false) ?? "admin", node.id),
-  "POST /code/rm": (node, b) => {
-    node.store.removeCode(field(b, "tenant", false) ?? "default", field(b, "name")!, field(b, "author", false) ?? "admin", node.id);
-    return { removed: b.name };
+  "POST /code/rollback": (node, b) => {
+    const tenant = field(b, "tenant", false) ?? DEFAULT_TENANT;
+    waitField(b);
+    return answer(node, rollbackCode(node.codeContext(tenant), tenant, field(b, "name")!, versionRefField(b, "to"), field(b, "author", false) ?? "admin"), b);
+  },
+  "POST /code/rm": async (node, b) => {
+    const tenant = field(b, "tenant", false) ?? DEFAULT_TENANT;
+    waitField(b);
+    const w = removeCode(node.codeContext(tenant), tenant, field(b, "name")!, field(b, "author", false) ?? "admin");
+    return { removed: b.name, ...((await answer(node, w, b)) as object) };
   },
   "GET /kernels": (node) => ({ set: node.kernelSet(), loaded: node.runtime.kernels() }),
   "POST /kernels/load": async (node, b) => {
@@ -125,6 +180,7 @@ function errorResponse(e: unknown): Response {
     return Response.json({ error: { code: e.code, message: e.message, diagnostics: e.diagnostics } }, { status: 422 });
   }
   if (e instanceof AdminRequestError) return Response.json({ error: { code: e.code, message: e.message } }, { status: e.status });
+  if (e instanceof WriteRefusedError) return Response.json({ error: { code: e.code, message: e.message } }, { status: 403 });
   if (e instanceof StoreNotFoundError) return Response.json({ error: { code: e.code, message: e.message } }, { status: 404 });
   if (e instanceof NothingToRollBackError) return Response.json({ error: { code: e.code, message: e.message } }, { status: 409 });
   if (e instanceof StoreIoError) {

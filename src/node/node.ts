@@ -9,10 +9,14 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs"
 import { join } from "node:path";
 import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
-import { IMPORTS, sweepSymbols, symbolStats, type Host, type ScopeKey } from "../lang/mod.ts";
-import { DEFAULT_TENANT, Store } from "../store/mod.ts";
+import { IMPORTS, latin1FromText, parseFile, sweepSymbols, symbolStats, type Host, type ScopeKey } from "../lang/mod.ts";
+import { DEFAULT_TENANT, HLC_ZERO, Store } from "../store/mod.ts";
 import { AdminServer } from "./admin-server.ts";
-import { checkingHost, putCode } from "./code-ops.ts";
+import { checkingHost, type CodeContext } from "./code-ops.ts";
+import { startReplication } from "./node-replication.ts";
+import type { NodeReplication, WriteResult } from "./replication.ts";
+import type { ReceiptReport, WaitFor } from "./receipts.ts";
+import { matches } from "../cluster/mod.ts";
 import { JobScheduler } from "./jobs.ts";
 import { NodeCluster, type ClusterConfig } from "./node-cluster.ts";
 import { NodeHttp } from "./node-http.ts";
@@ -72,6 +76,8 @@ export class SupNode {
   jobs: JobScheduler | null = null;
   /** The node's backchannel and members; null when it runs alone (no identity). */
   cluster: NodeCluster | null = null;
+  /** How the node's changes are committed and spread (docs/cluster.md); set while starting. */
+  replication!: NodeReplication;
   private stopping: Promise<void> | null = null;
 
   private constructor(
@@ -84,7 +90,7 @@ export class SupNode {
       (tenant) =>
         new Map([
           tenantKvService(store, tenant),
-          tenantCodeService(store, this.checkHostFor(tenant), this.id, tenant),
+          tenantCodeService(() => this.codeContext(tenant), tenant),
           [IMPORTS as ScopeKey<unknown>, tenantModules(store, tenant)],
         ]),
     );
@@ -127,7 +133,11 @@ export class SupNode {
         httpAddress: () => started.httpAddress(),
         kernels: () => started.kernelSet(),
         inFlight: () => started.http.inFlight(),
-        logPosition: () => store.seq,
+        logPosition: () => store.log.size,
+      });
+      node.replication = startReplication(store, node.id, node.cluster, {
+        kernel: (op, name) => started.applyKernelEntry(op, name),
+        revoked: (serial, name, upTo) => started.onRevoked(serial, name, upTo),
       });
       node.jobs = JobScheduler.startFor(store, runtime.host, node.scopes);
       const named = node.cluster === null ? {} : { name: node.cluster.identity.name, cluster: node.cluster.identity.clusterId };
@@ -148,9 +158,61 @@ export class SupNode {
     }
   }
 
+  /**
+   * The welcome route of a new node: a local version stamped below every real write (HLC zero,
+   * origin `seed`), so every node seeds the same one and any write of `GET /` in the cluster wins.
+   */
   private seedWelcome(): void {
-    if (this.store.listCode().length > 0 || this.store.history("default", WELCOME_ROUTE).length > 0) return;
-    putCode(this.store, this.checkHostFor(DEFAULT_TENANT), this.id, { name: WELCOME_ROUTE, source: WELCOME_SOURCE, author: "sup" });
+    if (this.store.listCode().length > 0 || this.store.history(DEFAULT_TENANT, WELCOME_ROUTE).length > 0) return;
+    const parsed = parseFile({ path: WELCOME_ROUTE, text: latin1FromText(WELCOME_SOURCE) });
+    if (!parsed.ok) throw new Error("the welcome route does not parse");
+    this.store.putCode({ name: WELCOME_ROUTE, kind: "route", source: WELCOME_SOURCE, program: parsed.value, author: "sup", origin: "seed", stamp: HLC_ZERO });
+  }
+
+  /**
+   * Waits for the receipts of a write this node made (`--wait`): the members its target selects,
+   * this node included; members not alive are reported down and not waited for.
+   */
+  waitReceipts(w: WriteResult, wait: WaitFor, timeoutMs: number): Promise<ReceiptReport> {
+    const selfName = this.replication.origin;
+    const members =
+      this.cluster === null
+        ? [{ name: selfName, alive: true, roles: [] as readonly string[], labels: [] as readonly (readonly [string, string])[] }]
+        : this.cluster.members().map((m) => ({ name: m.name, alive: m.state === "alive" || m.state === "suspect", roles: m.meta.roles, labels: m.meta.labels }));
+    const targeted = members.filter((m) => w.target === null || matches(w.target, m)).map((m) => ({ name: m.name, alive: m.alive }));
+    return this.replication.waitFor(w, wait, targeted, timeoutMs);
+  }
+
+  /** What a tenant's code writes work with. */
+  codeContext(tenant: string): CodeContext {
+    return { store: this.store, host: this.checkHostFor(tenant), replication: this.replication };
+  }
+
+  /**
+   * A kernel load or unload entry aimed at this node, newer than the last one for that kernel: done
+   * now, synchronously (unloading \`http\` drains in the background). Returns the kernel set to store
+   * with the entry, or the error (nothing changes).
+   */
+  applyKernelEntry(op: "load" | "unload", name: string): { readonly settings: readonly (readonly [string, string])[] } | { readonly error: string } {
+    const set = this.kernelSet();
+    try {
+      if (op === "load") {
+        if (!set.includes(name)) this.runtime.loadKernel(name);
+        if (name === "http") this.http.start();
+        return { settings: [[SETTING_KERNELS, JSON.stringify(set.includes(name) ? set : [...set, name])]] };
+      }
+      if (name === "http") void this.http.stop().then(() => this.runtime.unloadKernel(name), (e: unknown) => log("error", "http kernel not unloaded", { error: String(e) }));
+      else if (set.includes(name)) this.runtime.unloadKernel(name);
+      return { settings: [[SETTING_KERNELS, JSON.stringify(set.filter((k) => k !== name))]] };
+    } catch (e) {
+      return { error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  /** A revocation entry was applied here. */
+  onRevoked(serial: string, name: string, upTo: number): void {
+    if (this.cluster !== null && this.cluster.identity.cert.serial === serial) log("error", "this node's certificate is revoked: the cluster refuses its later entries", { name, serial });
+    else log("warn", "certificate revoked", { name, serial, entriesKept: upTo });
   }
 
   /** The host a tenant's code is checked against when written: the node's kernel set, the tenant's modules. */
@@ -163,15 +225,20 @@ export class SupNode {
     return this.store.getSetting<string[]>(SETTING_KERNELS) ?? [];
   }
 
-  /** Adds a kernel to the running node and its stored set (starting HTTP when it is `http`). */
+  /**
+   * Adds a kernel to the running node and its stored set (starting HTTP when it is `http`). A local
+   * change (the node's own admin socket), stamped like an entry so a later kernel entry for this
+   * node overrides it and an older one does not.
+   */
   async loadKernel(name: string): Promise<void> {
     this.runtime.loadKernel(name);
     const set = this.kernelSet();
     if (!set.includes(name)) this.store.putSetting(SETTING_KERNELS, [...set, name]);
+    this.stampKernel(name, true);
     if (name === "http") this.http.start();
   }
 
-  /** Removes a kernel from the running node and its stored set (draining HTTP first when it is `http`). */
+  /** Removes a kernel from the running node and its stored set (draining HTTP first when it is `http`); stamped as loadKernel. */
   async unloadKernel(name: string): Promise<void> {
     if (name === "http") await this.http.stop();
     this.runtime.unloadKernel(name);
@@ -179,6 +246,11 @@ export class SupNode {
       SETTING_KERNELS,
       this.kernelSet().filter((k) => k !== name),
     );
+    this.stampKernel(name, false);
+  }
+
+  private stampKernel(name: string, loaded: boolean): void {
+    this.store.log.stampKernel(name, loaded, this.store.log.tick(Date.now()), this.replication.origin);
   }
 
   /** `host:port` the HTTP service listens on, or null when it is off. */
@@ -196,6 +268,7 @@ export class SupNode {
       code: this.store.listCode().length,
       jobs: this.jobs?.counts() ?? { scheduled: 0, unscheduled: 0 },
       cluster: this.cluster?.status() ?? null,
+      replication: { origin: this.replication.origin, ...this.replication.state(), clustered: this.replication.clustered },
       seq: this.store.seq,
       uptimeMs: Math.round(performance.now()),
       memory: this.memory(),

@@ -5,9 +5,8 @@
  */
 import { SupError } from "../errors.ts";
 import { CODE_STORE, type CodeRefusal, type CodeStoreService } from "../kernel/mod.ts";
-import type { Host, ScopeKey } from "../lang/mod.ts";
-import type { Store } from "../store/mod.ts";
-import { CodeRejectedError, putCode } from "./code-ops.ts";
+import type { ScopeKey } from "../lang/mod.ts";
+import { CodeRejectedError, putCode, removeCode, rollbackCode, type CodeContext } from "./code-ops.ts";
 
 /** Author of the changes programs make through the `code` kernel. */
 export const SLP_AUTHOR = "slp";
@@ -23,39 +22,37 @@ function refusal(e: unknown): CodeRefusal {
 
 class TenantCode implements CodeStoreService {
   constructor(
-    private readonly store: Store,
-    private readonly host: Host,
-    private readonly origin: string,
+    private readonly cx: () => CodeContext,
     private readonly tenant: string,
   ) {}
 
   put(name: string, source: string, meta?: Record<string, unknown>): number | CodeRefusal {
     try {
-      return putCode(this.store, this.host, this.origin, { tenant: this.tenant, name, source, meta, author: SLP_AUTHOR }).version;
+      return putCode(this.cx(), { tenant: this.tenant, name, source, meta, author: SLP_AUTHOR }).write.committed.version!.version;
     } catch (e) {
       return refusal(e);
     }
   }
   get(name: string): { source: string; version: number } | null {
     try {
-      return this.store.getCode(this.tenant, name);
+      return this.cx().store.getCode(this.tenant, name);
     } catch {
       return null;
     }
   }
   list(): string[] {
-    return this.store.listCode(this.tenant).map((c) => c.name);
+    return this.cx().store.listCode(this.tenant).map((c) => c.name);
   }
   rollback(name: string): number | CodeRefusal {
     try {
-      return this.store.rollback(this.tenant, name, undefined, SLP_AUTHOR, this.origin).version;
+      return rollbackCode(this.cx(), this.tenant, name, undefined, SLP_AUTHOR).write.committed.version!.version;
     } catch (e) {
       return refusal(e);
     }
   }
   remove(name: string): CodeRefusal | null {
     try {
-      this.store.removeCode(this.tenant, name, SLP_AUTHOR, this.origin);
+      removeCode(this.cx(), this.tenant, name, SLP_AUTHOR);
       return null;
     } catch (e) {
       return refusal(e);
@@ -63,7 +60,7 @@ class TenantCode implements CodeStoreService {
   }
 }
 
-/** The code service entry for a tenant's scope. */
-export function tenantCodeService(store: Store, host: Host, origin: string, tenant: string): [ScopeKey<unknown>, unknown] {
-  return [CODE_STORE as ScopeKey<unknown>, new TenantCode(store, host, origin, tenant)];
+/** The code service entry for a tenant's scope: its code as this node's replication writes it. */
+export function tenantCodeService(cx: () => CodeContext, tenant: string): [ScopeKey<unknown>, unknown] {
+  return [CODE_STORE as ScopeKey<unknown>, new TenantCode(cx, tenant)];
 }

@@ -103,7 +103,9 @@ export class Store {
     const encoded = encode(input.program);
     const content: VersionContent = { hash: sha256Hex(encoded), sourceHash: sha256Hex(input.source), source: input.source, kind: input.kind, meta };
     const a = this.guard(action, () =>
-      this.txWrite(() => appendVersion(this.st, tenant, input.name, { number: nextNumberIn(this.st, tenant, input.name), op: "put", content, encoded }, this.by(input.author, origin))),
+      this.txWrite(() =>
+        appendVersion(this.st, tenant, input.name, { number: nextNumberIn(this.st, tenant, input.name), op: "put", content, encoded }, input.stamp === undefined ? this.by(input.author, origin) : { author: input.author, origin, hlc: input.stamp, entrySeq: null }),
+      ),
     );
     this.publish(a.change);
     return a.version;

@@ -57,6 +57,11 @@ export interface PutCodeInput {
   readonly author: string;
   /** Defaults to the store's local origin. */
   readonly origin?: string;
+  /**
+   * The HLC stamp to write with instead of a fresh one: seeded code (the welcome route) is written
+   * at HLC_ZERO, below every real write, so code any node writes under the same name wins.
+   */
+  readonly stamp?: Hlc;
 }
 
 /** What a change did to a name: a new version, a new version copied from an old one, or removal. */
