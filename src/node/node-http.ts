@@ -24,7 +24,7 @@ export class NodeHttp {
       tenants: { byPath: true, byHost: config.tenantHost ?? false },
       scopeFor: (tenant) => this.node.scopes.for(tenant),
       health: () => ({ node: this.node.id }),
-      extraMetrics: () => this.node.cluster?.metricsText() ?? "",
+      extraMetrics: () => (this.node.cluster?.metricsText() ?? "") + this.node.replication.metricsText(),
     });
     this.listening = server.start({ hostname: config.httpHost, port: config.httpPort || this.boundPort });
     this.boundPort = this.listening.port;

@@ -156,4 +156,21 @@ export class NodeReplication {
   peers(): PeerReplica[] {
     return this.handle?.peerReplicas() ?? [];
   }
+
+  /** Prometheus text: entries held, applied by result, refused by reason, duplicates, lag per peer. */
+  metricsText(): string {
+    const lines: string[] = [];
+    const family = (name: string, type: string, help: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    family("sup_replication_entries", "gauge", "Change-log entries this node holds.");
+    lines.push(`sup_replication_entries ${this.store.log.size}`);
+    family("sup_replication_applied_total", "counter", "Entries from other nodes stored here, by result (applied, skipped: aimed at other nodes, error).");
+    for (const [r, n] of this.counts.applied) lines.push(`sup_replication_applied_total{result="${r}"} ${n}`);
+    family("sup_replication_refused_total", "counter", "Entries and messages from peers refused, by reason.");
+    for (const [r, n] of this.counts.rejected) lines.push(`sup_replication_refused_total{reason="${r}"} ${n}`);
+    family("sup_replication_duplicates_total", "counter", "Entries received again (pushes, relays and catch-up overlap; replays).");
+    lines.push(`sup_replication_duplicates_total ${this.counts.duplicates}`);
+    family("sup_replication_peer_lag_entries", "gauge", "Entries this node holds that a peer is not known to hold.");
+    for (const p of this.peers()) lines.push(`sup_replication_peer_lag_entries{peer="${p.name}"} ${p.lagEntries}`);
+    return lines.join("\n") + "\n";
+  }
 }
