@@ -129,6 +129,20 @@ describe("replication between real processes", () => {
     }
   }, 90_000);
 
+  test("a job runs on one node of the cluster, the same one every node names; --each-node runs it on every node", async () => {
+    const f = box.file("job.sxs", "[ 42 ]");
+    expect(cli(nodes[0]!, ["code", "put", "job:once", f, "--every", "200ms", "--wait"]).code).toBe(0);
+    expect(cli(nodes[0]!, ["code", "put", "job:each", f, "--every", "200ms", "--each-node", "--wait"]).code).toBe(0);
+    const runs = async (n: ClusterNode, job: string) => (await adminGet<{ runs: unknown[]; schedule: { runsOn?: string } }>(n.data, `/code/show?name=${job}`));
+    await until(async () => (await Promise.all(nodes.map((n) => runs(n, "job:each")))).every((r) => r.runs.length >= 2), "job:each to run on every node", 10_000);
+    const once = await Promise.all(nodes.map((n) => runs(n, "job:once")));
+    const ran = nodes.filter((_, i) => once[i]!.runs.length > 0).map((n) => n.name);
+    expect(ran).toHaveLength(1);
+    for (let i = 0; i < nodes.length; i++) expect(once[i]!.schedule.runsOn).toBe(nodes[i]!.name === ran[0] ? "this node" : ran[0]);
+    expect(cli(nodes[0]!, ["code", "rm", "job:once"]).code).toBe(0);
+    expect(cli(nodes[0]!, ["code", "rm", "job:each"]).code).toBe(0);
+  });
+
   test("a targeted write is applied where its selector matches and stored everywhere", async () => {
     const file = box.file("web.sxs", '[ #(load "http") (http/text 200 "web only") ]');
     const r = cli(nodes[0]!, ["code", "put", "GET /web", file, "--on", "role:web", "--wait"]);

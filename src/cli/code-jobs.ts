@@ -19,7 +19,7 @@ export interface JobRunInfo {
 
 /** What the node's scheduler does with a job (`schedule` of /code/show); null when it knows nothing of it. */
 export type JobScheduleInfo =
-  | { readonly scheduled: true; readonly version: number; readonly intervalMs: number; readonly nextRunAt: number }
+  | { readonly scheduled: true; readonly version: number; readonly intervalMs: number; readonly nextRunAt: number; readonly runsOn?: string }
   | { readonly scheduled: false; readonly version: number; readonly reason: string }
   | null;
 
@@ -59,7 +59,7 @@ export function jobPutWarning(name: string, meta: unknown): string | null {
 export function jobShowLines(schedule: JobScheduleInfo, runs: readonly JobRunInfo[]): string {
   const lines: string[] = [];
   if (schedule === null) lines.push("# schedule: none (the node does not run this job)");
-  else if (schedule.scheduled) lines.push(`# schedule: every ${formatDuration(schedule.intervalMs)} (intervalMs ${schedule.intervalMs}), next run ${when(schedule.nextRunAt)}, version ${schedule.version}`);
+  else if (schedule.scheduled) lines.push(`# schedule: every ${formatDuration(schedule.intervalMs)} (intervalMs ${schedule.intervalMs}), next run ${when(schedule.nextRunAt)}, version ${schedule.version}${schedule.runsOn === undefined ? "" : `, runs on ${schedule.runsOn}`}`);
   else lines.push(`# schedule: not scheduled: ${schedule.reason}`);
   if (runs.length === 0) {
     lines.push("# runs: none yet");

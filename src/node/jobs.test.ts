@@ -116,6 +116,21 @@ describe("JobScheduler", () => {
     store.close();
   });
 
+  test("a job another member owns keeps its timer here but runs (and is recorded) only where placement says", () => {
+    let owner = "web-2";
+    scheduler = new JobScheduler(store, exec, clock, (code) => ({ here: owner === "this node", where: owner }));
+    scheduler.start();
+    putJob("job:tick", '["a"]', { intervalMs: 200 });
+    clock.advance(400);
+    expect(exec.runs).toEqual([]);
+    expect(store.jobRuns("default", "job:tick")).toEqual([]);
+    expect(scheduler.state("default", "job:tick")).toMatchObject({ scheduled: true, runsOn: "web-2" });
+    // The owner died: this node is next in the ranking and takes over at the next tick.
+    owner = "this node";
+    clock.advance(200);
+    expect(exec.runs.map((r) => r.at - T0)).toEqual([600]);
+  });
+
   test("a new job runs at once, then every interval, and each run is recorded", () => {
     startScheduler();
     putJob("job:tick", '["a"]', { intervalMs: 200 });
@@ -125,7 +140,7 @@ describe("JobScheduler", () => {
     const runs = store.jobRuns("default", "job:tick");
     expect(runs).toHaveLength(6);
     expect(runs[0]).toEqual({ at: T0, durationMs: 2.5, ok: true, result: '["a"]' });
-    expect(scheduler.state("default", "job:tick")).toEqual({ scheduled: true, version: 1, intervalMs: 200, nextRunAt: T0 + 1200 });
+    expect(scheduler.state("default", "job:tick")).toEqual({ scheduled: true, version: 1, intervalMs: 200, nextRunAt: T0 + 1200, runsOn: "this node" });
     expect(exec.overlaps).toBe(0);
   });
 

@@ -39,9 +39,18 @@ export const SYSTEM_CLOCK: JobClock = {
   },
 };
 
+/**
+ * Where a job runs in a cluster: null when this node runs it, else the member that does (or a
+ * reason no member can). A node alone runs every job.
+ */
+export type JobPlacement = (code: CodeVersion) => { readonly here: boolean; readonly where: string };
+
+/** Runs every job here (a node alone, or tests). */
+export const EVERYWHERE: JobPlacement = () => ({ here: true, where: "this node" });
+
 /** What the scheduler knows of one job, for `sup code show`. */
 export type JobState =
-  | { readonly scheduled: true; readonly version: number; readonly intervalMs: number; readonly nextRunAt: number }
+  | { readonly scheduled: true; readonly version: number; readonly intervalMs: number; readonly nextRunAt: number; readonly runsOn?: string }
   | { readonly scheduled: false; readonly version: number; readonly reason: string };
 
 /** One scheduled job. */
@@ -71,11 +80,12 @@ export class JobScheduler {
     private readonly store: Store,
     private readonly executor: JobExecutor,
     private readonly clock: JobClock = SYSTEM_CLOCK,
+    private readonly placement: JobPlacement = EVERYWHERE,
   ) {}
 
-  /** Starts scheduling a node's jobs: each runs against `host` in its tenant's scope. */
-  static startFor(store: Store, host: Host, scopes: NodeScopes): JobScheduler {
-    const scheduler = new JobScheduler(store, new NodeJobExecutor(host, (tenant) => scopes.for(tenant)));
+  /** Starts scheduling a node's jobs: each runs against `host` in its tenant's scope, where `placement` says. */
+  static startFor(store: Store, host: Host, scopes: NodeScopes, placement: JobPlacement = EVERYWHERE): JobScheduler {
+    const scheduler = new JobScheduler(store, new NodeJobExecutor(host, (tenant) => scopes.for(tenant)), SYSTEM_CLOCK, placement);
     scheduler.start();
     return scheduler;
   }
@@ -107,7 +117,11 @@ export class JobScheduler {
   state(tenant: string, name: string): JobState | null {
     const key = keyOf(tenant, name);
     const job = this.jobs.get(key);
-    if (job !== undefined) return { scheduled: true, version: job.version, intervalMs: job.intervalMs, nextRunAt: job.nextRunAt };
+    if (job !== undefined) {
+      const code = this.store.getCode(tenant, name);
+      const runsOn = code === null ? undefined : this.placement(code).where;
+      return { scheduled: true, version: job.version, intervalMs: job.intervalMs, nextRunAt: job.nextRunAt, ...(runsOn === undefined ? {} : { runsOn }) };
+    }
     const un = this.unscheduled.get(key);
     return un === undefined ? null : { scheduled: false, version: un.version, reason: un.reason };
   }
@@ -192,6 +206,13 @@ export class JobScheduler {
     const code = this.store.getCode(job.tenant, job.name);
     if (code === null || code.kind !== "job") {
       this.reconcile(job.tenant, job.name, code);
+      return;
+    }
+    // In a cluster one member runs the job (unless its meta says eachNode); the others keep the
+    // timer, so the next owner is ready when membership changes.
+    const placed = this.placement(code);
+    if (!placed.here) {
+      log("debug", "job run elsewhere", { tenant: job.tenant, name: job.name, on: placed.where });
       return;
     }
     const t0 = this.clock.elapsed();

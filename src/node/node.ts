@@ -10,13 +10,14 @@ import { join } from "node:path";
 import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
 import { IMPORTS, latin1FromText, parseFile, sweepSymbols, symbolStats, type Host, type ScopeKey } from "../lang/mod.ts";
-import { DEFAULT_TENANT, HLC_ZERO, Store } from "../store/mod.ts";
+import { DEFAULT_TENANT, HLC_ZERO, Store, type CodeVersion } from "../store/mod.ts";
 import { AdminServer } from "./admin-server.ts";
 import { checkingHost, type CodeContext } from "./code-ops.ts";
 import { startReplication } from "./node-replication.ts";
 import type { NodeReplication, WriteResult } from "./replication.ts";
 import type { ReceiptReport, WaitFor } from "./receipts.ts";
 import { matches } from "../cluster/mod.ts";
+import { jobOwner, kernelsLoaded } from "./job-placement.ts";
 import { JobScheduler } from "./jobs.ts";
 import { NodeCluster, type ClusterConfig } from "./node-cluster.ts";
 import { NodeHttp } from "./node-http.ts";
@@ -139,7 +140,7 @@ export class SupNode {
         kernel: (op, name) => started.applyKernelEntry(op, name),
         revoked: (serial, name, upTo) => started.onRevoked(serial, name, upTo),
       });
-      node.jobs = JobScheduler.startFor(store, runtime.host, node.scopes);
+      node.jobs = JobScheduler.startFor(store, runtime.host, node.scopes, (code) => started.jobPlacement(code));
       const named = node.cluster === null ? {} : { name: node.cluster.identity.name, cluster: node.cluster.identity.clusterId };
       log("info", "node started", { id: node.id, data: config.dataDir, http: node.httpAddress() ?? "off", kernels: kernels.join(","), ...named });
       return node;
@@ -181,6 +182,17 @@ export class SupNode {
         : this.cluster.members().map((m) => ({ name: m.name, alive: m.state === "alive" || m.state === "suspect", roles: m.meta.roles, labels: m.meta.labels }));
     const targeted = members.filter((m) => w.target === null || matches(w.target, m)).map((m) => ({ name: m.name, alive: m.alive }));
     return this.replication.waitFor(w, wait, targeted, timeoutMs);
+  }
+
+  /** Where a job runs: here, or on the member that owns it (job-placement.ts). */
+  jobPlacement(code: CodeVersion): { readonly here: boolean; readonly where: string } {
+    if (code.meta.eachNode === true) return { here: true, where: "each node" };
+    if (this.cluster === null) return { here: true, where: "this node" };
+    const self = this.replication.origin;
+    const members = this.cluster.members().map((m) => ({ name: m.name, alive: m.state === "alive", kernels: m.name === self ? this.kernelSet() : m.meta.kernels }));
+    const owner = jobOwner(code.tenant, code.name, code.source, members);
+    if (owner === null) return { here: false, where: `no alive member has the kernels it loads (${kernelsLoaded(code.source).join(", ")})` };
+    return { here: owner === self, where: owner === self ? "this node" : owner };
   }
 
   /** What a tenant's code writes work with. */
