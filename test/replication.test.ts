@@ -85,6 +85,21 @@ describe("replication between real processes", () => {
     expect(cli(nodes[3]!, ["code", "history", "GET /hello"]).out).toMatch(/^v1\t[0-9a-f]{12}\t\S+\tr2\t/);
   });
 
+  test("sup status shows the state hash, sup nodes every member's (as it reported it) and how far behind it is, metrics the lag per peer", async () => {
+    const own = await stateOf(nodes[0]!);
+    const st = cli(nodes[0]!, ["status"]);
+    expect(st.out).toContain(`state hash ${own.stateHash}\n`);
+    expect(st.out).toMatch(/^change log \d+ entries \(writes as r1\)$/m);
+    type Row = { name: string; replication: { stateHash: string | null; behind: number | null } };
+    await until(async () => (await adminGet<Row[]>(nodes[0]!.data, "/nodes")).every((m) => m.replication.stateHash === own.stateHash && m.replication.behind === 0), "every member to report the same state hash", 15_000);
+    const table = cli(nodes[0]!, ["nodes"]).out;
+    expect(table.split("\n")[0]).toMatch(/BEHIND\s+CODE\s+HEARD$/);
+    expect(table).toContain(own.stateHash.slice(0, 8));
+    const metrics = await (await fetch(`${nodes[0]!.url}/_sup/metrics`)).text();
+    for (const peer of ["r2", "r3", "r4"]) expect(metrics).toContain(`sup_replication_peer_lag_entries{peer="${peer}"} 0`);
+    expect(metrics).toMatch(/^sup_replication_entries \d+$/m);
+  }, 30_000);
+
   test("a node without the code permission refuses the write and names the permission", async () => {
     const file = box.file("no.sxs", "[1]");
     const r = cli(nodes[3]!, ["code", "put", "GET /nope", file]);

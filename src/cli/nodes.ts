@@ -1,7 +1,8 @@
 /**
  * `sup nodes [--json] [--data DIR]`: the members a running node knows, itself included, sorted by
- * name: state, incarnation, roles, addresses, last reported load and change-log position, and when
- * the node last heard from each. `--json` gives every field (docs/cluster.md, "Membership on a node").
+ * name: state, incarnation, roles, addresses, last reported load and change-log position, how far
+ * behind this node's log each is (BEHIND, entries) and the first digits of the state hash of the code
+ * it serves (CODE: equal on nodes serving the same code), and when the node last heard from each. `--json` gives every field (docs/cluster.md, "Membership on a node").
  */
 import type { MemberInfo } from "../node/member-json.ts";
 import { admin, dataDirOf, AdminError } from "./admin-client.ts";
@@ -10,14 +11,17 @@ import { errorLine, writeOut } from "./output.ts";
 
 export const NODES_USAGE = "Usage: sup nodes [--json] [--data DIR]";
 
-const HEADER = ["NAME", "STATE", "INC", "ROLES", "BACKCHANNEL", "HTTP", "REQS", "LAG", "CPU", "LOG", "HEARD"];
+const HEADER = ["NAME", "STATE", "INC", "ROLES", "BACKCHANNEL", "HTTP", "REQS", "LAG", "CPU", "LOG", "BEHIND", "CODE", "HEARD"];
+
+/** A member with what the answering node knows of its replication (node.ts, MemberReplication). */
+type Member = MemberInfo & { readonly replication?: { readonly stateHash: string | null; readonly behind: number | null } };
 
 /** Runs the `nodes` subcommand. */
 export async function nodesCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { data: { type: "string" }, json: { type: "boolean" } });
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"\n${NODES_USAGE}`);
   try {
-    const members = (await admin(dataDirOf(values.data), "GET", "/nodes")) as MemberInfo[];
+    const members = (await admin(dataDirOf(values.data), "GET", "/nodes")) as Member[];
     writeOut(values.json ? JSON.stringify(members, null, 2) + "\n" : nodesTable(members));
     return EXIT_OK;
   } catch (e) {
@@ -28,13 +32,13 @@ export async function nodesCommand(argv: string[]): Promise<number> {
 }
 
 /** The plain form: one aligned row per member. */
-export function nodesTable(members: readonly MemberInfo[]): string {
+export function nodesTable(members: readonly Member[]): string {
   const rows = [HEADER, ...members.map(row)];
   const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n") + "\n";
 }
 
-function row(m: MemberInfo): string[] {
+function row(m: Member): string[] {
   const live = m.state === "alive" || m.state === "suspect";
   return [
     m.self ? `${m.name} (self)` : m.name,
@@ -47,6 +51,9 @@ function row(m: MemberInfo): string[] {
     live ? `${m.load.lagMs}ms` : "-",
     live ? `${(m.load.cpuPermille / 10).toFixed(0)}%` : "-",
     String(m.logPosition),
+    // Entries the member is not known to hold yet (replication lag), and its state hash's first digits.
+    m.replication?.behind == null ? "-" : String(m.replication.behind),
+    m.replication?.stateHash == null ? "-" : m.replication.stateHash.slice(0, 8),
     m.self ? "-" : ago(m.lastHeardAgoMs),
   ];
 }

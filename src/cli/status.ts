@@ -25,7 +25,9 @@ export async function statusCommand(argv: string[]): Promise<number> {
         c === null
           ? "identity none (runs alone)\n"
           : `identity ${c.name} (${c.identityFile})\ncluster ${c.clusterId}\nbackchannel ${c.listen ?? "off"}${c.advertise !== c.listen ? ` (peers dial ${c.advertise})` : ""}${c.join !== null ? `, joins ${c.join}` : ""}, ${c.peers} peer${c.peers === 1 ? "" : "s"} connected\nmembers ${states} (incarnation ${c.incarnation})\n`;
-      writeOut(`node ${s.id}\ndata ${s.dataDir}\nhttp ${s.http ?? "off"}\n${cluster}kernels ${kernels}\ncode ${s.code} names, change seq ${s.seq}\njobs ${jobs.scheduled} scheduled${idle}\n`);
+      const r = s.replication as { stateHash: string; entries: number; origin: string } | undefined;
+      const repl = r === undefined ? "" : `state hash ${r.stateHash}\nchange log ${r.entries} entries (writes as ${r.origin})\n`;
+      writeOut(`node ${s.id}\ndata ${s.dataDir}\nhttp ${s.http ?? "off"}\n${cluster}kernels ${kernels}\ncode ${s.code} names, change seq ${s.seq}\n${repl}jobs ${jobs.scheduled} scheduled${idle}\n`);
     }
     return EXIT_OK;
   } catch (e) {

@@ -166,7 +166,7 @@ const ROUTES: Record<string, Handler> = {
   "GET /status": (node) => node.status(),
   "GET /nodes": (node) => {
     if (node.cluster === null) throw new AdminRequestError("not-in-cluster", "This node runs alone: start it with --identity FILE (and --join HOST:PORT) to be part of a cluster", 409);
-    return node.cluster.nodes();
+    return node.nodesWithReplication();
   },
   "POST /gc": async (node) => {
     await node.collectGarbage();

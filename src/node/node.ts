@@ -18,6 +18,17 @@ import type { NodeReplication, WriteResult } from "./replication.ts";
 import type { ReceiptReport, WaitFor } from "./receipts.ts";
 import { matches } from "../cluster/mod.ts";
 import { jobOwner, kernelsLoaded } from "./job-placement.ts";
+import type { MemberInfo } from "./member-json.ts";
+
+/** What `sup nodes --json` says of a member's replication (see SupNode.nodesWithReplication). */
+export interface MemberReplication {
+  readonly stateHash: string | null;
+  readonly entries: number | null;
+  /** Entries this node holds that the member is not known to hold; null when unknown. */
+  readonly behind: number | null;
+  /** Milliseconds since the member last reported its state hash, or null. */
+  readonly reportedAgoMs: number | null;
+}
 import { JobScheduler } from "./jobs.ts";
 import { NodeCluster, type ClusterConfig } from "./node-cluster.ts";
 import { NodeHttp } from "./node-http.ts";
@@ -182,6 +193,22 @@ export class SupNode {
         : this.cluster.members().map((m) => ({ name: m.name, alive: m.state === "alive" || m.state === "suspect", roles: m.meta.roles, labels: m.meta.labels }));
     const targeted = members.filter((m) => w.target === null || matches(w.target, m)).map((m) => ({ name: m.name, alive: m.alive }));
     return this.replication.waitFor(w, wait, targeted, timeoutMs);
+  }
+
+  /**
+   * `sup nodes --json`: every member with what this node knows of its replication: the state hash
+   * and entry count it last reported (in a digest; this node's own now), and how many entries this
+   * node holds that it is not known to hold (`behind`).
+   */
+  nodesWithReplication(): (MemberInfo & { readonly replication: MemberReplication })[] {
+    const peers = new Map(this.replication.peers().map((p) => [p.name, p]));
+    const now = performance.now();
+    const own = this.replication.state();
+    return (this.cluster?.nodes() ?? []).map((m) => {
+      if (m.self) return { ...m, replication: { stateHash: own.stateHash, entries: own.entries, behind: 0, reportedAgoMs: 0 } };
+      const p = peers.get(m.name);
+      return { ...m, replication: { stateHash: p?.stateHash ?? null, entries: p?.position ?? null, behind: p?.lagEntries ?? null, reportedAgoMs: p?.heardAt == null ? null : Math.round(now - p.heardAt) } };
+    });
   }
 
   /** Where a job runs: here, or on the member that owns it (job-placement.ts). */
