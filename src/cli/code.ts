@@ -178,7 +178,7 @@ export async function codeCommand(argv: string[]): Promise<number> {
       }
       case "rollback": {
         const to = values.to;
-        if (to !== undefined && !/^v?\d+(@[a-z0-9][a-z0-9-]*)?$/.test(to)) throw new UsageError(`Invalid --to "${to}": expected a version number, or N@ORIGIN for one of several versions with that number`);
+        if (to !== undefined && (!/^v?\d+(@[a-z0-9][a-z0-9-]*)?$/.test(to) || Number(/\d+/.exec(to)![0]) < 1)) throw new UsageError(`Invalid --to "${to}": expected a version number, or N@ORIGIN for one of several versions with that number`);
         const v = (await admin(data, "POST", "/code/rollback", { name: needName(), tenant, to, author: process.env.USER ?? "cli", ...waiting })) as VersionInfo;
         writeOut(`rolled back ${v.name}: now version ${v.version} (${v.hash.slice(0, 12)})\n`);
         return printReceipts(v.receipts) ? EXIT_OK : EXIT_FAILURE;

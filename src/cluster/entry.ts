@@ -31,10 +31,13 @@ export const ENTRY_VERSION = 1;
 
 const ENTRY_TAG = sym("sup-entry");
 
-// Every symbol an entry can hold, interned when this module loads: entries from peers are decoded
-// with knownSymbolsOnly (a peer must not grow the process-wide symbol table), so a node must know
-// them before the first entry of a kind it never wrote itself arrives.
-for (const w of ["code-put", "code-rm", "kernel", "setting", "revoke", "route", "job", "module", "put", "rollback", "split", "load", "unload"]) sym(w);
+/**
+ * Every symbol an entry can hold, interned when this module loads and held here for the life of the
+ * process: entries from peers are decoded with knownSymbolsOnly (a peer must not grow the symbol
+ * table), so a node must know them before the first entry of a kind it never wrote itself arrives,
+ * and a symbol nothing references may be swept from the table.
+ */
+export const ENTRY_SYMBOLS: readonly Sym[] = ["sup-entry", "code-put", "code-rm", "kernel", "setting", "revoke", "route", "job", "module", "put", "rollback", "split", "load", "unload"].map(sym);
 
 /** A stamp of the hybrid logical clock. */
 export interface Stamp {

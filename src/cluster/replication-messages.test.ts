@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import { encode } from "../lang/codec.ts";
 import { internedSym, List, Str, sym, T_PAREN, type Value } from "../lang/value.ts";
-import { decodeEntry, entryValue, readEntry, type Entry } from "./entry.ts";
+import { sweepSymbols } from "../lang/mod.ts";
+import { decodeEntry, ENTRY_SYMBOLS, entryValue, readEntry, type Entry } from "./entry.ts";
 import { ackMessage, decodeReplMessage, digestMessage, entriesMessage, haveMessage, pullMessage, wantMessage } from "./replication-messages.ts";
 import * as L from "./replication-limits.ts";
 import { parseSelector } from "./selector.ts";
@@ -71,6 +72,13 @@ describe("entries", () => {
     expect(decodeEntry(bytes)).toMatch(/^entry does not decode: .*unknown symbol/);
     expect(internedSym("qzqzqzq")).toBeUndefined();
   });
+});
+
+test("the symbols of every entry kind stay interned through a sweep (peers' entries are decoded with knownSymbolsOnly)", () => {
+  Bun.gc(true);
+  sweepSymbols();
+  for (const w of ["sup-entry", "code-put", "code-rm", "kernel", "setting", "revoke", "route", "job", "module", "put", "rollback", "split", "load", "unload"]) expect(internedSym(w)).toBeDefined();
+  expect(ENTRY_SYMBOLS).toHaveLength(14);
 });
 
 describe("replication messages", () => {

@@ -83,7 +83,7 @@ function versionRefField(body: Json, name: string) {
   const v = body[name];
   if (v === undefined || v === null || v === "") return undefined;
   const ref = parseVersionRef(String(v));
-  if (ref === null) throw new AdminRequestError("admin-bad-request", `Field "${name}" must be a positive integer (a version number) or N@ORIGIN, got ${JSON.stringify(v)}`, 400);
+  if (ref === null) throw new AdminRequestError("admin-bad-request", `Field "${name}" must be a positive integer, got ${JSON.stringify(v)} (a version number, or N@ORIGIN for one of versions written on several nodes at once)`, 400);
   return ref;
 }
 
@@ -129,7 +129,7 @@ const ROUTES: Record<string, Handler> = {
     const tenant = q.get("tenant") ?? "default";
     const name = field(q, "name")!;
     const ref = q.get("version") ? parseVersionRef(q.get("version")!) : undefined;
-    if (ref === null) throw new AdminRequestError("admin-bad-request", `Field "version" must be a positive integer (a version number) or N@ORIGIN, got ${JSON.stringify(q.get("version"))}`, 400);
+    if (ref === null) throw new AdminRequestError("admin-bad-request", `Field "version" must be a positive integer, got ${JSON.stringify(q.get("version"))} (a version number, or N@ORIGIN for one of versions written on several nodes at once)`, 400);
     const v = ref === undefined ? node.store.getCode(tenant, name) : node.store.getCode(tenant, name, ref.number, ref.origin);
     if (v === null) throw notFound(`No code named "${name}"${q.get("version") ? ` at version ${q.get("version")}` : ""} in tenant "${tenant}"`);
     if (v.kind !== "job") return v;
