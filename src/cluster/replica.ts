@@ -91,8 +91,11 @@ export interface ReplicaLog {
   /**
    * Stores and applies an entry: `applies` false when its target does not select this node (stored
    * only). `blob` is the entry's blob when it arrived with it, else null (the log holds it).
+   * `durable` false may skip the fsync (group commit): the core calls `sync` before it acks.
    */
-  apply(entry: VerifiedEntry, blob: Uint8Array | null, applies: boolean): ApplyResult;
+  apply(entry: VerifiedEntry, blob: Uint8Array | null, applies: boolean, durable: boolean): ApplyResult;
+  /** Makes every entry applied so far durable (one fsync for a batch applied with `durable` false). */
+  sync(): void;
   /** A new HLC stamp for a local change at this wall time (above every stamp held or seen). */
   tick(wallMs: number): { readonly ms: number; readonly n: number };
   /** Revoked certificates: serial → highest origin sequence still accepted from it. */

@@ -24,7 +24,7 @@ import { blobOf, decodeEntry, entryId, entryValue, permissionFor, type Entry } f
 import { Fetcher } from "./replication-fetch.ts";
 import { buildPage } from "./replication-pages.ts";
 import { ackMessage, decodeReplMessage, digestMessage, entriesMessage, haveMessage, pullMessage, REPL_CHANNEL, wantMessage, type EntriesMode, type ReplMessage } from "./replication-messages.ts";
-import { CERT_CACHE_MAX, PAGE_BYTES_MAX, PENDING_ENTRIES_MAX } from "./replication-limits.ts";
+import { ACKS_PER_MESSAGE_MAX, CERT_CACHE_MAX, PAGE_BYTES_MAX, PENDING_ENTRIES_MAX } from "./replication-limits.ts";
 import { BlobStash, Peers, PendingEntries, type PeerState } from "./replication-state.ts";
 import { entryProblem } from "./replication-verify.ts";
 import type { CertInfo, PeerReplica, RejectReason, ReplicationEvent, ReplicationOptions, ReplicationRequest, VerifiedEntry } from "./replica.ts";
@@ -77,7 +77,7 @@ export function commitLocal(
   const bytes = encode(entryValue(entry));
   const signature = self === null ? null : crypto.sign(bytes);
   const v: VerifiedEntry = { entry, bytes, signature, hash: crypto.hash(bytes) };
-  const applied = log.apply(v, req.blob, entry.target === null || matches(entry.target, o.subject));
+  const applied = log.apply(v, req.blob, entry.target === null || matches(entry.target, o.subject), true);
   return { v, result: applied.result, detail: applied.detail };
 }
 
@@ -95,7 +95,13 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
   private readonly awaitingCert = new Map<string, { from: string; e: Incoming }[]>();
   private awaitingCount = 0;
   private out: CoreEffect<ReplicationEvent>[] = [];
+  /**
+   * Receipts owed for entries applied without an fsync (group commit): sent on the next tick, after
+   * one sync makes them all durable. The tick is asked for at once, so it comes right after the
+   * inputs already waiting (a burst of pushes is one fsync, not one each).
+   */
   private acks = new Map<string, { origin: string; seq: number; result: string }[]>();
+  private acksOwed = 0;
   private now: number;
   private nextSyncAt: number;
 
@@ -145,7 +151,6 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
   /** Applies one input; see core.ts. */
   step(input: CoreInput<ReplicationRequest>): CoreEffect<ReplicationEvent>[] {
     this.out = [];
-    this.acks = new Map();
     this.now = input.now;
     switch (input.type) {
       case "tick":
@@ -176,9 +181,17 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
         break;
     }
     this.runTimers();
-    for (const [to, acks] of this.acks) this.send(to, ackMessage(acks));
-    this.out.push({ type: "timer", at: Math.min(this.nextSyncAt, this.fetcher.nextRetryAt()) });
+    if (this.acksOwed > 0 && (input.type === "tick" || this.acksOwed >= ACKS_PER_MESSAGE_MAX)) this.flushAcks();
+    this.out.push({ type: "timer", at: this.acksOwed > 0 ? this.now : Math.min(this.nextSyncAt, this.fetcher.nextRetryAt()) });
     return this.out;
+  }
+
+  /** Makes the entries applied so far durable, then sends the receipts owed for them. */
+  private flushAcks(): void {
+    this.o.log.sync();
+    for (const [to, acks] of this.acks) this.send(to, ackMessage(acks));
+    this.acks = new Map();
+    this.acksOwed = 0;
   }
 
   private wall(): number {
@@ -451,7 +464,7 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
         this.reject(p.from, "revoked", `entry ${entryId(origin, next)} is signed by a certificate revoked meanwhile`, entryId(origin, next));
         continue;
       }
-      const applied = log.apply(p.v, blob, e.target === null || matches(e.target, this.o.subject));
+      const applied = log.apply(p.v, blob, e.target === null || matches(e.target, this.o.subject), false);
       if (blobHash !== null) this.stash.delete(blobHash);
       this.afterApply(p.v, p.from, applied.result, applied.detail);
     }
@@ -471,6 +484,7 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
       let list = this.acks.get(e.origin);
       if (list === undefined) this.acks.set(e.origin, (list = []));
       list.push({ origin: e.origin, seq: e.seq, result });
+      this.acksOwed++;
     }
     // Only fresh entries are relayed: old ones are catch-up, which anti-entropy carries.
     if (v.signature === null || e.hlc.ms < this.wall() - this.config.relayFreshMs) return;

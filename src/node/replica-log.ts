@@ -81,12 +81,17 @@ export class StoreReplicaLog implements ReplicaLog {
     return this.store.log.stateHash().hash;
   }
 
-  apply(v: VerifiedEntry, blob: Uint8Array | null, applies: boolean): ApplyResult {
+  sync(): void {
+    this.store.log.sync();
+  }
+
+  apply(v: VerifiedEntry, blob: Uint8Array | null, applies: boolean, durable: boolean): ApplyResult {
     const e = v.entry;
     const effect = this.effectOf(e, blob, applies);
     const c = this.store.log.commit(
       { origin: e.origin, seq: e.seq, hlc: e.hlc, kind: e.body.kind, target: e.target?.text ?? null, hash: v.hash, encoded: v.bytes, signature: v.signature, cert: e.cert === "" ? null : e.cert, blob: blobOf(e.body) },
       effect,
+      durable,
     );
     if (e.body.kind === "revoke" && !c.duplicate) this.hooks.revoked?.(e.body.serial, e.body.name, e.body.upTo);
     return { result: c.result, detail: c };

@@ -68,6 +68,7 @@ export class Store {
       now: this.now,
       guard: (action, fn) => this.guard(action, fn),
       publish: (c) => this.publish(c),
+      relaxed: (write) => this.relaxed(write),
     });
   }
 
