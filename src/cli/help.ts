@@ -28,12 +28,18 @@ Commands:
   identity root|issue|request|sign|accept|show
                       Cluster root keys and node identities (sup identity for the options)
   nodes [--json]      The members a running node knows: state, incarnation, roles, addresses,
-                      load, change-log position, last heard (--json: every metadata field)
+                      load, change-log position, how far behind each is and its code's state
+                      hash, last heard (--json: every metadata field)
   code put NAME FILE | ls | show NAME [--version N] | history NAME | rollback NAME [--to N] | rm NAME
-                      Read and change a running node's code (--data DIR, --tenant T)
+                      Read and change a running node's code (--data DIR, --tenant T); in a
+                      cluster every write goes to every node: --on SELECTOR for some nodes only,
+                      --wait [all|N] [--timeout D] to return once they applied it (one line per
+                      node), jobs: --every D, --each-node (else one node of the cluster runs it);
+                      versions written on two nodes at once are named N@ORIGIN
   kernels ls | load NAME | unload NAME
                       A running node's kernel set (ls: built in, or the directory each came from)
-  status              What a running node reports about itself (identity, cluster id, backchannel)
+  status              What a running node reports about itself (identity, cluster id, backchannel,
+                      state hash of its code, change-log size)
   health [URL | --http HOST:PORT]
                       Check a node's /_sup/health over HTTP (exit 0 when healthy)
   version             Show version, Bun, commit, target and standard kernels
