@@ -29,7 +29,8 @@ export { EMPTY_STATS, type MemberMeta, type MemberState, type MemberStats, type 
 export { decodeMessage, isMemberName, MEMBER_CHANNEL, type Claim, type DigestEntry, type MemberRecord, type MembershipMessage } from "./messages.ts";
 export { matches, parseSelector, select, SELECTOR_TERMS_MAX, SelectorError, type Selector, type SelectorSubject, type SelectorTerm } from "./selector.ts";
 export * from "./limits.ts";
-export { commitLocal, DEFAULT_REPLICATION_CONFIG, ReplicationCore, type ReplicationConfig } from "./replication.ts";
+export { commitLocal, ReplicationCore } from "./replication.ts";
+export { DEFAULT_REPLICATION_CONFIG, type ReplicationConfig } from "./replication-config.ts";
 export { blobOf, bytesValue, decodeEntry, entryId, entryValue, ENTRY_VERSION, permissionFor, readEntry, type Entry, type EntryBody, type EntryKind, type Stamp } from "./entry.ts";
 export { decodeReplMessage, REPL_CHANNEL, type EntriesMode, type ReplMessage } from "./replication-messages.ts";
 export type { ApplyResult, CertInfo, EntryCrypto, LoggedEntry, PeerReplica, RejectReason, ReplicaLog, ReplicationEvent, ReplicationOptions, ReplicationRequest, VerifiedEntry } from "./replica.ts";

@@ -20,41 +20,17 @@
 import { encode } from "../lang/codec.ts";
 import type { Value } from "../lang/value.ts";
 import type { CoreEffect, CoreInput, ProtocolCore } from "./core.ts";
-import { blobOf, decodeEntry, entryId, entryValue, permissionFor, type Entry } from "./entry.ts";
+import { blobOf, entryValue, permissionFor, type Entry } from "./entry.ts";
+import { DEFAULT_REPLICATION_CONFIG, type ReplicationConfig } from "./replication-config.ts";
 import { Fetcher } from "./replication-fetch.ts";
+import { Inbound } from "./replication-inbound.ts";
 import { buildPage } from "./replication-pages.ts";
-import { ackMessage, decodeReplMessage, digestMessage, entriesMessage, haveMessage, pullMessage, REPL_CHANNEL, wantMessage, type EntriesMode, type ReplMessage } from "./replication-messages.ts";
-import { ACKS_PER_MESSAGE_MAX, CERT_CACHE_MAX, PAGE_BYTES_MAX, PENDING_ENTRIES_MAX } from "./replication-limits.ts";
-import { BlobStash, Peers, PendingEntries, type PeerState } from "./replication-state.ts";
-import { entryProblem } from "./replication-verify.ts";
-import type { CertInfo, PeerReplica, RejectReason, ReplicationEvent, ReplicationOptions, ReplicationRequest, VerifiedEntry } from "./replica.ts";
+import { ackMessage, decodeReplMessage, digestMessage, entriesMessage, pullMessage, REPL_CHANNEL, wantMessage, type ReplMessage } from "./replication-messages.ts";
+import { ACKS_PER_MESSAGE_MAX, PAGE_BYTES_MAX } from "./replication-limits.ts";
+import { Peers, type PeerState } from "./replication-state.ts";
+import type { PeerReplica, RejectReason, ReplicationEvent, ReplicationOptions, ReplicationRequest, VerifiedEntry } from "./replica.ts";
 import { matches } from "./selector.ts";
 
-/** Timing of the replication core. */
-export interface ReplicationConfig {
-  /** Vectors are exchanged with one random connected peer this often (±25%). */
-  readonly syncIntervalMs: number;
-  /** Connected peers an entry fresh from its origin is relayed to (as a `have`). */
-  readonly relayFanout: number;
-  /** A gap, blob or certificate asked for and not received is asked for again (of any holder) after this. */
-  readonly retryMs: number;
-  /**
-   * An entry applied while its HLC is younger than this is relayed (once, by every node that
-   * applies it): epidemic spread over whatever connections exist. Older entries are catch-up,
-   * which anti-entropy carries.
-   */
-  readonly relayFreshMs: number;
-}
-
-/**
- * Defaults. One digest per second per node costs well under a kilobyte and bounds how long an
- * entry lost to its push and its relays waits; a relay fan-out of 3 reaches nodes the origin is not
- * connected to within a few hops (epidemic spread, ln N / ln 3 hops); 250 ms is many round trips on a LAN and still quick to recover
- * from a lost pull.
- */
-export const DEFAULT_REPLICATION_CONFIG: ReplicationConfig = { syncIntervalMs: 1000, relayFanout: 3, retryMs: 250, relayFreshMs: 10_000 };
-
-type Incoming = { readonly bytes: Uint8Array; readonly signature: Uint8Array; readonly mode: EntriesMode };
 
 /**
  * Makes, signs (when the node has an identity) and commits a change made on this node: the next
@@ -86,14 +62,8 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
   readonly channel = REPL_CHANNEL;
   readonly config: ReplicationConfig;
   private readonly peers = new Peers();
-  private readonly pending = new PendingEntries();
-  private readonly stash = new BlobStash();
-  private readonly certs = new Map<string, CertInfo>();
-  private readonly revoked: Map<string, number>;
   private readonly fetcher: Fetcher;
-  /** Entries whose certificate is being fetched, by certificate hash (bounded by PENDING_ENTRIES_MAX in all). */
-  private readonly awaitingCert = new Map<string, { from: string; e: Incoming }[]>();
-  private awaitingCount = 0;
+  private readonly inbound: Inbound;
   private out: CoreEffect<ReplicationEvent>[] = [];
   /**
    * Receipts owed for entries applied without an fsync (group commit): sent on the next tick, after
@@ -112,12 +82,8 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
     this.config = { ...DEFAULT_REPLICATION_CONFIG, ...config };
     this.now = o.now;
     this.nextSyncAt = o.now + this.jitter(this.config.syncIntervalMs);
-    this.revoked = new Map(o.log.revocations());
     const self = o.crypto.self;
-    if (self !== null) {
-      this.certs.set(self.info.hash, self.info);
-      o.log.putCert(self.info, self.bytes);
-    }
+    if (self !== null) o.log.putCert(self.info, self.bytes);
     this.fetcher = new Fetcher({
       retryMs: this.config.retryMs,
       now: () => this.now,
@@ -127,6 +93,27 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
       pull: (to, origin, from) => this.send(to, pullMessage(origin, from)),
       want: (to, hashes) => this.send(to, wantMessage(hashes)),
     });
+    this.inbound = new Inbound(
+      {
+        o,
+        config: this.config,
+        peers: this.peers,
+        fetcher: this.fetcher,
+        wall: () => this.wall(),
+        emit: (e) => this.emit(e),
+        send: (to, m) => this.send(to, m),
+        reject: (from, reason, detail, entry) => this.reject(from, reason, detail, entry ?? null),
+        holds: (p, origin, seq) => this.holds(p, origin, seq),
+        digest: (p) => this.sendDigest(p, true),
+        owe: (origin, seq, result) => {
+          let list = this.acks.get(origin);
+          if (list === undefined) this.acks.set(origin, (list = []));
+          list.push({ origin, seq, result });
+          this.acksOwed++;
+        },
+      },
+      new Map(o.log.revocations()),
+    );
   }
 
   /** What this node knows of each peer's replication, connected peers first. */
@@ -145,7 +132,7 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
 
   /** Entries waiting for a predecessor, a blob or a certificate. */
   get pendingCount(): number {
-    return this.pending.size + this.awaitingCount;
+    return this.inbound.waiting;
   }
 
   /** Applies one input; see core.ts. */
@@ -232,7 +219,7 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
       if (connected.length > 0) this.sendDigest(connected[Math.floor(this.o.random.next() * connected.length)]!, false);
     }
     this.fetcher.run();
-    for (const origin of this.pending.origins()) this.drain(origin);
+    for (const origin of this.inbound.pending.origins()) this.inbound.drain(origin);
   }
 
   // ---- local writes ----
@@ -263,7 +250,7 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
     const p = this.peers.get(from);
     switch (m.kind) {
       case "entries":
-        return this.onEntries(p, m);
+        return this.inbound.onEntries(p, m);
       case "digest":
         return this.onDigest(p, m);
       case "pull":
@@ -330,173 +317,4 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
     this.send(p.name, entriesMessage("page", page.more, page.certs, page.entries, page.blobs));
   }
 
-  private onEntries(p: PeerState, m: Extract<ReplMessage, { kind: "entries" }>): void {
-    const { crypto, log } = this.o;
-    const arrived: string[] = [];
-    for (const bytes of m.certs) {
-      const hash = crypto.hash(bytes);
-      this.fetcher.got("cert", hash);
-      if (this.certs.has(hash)) continue;
-      const info = crypto.certificate(bytes);
-      if (typeof info === "string") {
-        this.reject(p.name, "bad-certificate", info);
-        continue;
-      }
-      this.cacheCert(info);
-      log.putCert(info, bytes);
-      arrived.push(hash);
-    }
-    for (const b of m.blobs) {
-      this.fetcher.got("blob", b.hash);
-      if (log.hasBlob(b.hash) || this.stash.has(b.hash)) continue;
-      if (crypto.hash(b.bytes) !== b.hash) {
-        this.reject(p.name, "blob-mismatch", `blob ${b.hash.slice(0, 12)} does not hash to its name`);
-        continue;
-      }
-      this.stash.put(b.hash, b.bytes);
-    }
-    const touched = new Set<string>();
-    for (const hash of arrived) {
-      const waiting = this.awaitingCert.get(hash) ?? [];
-      this.awaitingCert.delete(hash);
-      this.awaitingCount -= waiting.length;
-      for (const w of waiting) {
-        const origin = this.receive(this.peers.get(w.from), w.e);
-        if (origin !== null) touched.add(origin);
-      }
-    }
-    for (const e of m.entries) {
-      const origin = this.receive(p, { ...e, mode: m.mode });
-      if (origin !== null) touched.add(origin);
-    }
-    for (const origin of touched) {
-      if (m.mode === "page") this.fetcher.filled(origin);
-      this.drain(origin);
-    }
-    this.fetcher.run();
-    if (m.more) this.sendDigest(p, true);
-  }
-
-  private cacheCert(info: CertInfo): void {
-    if (this.certs.size >= CERT_CACHE_MAX) this.certs.delete(this.certs.keys().next().value as string);
-    this.certs.set(info.hash, info);
-  }
-
-  private certInfo(hash: string): CertInfo | null {
-    const cached = this.certs.get(hash);
-    if (cached !== undefined) return cached;
-    const bytes = this.o.log.cert(hash);
-    if (bytes === null) return null;
-    const info = this.o.crypto.certificate(bytes);
-    if (typeof info === "string") return null;
-    this.cacheCert(info);
-    return info;
-  }
-
-  /** Checks one entry from a peer and queues it; returns its origin when it was queued. */
-  private receive(p: PeerState, inc: Incoming): string | null {
-    const { crypto, log } = this.o;
-    const d = decodeEntry(inc.bytes);
-    if (typeof d === "string") {
-      this.reject(p.name, "malformed", d);
-      return null;
-    }
-    const e = d.entry;
-    const id = entryId(e.origin, e.seq);
-    const hash = crypto.hash(inc.bytes);
-    if (e.seq <= log.high(e.origin) || this.pending.has(e.origin, e.seq)) {
-      const held = e.seq <= log.high(e.origin) ? log.entryHash(e.origin, e.seq) : this.pending.get(e.origin, e.seq)!.v.hash;
-      if (held === hash) {
-        p.holds(e.origin, e.seq);
-        this.emit({ type: "duplicate", from: p.name, mode: inc.mode });
-      } else this.reject(p.name, "conflict", `entry ${id} differs from the one this node holds (its origin signed two entries with one sequence number)`, id);
-      return null;
-    }
-    if (e.cert === "") {
-      this.reject(p.name, "unsigned", `entry ${id} names no certificate`, id);
-      return null;
-    }
-    const cert = this.certInfo(e.cert);
-    if (cert === null) {
-      if (this.awaitingCount >= PENDING_ENTRIES_MAX / 4) {
-        this.reject(p.name, "unknown-certificate", `entry ${id} is signed by certificate ${e.cert.slice(0, 12)}, which this node does not have`, id);
-        return null;
-      }
-      const list = this.awaitingCert.get(e.cert) ?? [];
-      list.push({ from: p.name, e: inc });
-      this.awaitingCert.set(e.cert, list);
-      this.awaitingCount++;
-      this.fetcher.fetch("cert", e.cert, p.name, e.origin, e.seq);
-      return null;
-    }
-    const why = entryProblem(e, inc.bytes, inc.signature, cert, crypto, this.revoked, this.wall());
-    if (why !== null) {
-      this.reject(p.name, why[0], why[1], id);
-      return null;
-    }
-    this.holds(p, e.origin, e.seq);
-    if (!this.pending.add({ v: { entry: e, bytes: inc.bytes, signature: inc.signature, hash }, from: p.name, mode: inc.mode })) {
-      this.reject(p.name, "too-many-pending", `${this.pending.size} entries wait already; ${id} will come again with catch-up`, id);
-      return null;
-    }
-    return e.origin;
-  }
-
-  /** Applies an origin's waiting entries in order, asking for the blob that holds them up. */
-  private drain(origin: string): void {
-    const { log } = this.o;
-    this.pending.dropThrough(origin, log.high(origin));
-    for (;;) {
-      const next = log.high(origin) + 1;
-      const p = this.pending.get(origin, next);
-      if (p === undefined) return;
-      const e = p.v.entry;
-      const blobHash = blobOf(e.body);
-      const blob = blobHash === null ? null : (this.stash.get(blobHash) ?? null);
-      if (blobHash !== null && blob === null && !log.hasBlob(blobHash)) {
-        this.fetcher.fetch("blob", blobHash, p.from, origin, next);
-        return;
-      }
-      this.pending.delete(origin, next);
-      // A revocation applied just before may have cut this entry off.
-      const upTo = this.revoked.get(this.certs.get(e.cert)?.serial ?? "");
-      if (upTo !== undefined && e.seq > upTo) {
-        this.reject(p.from, "revoked", `entry ${entryId(origin, next)} is signed by a certificate revoked meanwhile`, entryId(origin, next));
-        continue;
-      }
-      const applied = log.apply(p.v, blob, e.target === null || matches(e.target, this.o.subject), false);
-      if (blobHash !== null) this.stash.delete(blobHash);
-      this.afterApply(p.v, p.from, applied.result, applied.detail);
-    }
-  }
-
-  private afterApply(v: VerifiedEntry, from: string, result: string, detail: unknown): void {
-    const e = v.entry;
-    this.emit({ type: "applied", entry: e, from, result, detail });
-    if (e.body.kind === "revoke") {
-      const body = e.body;
-      const before = this.revoked.get(body.serial);
-      this.revoked.set(body.serial, before === undefined ? body.upTo : Math.min(before, body.upTo));
-      this.pending.dropWhere((p) => this.certs.get(p.v.entry.cert)?.serial === body.serial && p.v.entry.seq > body.upTo);
-    }
-    const origin = this.peers.find(e.origin);
-    if (origin?.connected === true && e.origin !== this.o.name) {
-      let list = this.acks.get(e.origin);
-      if (list === undefined) this.acks.set(e.origin, (list = []));
-      list.push({ origin: e.origin, seq: e.seq, result });
-      this.acksOwed++;
-    }
-    // Only fresh entries are relayed: old ones are catch-up, which anti-entropy carries.
-    if (v.signature === null || e.hlc.ms < this.wall() - this.config.relayFreshMs) return;
-    // Random connected peers not known to hold it: a few draws each, not a scan of every peer.
-    const connected = this.peers.connected();
-    let sent = 0;
-    for (let tries = 0; sent < this.config.relayFanout && tries < this.config.relayFanout * 4 && connected.length > 0; tries++) {
-      const q = connected[Math.floor(this.o.random.next() * connected.length)]!;
-      if (q.name === from || q.name === e.origin || (q.known.get(e.origin) ?? 0) >= e.seq) continue;
-      q.holds(e.origin, e.seq);
-      this.send(q.name, haveMessage([{ origin: e.origin, seq: e.seq }]));
-      sent++;
-    }
-  }
 }
