@@ -19,6 +19,9 @@
  * `--only members` runs bench/members.ts: membership between real sup processes (detection time of a
  * killed node over 10 kills in a 5-node cluster, false suspicions under CPU hogs, the largest idle
  * cluster this machine holds and memory and CPU per node); several minutes, so only naming it runs it.
+ * `--only replication` runs bench/replication.ts: 10 real nodes, write → served by every node over
+ * HTTP (p50/p99 of 200 writes), a burst of 1,000 writes on one node until every node holds them, and
+ * the simulator at 1,000 nodes (virtual time, messages and bytes per write).
  * `--only backchannel` runs bench/backchannel.ts: the encrypted backchannel against raw Bun TCP with
  * the same framing (throughput at 64 B / 1 KiB / 64 KiB, 64 B round trips, handshake time, memory
  * per idle connection).
@@ -38,6 +41,7 @@ import { backchannelBench } from "./backchannel.ts";
 import { httpBench } from "./http.ts";
 import { membersBench } from "./members.ts";
 import { membershipBench } from "./membership.ts";
+import { replicationBench } from "./replication.ts";
 import { memoryBench } from "./memory.ts";
 import { startupBench } from "./startup.ts";
 
@@ -95,6 +99,7 @@ async function main(): Promise<void> {
   if (only?.includes("startup")) failures += await startupBench({ sup: values.sup !== undefined ? resolve(values.sup) : undefined });
   if (only?.includes("membership")) failures += membershipBench();
   if (only?.includes("members")) failures += await membersBench();
+  if (only?.includes("replication")) failures += await replicationBench();
   if (only?.includes("backchannel")) failures += await backchannelBench();
   if (only?.includes("memory")) failures += await memoryBench();
   if (failures > 0) process.exit(1);
