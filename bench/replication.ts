@@ -96,11 +96,11 @@ function simulated(): number {
   const r = runReplScenario("repl-large", { seed: 1 });
   const f = r.figures;
   const fmt = (v: number | null | undefined, d = 0) => (v === null || v === undefined ? "—" : v.toFixed(d));
-  console.log(`replication: 1,000 simulated nodes, 1% loss, full mesh, seed ${r.seed}`);
+  console.log(`replication: 1,000 simulated nodes, 1% loss, seed ${r.seed}, ${fmt(f.connectionsPerNode, 1)} connections per node (membership's mesh after 5 s)`);
   console.log(`  a write reaches every node        p50 ${fmt(f.reachAllP50Ms, 1)} ms, max ${fmt(f.reachAllMaxMs, 1)} ms virtual (${fmt(f.writes)} writes)`);
   console.log(`  messages per write                ${fmt(f.messagesPerWrite)} (push to each peer, ${"have"} relays, acks, pulls; digests excluded)`);
   console.log(`  bytes per write per node          ${fmt(f.bytesPerWritePerNode)} B`);
-  console.log(`  digests (anti-entropy), quiet      ${fmt(f.digestsPerNodePerSecond, 2)} per node per second`);
+  console.log(`  anti-entropy when quiet           ${fmt(f.digestsPerNodePerSecond, 2)} messages per node per second (digests and their answers)`);
   console.log(`  run                               ${(r.virtualMs / 1000).toFixed(1)} s virtual in ${(r.wallMs / 1000).toFixed(1)} s wall`);
   if (r.failures.length > 0) console.log(`  FAILED: ${r.failures.join("; ")}\n  replay: ${r.replay}`);
   return r.failures.length;
