@@ -4,7 +4,10 @@
  * is refused (name-conflict); when two nodes dial each other at once, both keep the connection
  * dialed by the node whose name sorts first, and a peer that dials again replaces its old
  * connection. Callbacks report authenticated peers, their messages and their loss; `send` queues
- * with backpressure. Before authentication every connection is bounded in number (total and per
+ * with backpressure. A connection whose dialer declared itself a *client* in the handshake (an
+ * operator's CLI, a node's exec worker) is kept apart: numbered, never keyed by name (so it can
+ * neither replace nor conflict with a member's connection, even under the same certificate), and
+ * reported through the client callbacks only; without `onClientMessage` clients are refused. Before authentication every connection is bounded in number (total and per
  * source address), in time (handshake deadline) and in bytes (handshake frame size).
  */
 import type { Socket, TCPSocketListener } from "bun";
@@ -25,6 +28,7 @@ import { SUITES, type SuiteName } from "./suite.ts";
 /** Every limit a Backchannel enforces (defaults from limits.ts; tests lower some). */
 export interface BackchannelLimits extends ConnectionLimits {
   readonly pendingMax: number;
+  readonly clientsMax: number;
   readonly pendingPerAddressMax: number;
   readonly skewMs: number;
   readonly certRecheckMs: number;
@@ -38,6 +42,7 @@ export const DEFAULT_LIMITS: BackchannelLimits = {
   sendQueueBytesMax: L.SEND_QUEUE_BYTES_MAX,
   sendQueueBytesLow: L.SEND_QUEUE_BYTES_LOW,
   pendingMax: L.PENDING_CONNECTIONS_MAX,
+  clientsMax: L.CLIENT_CONNECTIONS_MAX,
   pendingPerAddressMax: L.PENDING_PER_ADDRESS_MAX,
   skewMs: L.CLOCK_SKEW_MS,
   certRecheckMs: L.CERT_RECHECK_MS,
@@ -64,6 +69,24 @@ export interface BackchannelOptions {
   onPeerLost?(peer: PeerInfo, cause: CloseCause, detail: string): void;
   /** A message from a peer: a `(kind version …)` list (anything else arrives wrapped in a list). */
   onMessage?(peer: PeerInfo, msg: List): void;
+  /** A client authenticated (only when `onClientMessage` is given: otherwise clients are refused). */
+  onClient?(client: ClientInfo): void;
+  /** A client's connection ended. */
+  onClientLost?(client: ClientInfo, cause: CloseCause, detail: string): void;
+  /** A message from a client, as for onMessage. */
+  onClientMessage?(client: ClientInfo, msg: List): void;
+}
+
+/** A client connection: its number (the key of per-client calls, never reused) and its peer. */
+export interface ClientInfo {
+  readonly id: number;
+  readonly peer: PeerInfo;
+}
+
+/** How to dial. */
+export interface DialOptions {
+  /** Declare this side a client (an operator's tool), not a member; see the file comment. */
+  readonly client?: boolean;
 }
 
 /** The dial could not connect, or the peer refused or failed the handshake. */
@@ -79,7 +102,7 @@ export class DialError extends SupError {
 
 interface Slot {
   conn: Connection | null;
-  readonly dial?: { resolve: (p: PeerInfo) => void; reject: (e: DialError) => void; address: string };
+  readonly dial?: { resolve: (p: PeerInfo) => void; reject: (e: DialError) => void; address: string; client: boolean };
 }
 
 /** See the file comment. */
@@ -88,6 +111,9 @@ export class Backchannel implements ConnectionHost {
   readonly limits: BackchannelLimits;
   private listener: TCPSocketListener<Slot> | null = null;
   private readonly byName = new Map<string, Connection>();
+  private readonly clientConns = new Map<number, Connection>();
+  private readonly clientIdOf = new WeakMap<Connection, number>();
+  private clientIds = 0;
   private readonly all = new Set<Connection>();
   private readonly pendingByIp = new Map<string, number>();
   private pendingIn = 0;
@@ -102,7 +128,7 @@ export class Backchannel implements ConnectionHost {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.now = options.now ?? Date.now;
     this.suites = options.suites ?? SUITES;
-    this.metrics.gauges = () => ({ pending: [...this.all].filter((c) => c.state === "handshake").length, peers: this.byName.size, queuedBytes: [...this.byName.values()].reduce((n, c) => n + c.queuedBytes, 0) });
+    this.metrics.gauges = () => ({ pending: [...this.all].filter((c) => c.state === "handshake").length, peers: this.byName.size, clients: this.clientConns.size, queuedBytes: [...this.byName.values(), ...this.clientConns.values()].reduce((n, c) => n + c.queuedBytes, 0) });
     this.recheckTimer = setInterval(() => this.recheck(), this.limits.certRecheckMs);
     this.recheckTimer.unref?.();
   }
@@ -132,11 +158,11 @@ export class Backchannel implements ConnectionHost {
   }
 
   /** Dials `host:port` and resolves with the peer once the handshake is done. */
-  dial(host: string, port: number): Promise<PeerInfo> {
+  dial(host: string, port: number, options: DialOptions = {}): Promise<PeerInfo> {
     const address = `${host}:${port}`;
     if (this.closing) return Promise.reject(new DialError(address, `Cannot dial "${address}": the backchannel is closed`, null));
     return new Promise((resolve, reject) => {
-      const slot: Slot = { conn: null, dial: { resolve, reject, address } };
+      const slot: Slot = { conn: null, dial: { resolve, reject, address, client: options.client === true } };
       Bun.connect<Slot>({ hostname: host, port, data: slot, socket: this.handlers("out") }).catch((e: unknown) => {
         reject(new DialError(address, `Cannot connect to "${address}": ${e instanceof Error ? e.message : String(e)}`, null));
       });
@@ -156,6 +182,25 @@ export class Backchannel implements ConnectionHost {
   drained(peer: string): Promise<void> {
     const c = this.byName.get(peer);
     return c === undefined ? Promise.reject(new Error(`peer "${peer}" is not connected`)) : c.drained();
+  }
+
+  /** Queues a message to a client: as `send`, or "no-client" when it is gone. */
+  sendClient(id: number, msg: List): SendResult | "no-client" {
+    const c = this.clientConns.get(id);
+    if (c === undefined) return "no-client";
+    const r = c.send(msg);
+    if (r === "full") this.metrics.sendQueueFull++;
+    return r;
+  }
+
+  /** The connected clients. */
+  clients(): ClientInfo[] {
+    return [...this.clientConns].map(([id, c]) => ({ id, peer: c.peer! }));
+  }
+
+  /** Closes a client's connection (after writing what is queued to it). */
+  disconnectClient(id: number, cause: CloseCause = "local", detail = "closed by this node"): void {
+    this.clientConns.get(id)?.close(cause, detail, true);
   }
 
   /** The authenticated peers. */
@@ -180,7 +225,7 @@ export class Backchannel implements ConnectionHost {
 
   /** Closes connections whose certificate has expired or been revoked since they were made. */
   recheck(): void {
-    for (const c of this.byName.values()) {
+    for (const c of [...this.byName.values(), ...this.clientConns.values()]) {
       const sc = c.peer!.signed;
       const check = this.options.identity.checkPeer(sc, this.now(), this.limits.skewMs);
       const revoked = check.ok ? this.options.revoked?.(sc) ?? null : null;
@@ -247,7 +292,7 @@ export class Backchannel implements ConnectionHost {
     } else this.metrics.connectionsOpened.out++;
     socket.setNoDelay(true);
     const slot = socket.data;
-    const conn = new Connection(this, socket, direction, address);
+    const conn = new Connection(this, socket, direction, address, slot.dial?.client === true);
     conn.countedPending = direction === "in";
     slot.conn = conn;
     this.slots.set(conn, slot);
@@ -277,15 +322,23 @@ export class Backchannel implements ConnectionHost {
   // --------------------------------------------------------------------------------------------
   // ConnectionHost
 
-  handshakeContext(): HandshakeContext {
+  handshakeContext(client: boolean): HandshakeContext {
     return {
       identity: this.options.identity,
       suites: this.suites,
       now: this.now,
       skewMs: this.limits.skewMs,
       revoked: this.options.revoked === undefined ? undefined : (sc) => this.options.revoked!(sc),
-      admit: (sc) => this.admit(sc),
+      admit: (sc, peerIsClient) => (client ? { ok: true } : peerIsClient ? this.admitClient() : this.admit(sc)),
+      client,
     };
+  }
+
+  /** A client is not a member: no name rules apply to it, only room. */
+  private admitClient(): CertCheck {
+    if (this.options.onClientMessage === undefined) return { ok: false, reason: "no-clients", detail: "this side does not accept clients" };
+    if (this.clientConns.size >= this.limits.clientsMax) return { ok: false, reason: "too-many-clients", detail: `already ${this.limits.clientsMax} clients connected` };
+    return { ok: true };
   }
 
   private admit(sc: SignedCertificate): CertCheck {
@@ -306,6 +359,7 @@ export class Backchannel implements ConnectionHost {
 
   established(conn: Connection, est: Established): boolean {
     this.unpend(conn);
+    if (est.peerIsClient) return this.clientEstablished(conn);
     const name = est.peer.cert.name;
     const dial = this.slots.get(conn)?.dial;
     const current = this.byName.get(name);
@@ -327,6 +381,16 @@ export class Backchannel implements ConnectionHost {
     return conn.state === "open";
   }
 
+  private clientEstablished(conn: Connection): boolean {
+    const id = ++this.clientIds;
+    this.clientConns.set(id, conn);
+    this.clientIdOf.set(conn, id);
+    this.metrics.handshakesOk++;
+    log("info", "backchannel client connected", { peer: conn.address, name: conn.peer!.name, id });
+    this.callback(() => this.options.onClient?.({ id, peer: conn.peer! }));
+    return conn.state === "open";
+  }
+
   failed(conn: Connection, error: HandshakeError): void {
     this.unpend(conn);
     this.metrics.failed(error.reason, error.byPeer);
@@ -338,6 +402,11 @@ export class Backchannel implements ConnectionHost {
   }
 
   message(conn: Connection, msg: List): void {
+    if (conn.peer!.client) {
+      const id = this.clientIdOf.get(conn)!;
+      if (this.clientConns.get(id) === conn) this.callback(() => this.options.onClientMessage?.({ id, peer: conn.peer! }, msg));
+      return;
+    }
     if (this.byName.get(conn.peer!.name) !== conn) return;
     this.callback(() => this.options.onMessage?.(conn.peer!, msg));
   }
@@ -345,6 +414,14 @@ export class Backchannel implements ConnectionHost {
   closed(conn: Connection, cause: CloseCause, detail: string): void {
     this.metrics.closedBy(cause);
     const peer = conn.peer!;
+    if (peer.client) {
+      const id = this.clientIdOf.get(conn)!;
+      log(cause === "local" || cause === "peer-closed" ? "info" : "warn", "backchannel client closed", { peer: conn.address, name: peer.name, id, cause, detail });
+      if (this.clientConns.get(id) !== conn) return;
+      this.clientConns.delete(id);
+      this.callback(() => this.options.onClientLost?.({ id, peer }, cause, detail));
+      return;
+    }
     const current = this.byName.get(peer.name) === conn;
     const quiet = cause === "local" || cause === "replaced" || cause === "peer-closed" || cause === "leave";
     log(quiet ? "info" : "warn", "backchannel connection closed", { peer: conn.address, name: peer.name, cause, detail });

@@ -27,12 +27,18 @@ export interface PeerInfo {
   readonly address: string;
   /** "out" when this node dialed. */
   readonly direction: "in" | "out";
+  /**
+   * True when the other end declared itself a client in the handshake (an operator's CLI, a
+   * node's exec worker): it is not a member, and the Backchannel keeps it apart from members.
+   */
+  readonly client: boolean;
 }
 
 /** What a Connection tells its Backchannel, and the limits it works within. */
 export interface ConnectionHost {
   readonly limits: ConnectionLimits;
-  handshakeContext(): HandshakeContext;
+  /** The context of one handshake; `client`: this side dials as a client. */
+  handshakeContext(client: boolean): HandshakeContext;
   /** The handshake finished; returns false when the connection must not be used (it is closed). */
   established(conn: Connection, est: Established): boolean;
   failed(conn: Connection, error: HandshakeError): void;
@@ -75,11 +81,13 @@ export class Connection {
     readonly direction: "in" | "out",
     /** `ip:port` of the other end. */
     readonly address: string,
+    /** Outbound only: this side dials as a client (declared in the handshake). */
+    readonly asClient = false,
   ) {
     this.done = new Promise((r) => (this.markDone = r));
     this.queue = new SendQueue(socket, host.limits.sendQueueBytesLow, (bytes, frames) => host.moved("out", bytes, frames));
     this.reader = new FrameReader(host.limits.handshakeFrameBytesMax);
-    const cx = host.handshakeContext();
+    const cx = host.handshakeContext(asClient);
     this.handshake = direction === "out" ? new Initiator(cx) : new Responder(cx);
     this.deadline = setTimeout(() => this.handshakeTimedOut(), host.limits.handshakeMs);
     if (this.handshake instanceof Initiator) this.writePlain([this.handshake.start()]);
@@ -197,7 +205,7 @@ export class Connection {
       rekeyMessage: () => (channel.rekeyDue() ? channel.startRekey() : null),
       plaintextMax: this.host.limits.frameBytesMax - AEAD_OVERHEAD,
     };
-    this.peer = { name: est.peer.cert.name, cert: est.peer.cert, signed: est.peer, address: this.address, direction: this.direction };
+    this.peer = { name: est.peer.cert.name, cert: est.peer.cert, signed: est.peer, address: this.address, direction: this.direction, client: est.peerIsClient };
     this.state = "open";
     if (!this.host.established(this, est)) return;
     this.queue.flushSoon();

@@ -37,6 +37,8 @@ export const REFUSAL_REASONS = [
   "self",
   "handshake-timeout",
   "too-many-pending",
+  "no-clients",
+  "too-many-clients",
   "closed",
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];

@@ -2,7 +2,7 @@
  * The backchannel handshake as a pure state machine (no sockets, no clock of its own): signed
  * Diffie-Hellman in the SIGMA family, four plain frames, every one a codec value:
  *
- *   M1 initiator → responder  (sup-hello 1 CLUSTER [SUITES] EPH-I CERT-I CERT-SIG-I)
+ *   M1 initiator → responder  (sup-hello 1 CLUSTER [SUITES] EPH-I CERT-I CERT-SIG-I [client])
  *   M2 responder → initiator  (sup-hello-ack 1 SUITE EPH-R CERT-R CERT-SIG-R SIG-R)
  *   M3 initiator → responder  (sup-hello-done 1 SIG-I)
  *   M4 responder → initiator  (sup-welcome 1)
@@ -13,6 +13,9 @@
  * offered and chosen, and the protocol version. Session keys are HKDF-SHA256 over the X25519
  * shared secret with salt H(M1 ‖ M2 ‖ M3): one key per direction and a chain secret for rekeys.
  * The ephemeral secrets live only in the handshake object and are dropped when it ends.
+ * An initiator that is an operator's client (the remote CLI, a node's exec worker), not a member,
+ * ends M1 with the symbol `client`; M1 is in both signed transcripts, so nobody in between can add
+ * or strip that declaration.
  * Untrusted bytes are decoded with knownSymbolsOnly, so they cannot grow the symbol table.
  */
 import { decode, encode } from "../lang/codec.ts";
@@ -31,6 +34,8 @@ const HELLO_ACK = sym("sup-hello-ack");
 const HELLO_DONE = sym("sup-hello-done");
 const WELCOME = sym("sup-welcome");
 const REFUSED = sym("sup-refused");
+/** Ends M1 when the initiator is a client (interned here, so a decode with knownSymbolsOnly knows it). */
+const CLIENT = sym("client");
 
 const RESPONDER_LABEL = Buffer.from("sup backchannel 1 responder\0");
 const INITIATOR_LABEL = Buffer.from("sup backchannel 1 initiator\0");
@@ -48,8 +53,10 @@ export interface HandshakeContext {
   readonly skewMs?: number;
   /** Revocation hook: a reason when this certificate must be refused, else null. */
   revoked?(peer: SignedCertificate): string | null;
-  /** Called once the peer is authenticated: a refusal (name conflict, self) or ok. */
-  admit(peer: SignedCertificate): CertCheck;
+  /** Called once the peer is authenticated: a refusal (name conflict, self, no room) or ok. `client`: it declared itself a client. */
+  admit(peer: SignedCertificate, client: boolean): CertCheck;
+  /** Initiator only: declare this side a client (an operator's tool), not a member. */
+  readonly client?: boolean;
 }
 
 /** Keys of an established session, from this side's point of view. */
@@ -66,6 +73,8 @@ export interface Established {
   readonly peer: SignedCertificate;
   readonly keys: SessionKeys;
   readonly initiator: boolean;
+  /** The peer declared itself a client in M1 (always false on the initiator's side). */
+  readonly peerIsClient: boolean;
 }
 
 /** One step: frame bodies to send, and whether the handshake goes on, is done, or failed. */
@@ -107,7 +116,7 @@ export function refusalBody(reason: RefusalReason, detail: string): Uint8Array {
 }
 
 /** Decodes a handshake body: a paren list whose head is `kind` and version this one; else a failure. */
-function expect(body: Uint8Array, kind: typeof HELLO, arity: number): readonly Value[] | HandshakeError {
+function expect(body: Uint8Array, kind: typeof HELLO, arity: number, arityMax = arity): readonly Value[] | HandshakeError {
   const r = decode(body, { knownSymbolsOnly: true });
   if (!r.ok) return new HandshakeError("malformed", `handshake message does not decode: ${r.error.message}`, false);
   const v = r.value;
@@ -118,7 +127,7 @@ function expect(body: Uint8Array, kind: typeof HELLO, arity: number): readonly V
   }
   if (head !== kind) return new HandshakeError("malformed", `expected a ${kind.name} message`, false);
   if (version !== HANDSHAKE_VERSION) return new HandshakeError("protocol-version", `peer speaks handshake version ${typeof version === "number" ? version : "?"}, this node ${HANDSHAKE_VERSION}`, false);
-  if (v.items.length !== arity) return new HandshakeError("malformed", `${kind.name} has ${v.items.length} items, expected ${arity}`, false);
+  if (v.items.length < arity || v.items.length > arityMax) return new HandshakeError("malformed", `${kind.name} has ${v.items.length} items, expected ${arity === arityMax ? arity : `${arity} or ${arityMax}`}`, false);
   return v.items;
 }
 
@@ -159,8 +168,8 @@ abstract class HandshakeBase {
     return null;
   }
 
-  protected admit(sc: SignedCertificate): HandshakeError | null {
-    const a = this.cx.admit(sc);
+  protected admit(sc: SignedCertificate, client: boolean): HandshakeError | null {
+    const a = this.cx.admit(sc, client);
     return a.ok ? null : new HandshakeError(a.reason, a.detail, false);
   }
 
@@ -186,9 +195,9 @@ export class Initiator extends HandshakeBase {
   start(): Uint8Array {
     const id = this.cx.identity;
     this.eph = ephemeralKey();
-    this.m1 = encode(
-      new List(T_PAREN, [HELLO, HANDSHAKE_VERSION, str(id.clusterId), new List(T_BRACKET, this.cx.suites.map(str)), str(latin1FromBytes(this.eph!.publicKey)), certValue(id.cert), str(latin1FromBytes(id.signed.signature))]),
-    );
+    const fields: Value[] = [HELLO, HANDSHAKE_VERSION, str(id.clusterId), new List(T_BRACKET, this.cx.suites.map(str)), str(latin1FromBytes(this.eph!.publicKey)), certValue(id.cert), str(latin1FromBytes(id.signed.signature))];
+    if (this.cx.client === true) fields.push(CLIENT);
+    this.m1 = encode(new List(T_PAREN, fields));
     return this.m1;
   }
 
@@ -216,13 +225,13 @@ export class Initiator extends HandshakeBase {
     if (!verifyFast(verifyingKey(sc.cert.publicKey), Buffer.concat([RESPONDER_LABEL, signedHash]), bytes(sigItem))) {
       return this.fail(new HandshakeError("bad-signature", `transcript signature of "${sc.cert.name}" does not verify`, false));
     }
-    const refused = this.admit(sc);
+    const refused = this.admit(sc, false);
     if (refused !== null) return this.fail(refused);
     const sig = this.cx.identity.sign(Buffer.concat([INITIATOR_LABEL, sha256(...lengthPrefixed(this.m1!, body))]));
     const m3 = encode(new List(T_PAREN, [HELLO_DONE, HANDSHAKE_VERSION, str(latin1FromBytes(sig))]));
     const keys = this.sessionKeys(peerEph, lengthPrefixed(this.m1!, body, m3), true, suiteItem.s);
     if (keys instanceof HandshakeError) return this.fail(keys);
-    this.pending = { peer: sc, keys, initiator: true };
+    this.pending = { peer: sc, keys, initiator: true, peerIsClient: false };
     this.state = "welcome";
     return { kind: "continue", send: [m3] };
   }
@@ -235,6 +244,7 @@ export class Responder extends HandshakeBase {
   private peer: SignedCertificate | null = null;
   private peerEph: Uint8Array | null = null;
   private suite: SuiteName | null = null;
+  private peerIsClient = false;
 
   receive(body: Uint8Array): HandshakeStep {
     if (this.finished) return this.fail(new HandshakeError("malformed", "frame after the handshake ended", false));
@@ -242,9 +252,11 @@ export class Responder extends HandshakeBase {
   }
 
   private hello(body: Uint8Array): HandshakeStep {
-    const items = expect(body, HELLO, 7);
+    const items = expect(body, HELLO, 7, 8);
     if (items instanceof HandshakeError) return this.fail(items);
-    const [, , clusterItem, suitesItem, ephItem, certItem, certSigItem] = items;
+    const [, , clusterItem, suitesItem, ephItem, certItem, certSigItem, clientItem] = items;
+    if (clientItem !== undefined && clientItem !== CLIENT) return this.fail(new HandshakeError("malformed", "the last item of a client's sup-hello must be the symbol client", false));
+    this.peerIsClient = clientItem === CLIENT;
     const id = this.cx.identity;
     if (!(clusterItem instanceof Str)) return this.fail(new HandshakeError("malformed", "cluster id is not a string", false));
     if (clusterItem.s !== id.clusterId) return this.fail(new HandshakeError("wrong-cluster", `peer is in cluster ${clip(clusterItem.s)}, this is ${id.clusterId}`, false));
@@ -281,12 +293,12 @@ export class Responder extends HandshakeBase {
     if (!verifyFast(verifyingKey(peer.cert.publicKey), Buffer.concat([INITIATOR_LABEL, hash]), bytes(sigItem))) {
       return this.fail(new HandshakeError("bad-signature", `transcript signature of "${peer.cert.name}" does not verify`, false));
     }
-    const refused = this.admit(peer);
+    const refused = this.admit(peer, this.peerIsClient);
     if (refused !== null) return this.fail(refused);
     const keys = this.sessionKeys(this.peerEph!, lengthPrefixed(this.m1!, this.m2!, body), false, this.suite!);
     if (keys instanceof HandshakeError) return this.fail(keys);
     this.finished = true;
-    return { kind: "done", send: [encode(new List(T_PAREN, [WELCOME, HANDSHAKE_VERSION]))], established: { peer, keys, initiator: false } };
+    return { kind: "done", send: [encode(new List(T_PAREN, [WELCOME, HANDSHAKE_VERSION]))], established: { peer, keys, initiator: false, peerIsClient: this.peerIsClient } };
   }
 }
 

@@ -93,3 +93,10 @@ export const FRAMES_PER_KEY_MAX = REKEY_AFTER_FRAMES + (1 << 20);
  * certificate that runs out while connected is dropped within this time.
  */
 export const CERT_RECHECK_MS = 60_000;
+
+/**
+ * Client connections (operators' CLIs, other nodes' exec workers) a node holds at once. A worker
+ * keeps at most one per target and closes it when idle, so a cluster of a couple of hundred nodes
+ * all calling (cluster/exec) stays below it; each costs a socket and ~15 KiB, like a member's.
+ */
+export const CLIENT_CONNECTIONS_MAX = 256;

@@ -23,7 +23,7 @@ export class BackchannelMetrics {
   rekeys = 0;
   sendQueueFull = 0;
   /** Read when rendering: live values owned by the backchannel. */
-  gauges: () => { pending: number; peers: number; queuedBytes: number } = () => ({ pending: 0, peers: 0, queuedBytes: 0 });
+  gauges: () => { pending: number; peers: number; clients: number; queuedBytes: number } = () => ({ pending: 0, peers: 0, clients: 0, queuedBytes: 0 });
 
   /** A handshake that this side refused (or the peer refused: byPeer). */
   failed(reason: RefusalReason, byPeer: boolean): void {
@@ -48,6 +48,7 @@ export class BackchannelMetrics {
     const out: string[] = [];
     const family = (name: string, type: string, help: string, lines: string[]) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
     family("sup_backchannel_peers", "gauge", "Authenticated backchannel connections open now.", [`sup_backchannel_peers ${g.peers}`]);
+    family("sup_backchannel_clients", "gauge", "Client connections (operators' CLIs, other nodes' exec workers) open now.", [`sup_backchannel_clients ${g.clients}`]);
     family("sup_backchannel_pending_connections", "gauge", "Connections still in their handshake.", [`sup_backchannel_pending_connections ${g.pending}`]);
     family("sup_backchannel_send_queue_bytes", "gauge", "Encrypted bytes waiting in all peers' send queues.", [`sup_backchannel_send_queue_bytes ${g.queuedBytes}`]);
     family("sup_backchannel_connections_total", "counter", "Connections accepted (in) and dialed (out).", [

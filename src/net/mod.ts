@@ -19,7 +19,7 @@
  *
  * Imports lang/ (codec, values), errors.ts and log.ts only: never node/, cluster/, http/ or cli/.
  */
-export { Backchannel, DEFAULT_LIMITS, DialError, type BackchannelLimits, type BackchannelOptions } from "./backchannel.ts";
+export { Backchannel, DEFAULT_LIMITS, DialError, type BackchannelLimits, type BackchannelOptions, type ClientInfo, type DialOptions } from "./backchannel.ts";
 export type { PeerInfo, SendResult } from "./connection.ts";
 export { CERT_VERSION, certFromValue, certValue, clusterIdOf, PERMISSIONS, validityAt, type Certificate, type Permission, type SignedCertificate } from "./certificate.ts";
 export { HandshakeError, IdentityFileError, IdentityInputError, REFUSAL_REASONS, type RefusalReason } from "./errors.ts";
