@@ -98,3 +98,50 @@ export const INCARNATION_MAX = Number.MAX_SAFE_INTEGER - 1;
 
 /** Largest value of any load or log-position counter in member stats. */
 export const STAT_MAX = Number.MAX_SAFE_INTEGER;
+
+// ---------------------------------------------------------------------------------------------
+// The commands core (commands.ts): exec fan-out.
+
+/** Protocol version carried in every commands message; a message of another version is refused. */
+export const COMMANDS_PROTOCOL_VERSION = 1;
+
+/**
+ * Largest program an exec carries, in bytes of source text. The run message must fit
+ * MESSAGE_BYTES_MAX with its header; a bigger program is stored as a module (`sup code put
+ * mod:x`) and exec'd as a two-line program that imports it.
+ */
+export const EXEC_CODE_BYTES_MAX = 48 * 1024;
+
+/**
+ * Longest value text a node answers with (the value in SLP source form); a longer one is cut and
+ * marked. It keeps the result message under MESSAGE_BYTES_MAX: exec is for answers, not bulk data.
+ */
+export const EXEC_VALUE_BYTES_MAX = 48 * 1024;
+
+/** Longest error text in an answer: a message and a location, not a dump. */
+export const EXEC_ERROR_BYTES_MAX = 4 * 1024;
+
+/** Longest tenant name: a DNS label, as everywhere else. */
+export const EXEC_TENANT_BYTES_MAX = 63;
+
+/**
+ * Longest deadline an exec may ask for. A node runs an exec'd program on its one thread for at most
+ * its own ceiling (10 s); a minute covers that plus slow links, and bounds how long a request holds
+ * its slot in the pending table.
+ */
+export const EXEC_TIMEOUT_MS_MAX = 60_000;
+
+/**
+ * Exec requests one core gathers at once. Each holds a table of its targets until its deadline; a
+ * caller beyond this gets `busy` for every target at once instead of growing the table.
+ */
+export const EXEC_PENDING_MAX = 64;
+
+/**
+ * Time an answer needs to travel back, kept out of the program's own budget so a program that
+ * spends its whole budget still answers before the deadline: a tenth of the timeout, at least
+ * 10 ms (loopback) and at most 500 ms (a slow intercontinental link).
+ */
+export function execAnswerMarginMs(timeoutMs: number): number {
+  return Math.min(500, Math.max(10, Math.floor(timeoutMs / 10)));
+}

@@ -7,9 +7,10 @@
  * instead). The node drives cores over the backchannel in real time (src/node/); test/sim drives
  * the very same cores over a virtual network in virtual time, reproducibly from a seed.
  *
- * Cores so far: membership (membership.ts: SWIM/Lifeguard failure detection, gossip, digest sync)
- * and change-log replication (replication.ts: signed entries, push, relay, anti-entropy by version
- * vectors; its log and crypto are injected, replica.ts).
+ * Cores so far: membership (membership.ts: SWIM/Lifeguard failure detection, gossip, digest sync);
+ * change-log replication (replication.ts: signed entries, push, relay, anti-entropy by version
+ * vectors; its log and crypto are injected, replica.ts); commands (commands.ts: exec on selected
+ * nodes, answers gathered by a deadline).
  * Messages are SLP values `(channel version kind …)`, so one backchannel carries every core's
  * messages and a driver routes them by the head symbol (messageChannel).
  *
@@ -27,6 +28,8 @@ export { MembershipCore, MembershipOptionsError, type MembershipOptions } from "
 export type { MembershipEvent, MembershipRequest } from "./events.ts";
 export { EMPTY_STATS, type MemberMeta, type MemberState, type MemberStats, type MemberView } from "./member.ts";
 export { decodeMessage, isMemberName, MEMBER_CHANNEL, type Claim, type DigestEntry, type MemberRecord, type MembershipMessage } from "./messages.ts";
+export { CommandsCore, CommandsOptionsError, type CommandOutcome, type CommandResult, type CommandsEvent, type CommandsOptions, type CommandsRequest, type CommandTarget, type RunTicket } from "./commands.ts";
+export { COMMAND_CHANNEL, cutText, decodeCommandMessage, resultMessage, runMessage, type CommandMessage, type RunAnswer } from "./command-messages.ts";
 export { matches, parseSelector, select, SELECTOR_TERMS_MAX, SelectorError, type Selector, type SelectorSubject, type SelectorTerm } from "./selector.ts";
 export * from "./limits.ts";
 export { commitLocal, ReplicationCore } from "./replication.ts";
