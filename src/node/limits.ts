@@ -1,6 +1,7 @@
 /**
- * Every limit of the node's background jobs, in one place, each with the reason for its value.
- * Job meta (`intervalMs`, `budgetSteps`, `budgetMs`) is read against these; docs/node.md lists them.
+ * Every limit of the node's background jobs and of the programs `sup exec` runs on it, in one place,
+ * each with the reason for its value. Job meta (`intervalMs`, `budgetSteps`, `budgetMs`) is read
+ * against these; docs/node.md lists them.
  */
 
 /**
@@ -33,3 +34,18 @@ export const JOB_STEPS_MAX = 100_000_000;
 
 /** Highest time budget job meta may ask for (`budgetMs`): the longest a job may stall the node's thread. */
 export const JOB_TIME_MS_MAX = 10_000;
+
+/** How long `sup exec` gathers answers when `--timeout` is not given: a few seconds covers a slow node. */
+export const EXEC_TIMEOUT_MS_DEFAULT = 5_000;
+
+/**
+ * Steps an exec'd program may take on a node: a job's default. Exec is for looking at a node and
+ * poking it, and a program that loops forever must stop without its wall budget running out.
+ */
+export const EXEC_STEPS = JOB_STEPS_DEFAULT;
+
+/**
+ * Longest wall time an exec'd program runs on a node, whatever deadline the asker gives: the same
+ * ceiling as a job or a handler, since it holds the node's one thread just as they do.
+ */
+export const EXEC_TIME_MS_MAX = JOB_TIME_MS_MAX;

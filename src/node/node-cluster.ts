@@ -13,16 +13,18 @@
  */
 import { resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { MembershipOptionsError, type MemberMeta, type MemberView, type MembershipEvent } from "../cluster/mod.ts";
+import { CommandsCore, MembershipOptionsError, Prng, type MemberMeta, type MemberView, type MembershipEvent } from "../cluster/mod.ts";
 import { SupError } from "../errors.ts";
 import { Sym } from "../lang/value.ts";
 import { log } from "../log.ts";
-import { Backchannel, loadIdentityFile, NodeIdentity, validityAt } from "../net/mod.ts";
+import { Backchannel, loadIdentityFile, NodeIdentity, validityAt, type Certificate } from "../net/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { defaultAdvertisedHost, isAddress, isUnspecifiedHost, joinAddress, splitAddress } from "./address.ts";
-import { CoreHost } from "./core-host.ts";
+import { CoreHost, type CoreTransport } from "./core-host.ts";
 import type { MemberInfo } from "./member-json.ts";
 import { NodeMembership } from "./members.ts";
+import { NodeClients, type AdminHandler } from "./node-clients.ts";
+import { clientIdOf, NodeCommands, type ExecInput, type ExecResultJson, type ExecRunner } from "./node-commands.ts";
 
 /** The backchannel port when --listen is not given. */
 export const DEFAULT_BACKCHANNEL_PORT = 7000;
@@ -55,6 +57,10 @@ export interface ClusterNode {
   inFlight(): number;
   /** The change-log position (the store's sequence). */
   logPosition(): number;
+  /** Answers admin requests from clients (the node's handleAdmin). */
+  readonly admin: AdminHandler;
+  /** Runs an exec'd program on this node. */
+  readonly run: ExecRunner;
 }
 
 /** The cluster could not start; its message names the file or setting. */
@@ -82,6 +88,9 @@ export interface ClusterStatus {
 export class NodeCluster {
   readonly host: CoreHost;
   readonly membership: NodeMembership;
+  /** The commands core (exec and control tasks) and the node's clients (docs/cluster.md, "Control plane"). */
+  readonly commands: NodeCommands;
+  readonly clients: NodeClients;
   private stopping: Promise<void> | null = null;
 
   private constructor(
@@ -93,7 +102,7 @@ export class NodeCluster {
     node: ClusterNode,
     join: string | null,
   ) {
-    this.host = new CoreHost(backchannel);
+    this.host = new CoreHost(coreTransport(backchannel));
     const cert = identity.cert;
     const meta = (): MemberMeta => ({
       serial: cert.serial,
@@ -111,6 +120,9 @@ export class NodeCluster {
     this.membership.subscribe((e) => {
       if (e.type === "member" && e.state === "dead" && backchannel.peer(e.name) !== undefined) backchannel.disconnect(e.name, "local", "member declared dead");
     });
+    const commands = new CommandsCore({ name: identity.name, now: performance.now(), random: new Prng(crypto.getRandomValues(new Uint32Array(1))[0]!) });
+    this.commands = new NodeCommands(identity.name, this.host.add(commands), (name) => this.certOf(name), node.run);
+    this.clients = new NodeClients(() => this.backchannel, this.host, node.admin);
   }
 
   /**
@@ -162,6 +174,9 @@ export class NodeCluster {
         const head = m.items[0];
         log("warn", "backchannel message of unknown kind ignored", { peer: p.name, kind: head instanceof Sym ? head.name : "?" });
       },
+      onClient: (c) => cluster?.clients.up(c),
+      onClientLost: (c) => cluster?.clients.lost(c),
+      onClientMessage: (c, m) => cluster?.clients.message(c, m),
     });
     const bound = bc.address!;
     const advertise = advertised ?? joinAddress(isUnspecifiedHost(bound.host) ? defaultAdvertisedHost() : bound.host, bound.port);
@@ -216,6 +231,18 @@ export class NodeCluster {
     return this.membership.members();
   }
 
+  /** Runs a program on the members a selector picks; every target's result by the deadline. */
+  exec(input: ExecInput): Promise<ExecResultJson[]> {
+    return this.commands.exec(NodeCommands.targets(input.on, this.nodes()), input.tenant, input.code, input.timeoutMs);
+  }
+
+  /** The certificate behind a core's peer name (a member, or a client as `client#ID`), while connected. */
+  private certOf(name: string): Certificate | undefined {
+    const id = clientIdOf(name);
+    if (id === null) return this.backchannel.peer(name)?.cert;
+    return this.backchannel.clients().find((c) => c.id === id)?.peer.cert;
+  }
+
   /** Calls `listener` with every membership event from now on; returns the unsubscribe function. */
   subscribe(listener: (event: MembershipEvent) => void): () => void {
     return this.membership.subscribe(listener);
@@ -245,4 +272,17 @@ function advertisedHttp(http: string | null, advertise: string): string {
   if (http === null) return "";
   const { host, port } = splitAddress(http);
   return isUnspecifiedHost(host) ? joinAddress(splitAddress(advertise).host, port) : http;
+}
+
+/** The core host's view of the backchannel: a client's core name (`client#ID`) sends to that client. */
+function coreTransport(bc: Backchannel): CoreTransport {
+  return {
+    dial: (host, port) => bc.dial(host, port),
+    send: (peer, msg) => {
+      const id = clientIdOf(peer);
+      if (id === null) return bc.send(peer, msg);
+      const r = bc.sendClient(id, msg);
+      return r === "no-client" ? "no-peer" : r;
+    },
+  };
 }

@@ -11,14 +11,24 @@ import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
 import { IMPORTS, latin1FromText, parseFile, sweepSymbols, symbolStats, type Host, type ScopeKey } from "../lang/mod.ts";
 import { DEFAULT_TENANT, HLC_ZERO, Store, type CodeVersion } from "../store/mod.ts";
+import { matches } from "../cluster/mod.ts";
+import { handleAdmin } from "./admin-api.ts";
 import { AdminServer } from "./admin-server.ts";
 import { checkingHost, type CodeContext } from "./code-ops.ts";
-import { startReplication } from "./node-replication.ts";
-import type { NodeReplication, WriteResult } from "./replication.ts";
-import type { ReceiptReport, WaitFor } from "./receipts.ts";
-import { matches } from "../cluster/mod.ts";
+import { runExecProgram } from "./exec-run.ts";
 import { jobOwner, kernelsLoaded } from "./job-placement.ts";
 import type { MemberInfo } from "./member-json.ts";
+import { startReplication } from "./node-replication.ts";
+import type { ReceiptReport, WaitFor } from "./receipts.ts";
+import type { NodeReplication, WriteResult } from "./replication.ts";
+import { JobScheduler } from "./jobs.ts";
+import { NodeCluster, type ClusterConfig } from "./node-cluster.ts";
+import { NodeHttp } from "./node-http.ts";
+import { Runtime } from "./runtime.ts";
+import { NodeScopes } from "./scopes.ts";
+import { tenantCodeService } from "./tenant-code.ts";
+import { tenantKvService } from "./tenant-kv.ts";
+import { tenantModules } from "./tenant-modules.ts";
 
 /** What `sup nodes --json` says of a member's replication (see SupNode.nodesWithReplication). */
 export interface MemberReplication {
@@ -29,14 +39,6 @@ export interface MemberReplication {
   /** Milliseconds since the member last reported its state hash, or null. */
   readonly reportedAgoMs: number | null;
 }
-import { JobScheduler } from "./jobs.ts";
-import { NodeCluster, type ClusterConfig } from "./node-cluster.ts";
-import { NodeHttp } from "./node-http.ts";
-import { Runtime } from "./runtime.ts";
-import { NodeScopes } from "./scopes.ts";
-import { tenantCodeService } from "./tenant-code.ts";
-import { tenantKvService } from "./tenant-kv.ts";
-import { tenantModules } from "./tenant-modules.ts";
 
 /** How to start a node. */
 export interface NodeConfig {
@@ -146,6 +148,8 @@ export class SupNode {
         kernels: () => started.kernelSet(),
         inFlight: () => started.http.inFlight(),
         logPosition: () => store.log.size,
+        admin: (request, principal) => handleAdmin(started, request, principal),
+        run: (tenant, code, budgetMs) => runExecProgram(runtime.host, (t) => started.scopes.for(t), tenant, code, budgetMs),
       });
       node.replication = startReplication(store, node.id, node.cluster, {
         kernel: (op, name) => started.applyKernelEntry(op, name),
