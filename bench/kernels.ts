@@ -92,7 +92,7 @@ function swapMs(runtime: Runtime, name: string, runs: number, before: (i: number
 }
 
 /** A context whose eval returns its argument: direct calls pass values as already evaluated expressions. */
-const literalCx: CallContext = { eval: (e: Value) => e, workingDir: "/", write: () => {}, scope: null };
+const literalCx: CallContext = { eval: (e: Value) => e, workingDir: "/", write: () => {}, scope: null, remainingMs: () => Infinity };
 
 /** Results are counted so the JIT cannot drop a call whose value is unused. */
 let sink = 0;

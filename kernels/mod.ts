@@ -13,4 +13,5 @@ export const STANDARD_TS_KERNELS: ReadonlyMap<string, () => unknown> = new Map<s
   ["json", () => (require("./json/mod.ts") as { default: unknown }).default],
   ["code", () => (require("./code/mod.ts") as { default: unknown }).default],
   ["http", () => (require("./http/mod.ts") as { default: unknown }).default],
+  ["cluster", () => (require("./cluster/mod.ts") as { default: unknown }).default],
 ]);

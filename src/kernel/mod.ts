@@ -8,5 +8,5 @@ export { KernelRegistry, KernelLoadError, KernelNotLoadedError, type KernelSearc
 export { STANDARD_KERNEL_DIR } from "./standard-kernel-dir.ts";
 export { registerBuiltinKernels, type BuiltinKernelCode } from "./builtin-table.ts";
 export { KERNEL_API_VERSION, type KernelDefinition, type KernelInstance } from "./api/definition.ts";
-export { CODE_STORE, KV_TABLE, type CodeRefusal, type CodeStoreService, type KvStore, type KvTable, type StoreRead } from "./api/services.ts";
+export { CLUSTER, CODE_STORE, KV_TABLE, type ClusterExecResult, type ClusterNodeInfo, type ClusterService, type CodeRefusal, type CodeStoreService, type KvStore, type KvTable, type StoreRead } from "./api/services.ts";
 export { valueEquals } from "./api/values.ts";

@@ -125,7 +125,7 @@ function load(dir: string, options: NativeBuildOptions): NativeKernel {
   return k;
 }
 
-const cx: CallContext = { eval: (v: Value) => v, workingDir: "/", write: () => {}, scope: null };
+const cx: CallContext = { eval: (v: Value) => v, workingDir: "/", write: () => {}, scope: null, remainingMs: () => Infinity };
 function call(k: NativeKernel, fn: string, ...args: Value[]): Value {
   return k.functions.get(fn)!(cx, args);
 }

@@ -515,6 +515,7 @@ function evaluatorCalling(k: NativeKernel): CallContext {
     workingDir: "/",
     write: () => {},
     scope: null,
+    remainingMs: () => Infinity,
     eval(e: Value): Value {
       if (e instanceof List && e.t === T_PAREN && e.items[0] instanceof Sym && e.items[0].name.startsWith("forge/")) {
         return k.functions.get(e.items[0].name.slice("forge/".length))!(cx, e.items.slice(1));

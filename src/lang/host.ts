@@ -14,6 +14,11 @@ export interface CallContext {
   write(bytes: string): void;
   /** Who the running code belongs to and what its embedder provides; null outside a node. */
   readonly scope: SessionScope | null;
+  /**
+   * Milliseconds left of the session's time budget (Infinity when it has none): a kernel that must
+   * wait (a network round trip) waits at most this long, so it never outlives its caller's budget.
+   */
+  remainingMs(): number;
 }
 
 /** A typed name for a service an embedder hands to kernels through a session's scope. */

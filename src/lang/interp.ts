@@ -174,6 +174,12 @@ export class Interp implements CallContext {
     return this.session.scope;
   }
 
+  /** CallContext: milliseconds left of the session's time budget. */
+  remainingMs(): number {
+    const d = this.session.deadline;
+    return d === Infinity ? Infinity : Math.max(0, d - performance.now());
+  }
+
   /** Symbols this interpreter (a module) exports. */
   get exports(): Set<Sym> {
     return (this.exportSet ??= new Set());

@@ -49,3 +49,23 @@ export const EXEC_STEPS = JOB_STEPS_DEFAULT;
  * ceiling as a job or a handler, since it holds the node's one thread just as they do.
  */
 export const EXEC_TIME_MS_MAX = JOB_TIME_MS_MAX;
+
+/**
+ * Longest a `(cluster/exec …)` call waits for answers, whatever its caller's budget. The node's one
+ * thread is blocked meanwhile: it answers no request and no membership probe, and a member silent
+ * for over a probe interval (1 s) starts to be suspected, so the wait stays within one interval.
+ */
+export const CLUSTER_EXEC_WAIT_MS_MAX = 1_000;
+
+/**
+ * Time a `(cluster/exec …)` call keeps from its caller's remaining budget to build its result and
+ * return before that budget runs out.
+ */
+export const CLUSTER_EXEC_RETURN_MS = 2;
+
+/**
+ * How much sooner than the caller's wait ends the exec worker closes its own gathering: the worker
+ * learns of the request a little later than it was made, and must publish before the caller stops
+ * waiting.
+ */
+export const CLUSTER_EXEC_WORKER_LEAD_MS = 3;

@@ -21,6 +21,7 @@ import { Backchannel, loadIdentityFile, NodeIdentity, validityAt, type Certifica
 import type { Store } from "../store/mod.ts";
 import { defaultAdvertisedHost, isAddress, isUnspecifiedHost, joinAddress, splitAddress } from "./address.ts";
 import { CoreHost, type CoreTransport } from "./core-host.ts";
+import { ExecWorker } from "./exec-worker-client.ts";
 import type { MemberInfo } from "./member-json.ts";
 import { NodeMembership } from "./members.ts";
 import { NodeClients, type AdminHandler } from "./node-clients.ts";
@@ -91,6 +92,7 @@ export class NodeCluster {
   /** The commands core (exec and control tasks) and the node's clients (docs/cluster.md, "Control plane"). */
   readonly commands: NodeCommands;
   readonly clients: NodeClients;
+  private worker: ExecWorker | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(
@@ -236,6 +238,16 @@ export class NodeCluster {
     return this.commands.exec(NodeCommands.targets(input.on, this.nodes()), input.tenant, input.code, input.timeoutMs);
   }
 
+  /** The exec worker that carries (cluster/exec …) while this node's thread waits (started on first use). */
+  execWorker(): ExecWorker {
+    return (this.worker ??= new ExecWorker(this.identityFile));
+  }
+
+  /** Serials of the certificates this node refuses. */
+  revokedSerials(): string[] {
+    return [];
+  }
+
   /** The certificate behind a core's peer name (a member, or a client as `client#ID`), while connected. */
   private certOf(name: string): Certificate | undefined {
     const id = clientIdOf(name);
@@ -261,6 +273,7 @@ export class NodeCluster {
     this.stopping ??= (async () => {
       await this.membership.leave(this.host);
       this.host.stop();
+      this.worker?.stop();
       await this.backchannel.close();
     })();
     return this.stopping;

@@ -16,6 +16,9 @@ import { handleAdmin } from "./admin-api.ts";
 import { AdminServer } from "./admin-server.ts";
 import { checkingHost, type CodeContext } from "./code-ops.ts";
 import { runExecProgram } from "./exec-run.ts";
+import { NodeClusterService, type ClusterServiceNode } from "./cluster-service.ts";
+import { CLUSTER } from "../kernel/mod.ts";
+import { can } from "../net/mod.ts";
 import { jobOwner, kernelsLoaded } from "./job-placement.ts";
 import type { MemberInfo } from "./member-json.ts";
 import { startReplication } from "./node-replication.ts";
@@ -93,6 +96,12 @@ export class SupNode {
   /** How the node's changes are committed and spread (docs/cluster.md); set while starting. */
   replication!: NodeReplication;
   private stopping: Promise<void> | null = null;
+  /** What the cluster kernel's service reads of this node (the cluster part, when there is one). */
+  private readonly clusterServiceNode: ClusterServiceNode = {
+    cluster: () => this.cluster,
+    kernels: () => this.kernelSet(),
+    run: (tenant, code, budgetMs) => runExecProgram(this.runtime.host, (t) => this.scopes.for(t), tenant, code, budgetMs),
+  };
 
   private constructor(
     readonly config: NodeConfig,
@@ -106,6 +115,7 @@ export class SupNode {
           tenantKvService(store, tenant),
           tenantCodeService(() => this.codeContext(tenant), tenant),
           [IMPORTS as ScopeKey<unknown>, tenantModules(store, tenant)],
+          ...(this.cluster === null ? [] : [[CLUSTER as ScopeKey<unknown>, new NodeClusterService(this.clusterServiceNode, tenant)] as const]),
         ]),
     );
     this.http = new NodeHttp(this);
@@ -141,20 +151,23 @@ export class SupNode {
       if (stored === undefined) store.putSetting(SETTING_KERNELS, kernels);
       node.seedWelcome();
       node.admin = AdminServer.start(node, socketPath);
-      if (kernels.includes("http")) node.http.start();
       const started = node;
+      // The cluster part starts before HTTP: the scopes requests run in offer its service from the first request on.
       node.cluster = NodeCluster.start(store, config.cluster ?? {}, {
         httpAddress: () => started.httpAddress(),
         kernels: () => started.kernelSet(),
         inFlight: () => started.http.inFlight(),
         logPosition: () => store.log.size,
         admin: (request, principal) => handleAdmin(started, request, principal),
-        run: (tenant, code, budgetMs) => runExecProgram(runtime.host, (t) => started.scopes.for(t), tenant, code, budgetMs),
+        run: started.clusterServiceNode.run,
       });
       node.replication = startReplication(store, node.id, node.cluster, {
         kernel: (op, name) => started.applyKernelEntry(op, name),
         revoked: (serial, name, upTo) => started.onRevoked(serial, name, upTo),
       });
+      if (kernels.includes("http")) node.http.start();
+      // A control node that runs cluster code starts its exec worker now, so the first call does not wait for it.
+      if (node.cluster !== null && can(node.cluster.identity.cert, "admin") && kernels.includes("cluster")) node.cluster.execWorker().warm();
       node.jobs = JobScheduler.startFor(store, runtime.host, node.scopes, (code) => started.jobPlacement(code));
       const named = node.cluster === null ? {} : { name: node.cluster.identity.name, cluster: node.cluster.identity.clusterId };
       log("info", "node started", { id: node.id, data: config.dataDir, http: node.httpAddress() ?? "off", kernels: kernels.join(","), ...named });

@@ -10,6 +10,8 @@ export interface FakeContextOptions {
   workingDir?: string;
   /** The scope the context reports (default null: not running in a node). */
   scope?: SessionScope | null;
+  /** What `remainingMs` reports (default Infinity: no time budget). */
+  remainingMs?: () => number;
 }
 
 /** A fake context, with what it records for the test to inspect. */
@@ -43,6 +45,7 @@ export function fakeContext(options: FakeContextOptions = {}): FakeContext {
     workingDir: options.workingDir ?? "/",
     write: (bytes) => void out.push(bytes),
     scope: options.scope ?? null,
+    remainingMs: options.remainingMs ?? (() => Infinity),
     eval(e: Value): Value {
       if (e instanceof Sym) return vars.get(e) ?? e;
       if (e instanceof Wrap && e.t === T_SOME) return e.inner;

@@ -70,4 +70,4 @@ export { encode as encodeValue, decode as decodeValue, type DecodeResult } from 
 export { log, type LogLevel } from "../../log.ts";
 
 // Services a node offers through the session scope.
-export { CODE_STORE, KV_TABLE, type CodeRefusal, type CodeStoreService, type KvStore, type KvTable, type StoreRead } from "./services.ts";
+export { CLUSTER, CODE_STORE, KV_TABLE, type ClusterExecResult, type ClusterNodeInfo, type ClusterService, type CodeRefusal, type CodeStoreService, type KvStore, type KvTable, type StoreRead } from "./services.ts";

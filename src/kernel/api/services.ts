@@ -62,3 +62,43 @@ export interface KvTable {
 
 /** The scope key under which a node offers a tenant's KvTable. */
 export const KV_TABLE = new ScopeKey<KvTable>("kv");
+
+/** One node as the `cluster` kernel shows it. Texts are JS (UTF-16) strings. */
+export interface ClusterNodeInfo {
+  readonly name: string;
+  /** `alive`, `suspect`, `dead` or `left` (this node is always `alive`). */
+  readonly state: string;
+  readonly roles: readonly string[];
+  readonly labels: readonly (readonly [string, string])[];
+  /** Backchannel and HTTP addresses (`host:port`), or null while unknown or off. */
+  readonly backchannel: string | null;
+  readonly http: string | null;
+  /** Its kernel set, or null when this node does not know it. */
+  readonly kernels: readonly string[] | null;
+  /** True for the node the code runs on. */
+  readonly self: boolean;
+}
+
+/** What became of one node of a `cluster/exec`: its value in SLP source form, or why not. */
+export type ClusterExecResult =
+  | { readonly node: string; readonly status: "ok"; readonly value: string }
+  | { readonly node: string; readonly status: "error"; readonly error: string }
+  | { readonly node: string; readonly status: "timeout" }
+  | { readonly node: string; readonly status: "unreachable"; readonly detail: string };
+
+/**
+ * The cluster this node is part of, as the `cluster` kernel reads and commands it. `exec` is
+ * synchronous (kernel functions are): it returns within `waitMs` (the caller's remaining budget,
+ * capped by the node), with `timeout` for the nodes that had not answered by then.
+ */
+export interface ClusterService {
+  /** This node. */
+  self(): ClusterNodeInfo;
+  /** Every member this node knows, itself first. */
+  nodes(): ClusterNodeInfo[];
+  /** Runs `code` on the nodes `selector` picks: one result per node, or why nothing ran (a bad selector, no `admin` permission). */
+  exec(selector: string, code: string, waitMs: number): readonly ClusterExecResult[] | CodeRefusal;
+}
+
+/** The scope key under which a node offers its ClusterService (null outside a cluster node). */
+export const CLUSTER = new ScopeKey<ClusterService>("cluster");
