@@ -1,15 +1,17 @@
 /**
  * The `cluster` kernel: code running in a cluster node sees the cluster and commands it.
  *
- *   (cluster/self)                 this node: {(name "web-1") (state alive) (roles {"web"})
- *                                  (labels {("region" "eu")}) (backchannel "10.0.0.5:7000")
- *                                  (http "10.0.0.5:8080") (kernels {"http" "json"})}
- *   (cluster/nodes)                every member this node knows, itself first: {NODE …}
+ *   (cluster/self)                 this node: {("name" "web-1") ("state" "alive") ("roles" ["web"])
+ *                                  ("labels" {("region" "eu")}) ("backchannel" "10.0.0.5:7000")
+ *                                  ("http" "10.0.0.5:8080") ("kernels" ["http" "json"])}
+ *   (cluster/nodes)                every member this node knows, itself first: [NODE …]
  *   (cluster/exec SELECTOR CODE)   CODE run on each node SELECTOR picks: {("web-1" VALUE) …}, a
  *                                  failed node's VALUE an error value: @(cluster: timeout),
  *                                  @(cluster: unreachable "member is dead"), @(cluster: error "…")
  *
- * Addresses not known are "", a kernel set not known is NONE. An exec'd value comes back as the
+ * The shapes are the json kernel's objects and arrays (string keys, brace lists of pairs, bracket
+ * lists), so `(http/json 200 (cluster/nodes))` serves them as JSON. Addresses not known are "", a
+ * kernel set not known is the symbol `null`. An exec'd value comes back as the
  * value itself when its source form reads back (numbers, strings, symbols, lists), else as its
  * text. Every failure is an error value `@(cluster: …)`, never an exception: outside a cluster node
  * every call answers `@(cluster: no cluster here)`; exec without the node's `admin` permission or
@@ -19,9 +21,9 @@
 import {
   CLUSTER,
   List,
-  NONE,
   Str,
   T_BRACE,
+  T_BRACKET,
   T_ERROR,
   T_PAREN,
   Wrap,
@@ -49,19 +51,20 @@ export function clusterError(...parts: readonly (string | Str)[]): Wrap {
 }
 
 const text = (s: string) => new Str(latin1FromText(s));
-const pair = (key: string, v: Value) => new List(T_PAREN, [sym(key), v]);
+const pair = (key: string, v: Value) => new List(T_PAREN, [text(key), v]);
 const brace = (items: Value[]) => new List(T_BRACE, items);
+const bracket = (items: Value[]) => new List(T_BRACKET, items);
 
 /** A node as an SLP value (see the file comment). */
 export function nodeValue(n: ClusterNodeInfo): List {
   return brace([
     pair("name", text(n.name)),
-    pair("state", sym(n.state)),
-    pair("roles", brace(n.roles.map(text))),
+    pair("state", text(n.state)),
+    pair("roles", bracket(n.roles.map(text))),
     pair("labels", brace(n.labels.map(([k, v]) => new List(T_PAREN, [text(k), text(v)])))),
     pair("backchannel", text(n.backchannel ?? "")),
     pair("http", text(n.http ?? "")),
-    pair("kernels", n.kernels === null ? NONE : brace(n.kernels.map(text))),
+    pair("kernels", n.kernels === null ? sym("null") : bracket(n.kernels.map(text))),
   ]);
 }
 
@@ -93,7 +96,7 @@ function withCluster(fn: string, arity: number, body: (c: ClusterService, cx: Ca
 
 const functions: Record<string, KernelFn> = {
   self: withCluster("self", 0, (c) => nodeValue(c.self())),
-  nodes: withCluster("nodes", 0, (c) => brace(c.nodes().map(nodeValue))),
+  nodes: withCluster("nodes", 0, (c) => bracket(c.nodes().map(nodeValue))),
   exec: withCluster("exec", 2, (c, cx, args) => {
     const selector = cx.eval(args[0]!);
     const code = cx.eval(args[1]!);

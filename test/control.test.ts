@@ -1,0 +1,210 @@
+/**
+ * The control plane between real `sup` processes (issue 15): `sup exec` on all nodes, a role, one
+ * node, with a node killed (its entry unreachable before the deadline, the others answering); the
+ * CLI from a machine with no node (`--connect … --identity …`) allowed and refused by the
+ * identity's permissions, never joining membership; the `cluster` kernel from a stored route, a
+ * job and an exec'd program. Every process and file is removed at the end.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { makeRoot } from "../src/net/mod.ts";
+import { ClusterBox, until, type ClusterNode } from "./support/cluster-box.ts";
+
+const c = new ClusterBox();
+afterAll(() => c.cleanup());
+
+const KERNELS = "http,json,io,kv,code,alu,cluster";
+const ADD = '[#(load "alu") (alu/add 40 2)]';
+
+interface ExecJson {
+  node: string;
+  ok: boolean;
+  status: string;
+  value?: string;
+  error?: string;
+  detail?: string;
+  ms: number;
+}
+
+let root: ClusterNode;
+let web1: ClusterNode;
+let web2: ClusterNode;
+let db1: ClusterNode;
+const ids = {
+  op: c.identity("op", { can: ["admin"] }),
+  dev: c.identity("dev"),
+  coder: c.identity("coder", { can: ["code"] }),
+};
+
+function states(n: ClusterNode): Record<string, string> {
+  const r = c.cli(n, ["nodes", "--json"]);
+  if (r.code !== 0) return {};
+  return Object.fromEntries((JSON.parse(r.out) as { name: string; state: string }[]).map((m) => [m.name, m.state]));
+}
+
+function execJson(n: ClusterNode, on: string, code: string, extra: string[] = []): { code: number; results: ExecJson[]; err: string } {
+  const r = c.cli(n, ["exec", "--on", on, "-e", code, "--json", ...extra]);
+  return { code: r.code, results: r.out === "" ? [] : (JSON.parse(r.out) as ExecJson[]), err: r.err };
+}
+
+beforeAll(async () => {
+  root = await c.node("root-1", c.identity("root-1", { can: ["admin", "code"] }), ["--kernels", KERNELS]);
+  const join = ["--join", root.bc, "--kernels", KERNELS];
+  [web1, web2, db1] = await Promise.all([
+    c.node("web-1", c.identity("web-1", { roles: ["web"] }), join),
+    c.node("web-2", c.identity("web-2", { roles: ["web"] }), join),
+    c.node("db-1", c.identity("db-1", { roles: ["db"], labels: [["region", "eu"]] }), join),
+  ]);
+  await until(() => Object.values(states(root)).filter((s) => s === "alive").length === 4, "root-1 to see four members alive");
+}, 60_000);
+
+describe("sup exec", () => {
+  test("on all: one result per node, each the program's value; plain output has a line per node", () => {
+    const r = execJson(root, "all", ADD);
+    expect(r.code).toBe(0);
+    expect(r.results.map((x) => [x.node, x.ok, x.status, x.value]).sort()).toEqual([
+      ["db-1", true, "ok", "42"],
+      ["root-1", true, "ok", "42"],
+      ["web-1", true, "ok", "42"],
+      ["web-2", true, "ok", "42"],
+    ]);
+    for (const x of r.results) expect(x.ms).toBeGreaterThanOrEqual(0);
+    const plain = c.cli(root, ["exec", "--on", "all", "-e", ADD]);
+    expect(plain.code).toBe(0);
+    expect(plain.out.trim().split("\n").length).toBe(4);
+    expect(plain.out).toMatch(/^web-1\s+ok\s+[\d.]+ ms\s+42$/m);
+  });
+
+  test("on a role, on one node, on a label, on a comma list; from a file", () => {
+    expect(execJson(root, "role:web", ADD).results.map((x) => x.node).sort()).toEqual(["web-1", "web-2"]);
+    expect(execJson(root, "node:db-1", ADD).results.map((x) => x.node)).toEqual(["db-1"]);
+    expect(execJson(root, "label:region=eu", ADD).results.map((x) => x.node)).toEqual(["db-1"]);
+    expect(execJson(root, "node:root-1,role:db", ADD).results.map((x) => x.node).sort()).toEqual(["db-1", "root-1"]);
+    const file = c.box.file("prog.sxs", '[#(load "alu") (alu/mul 6 7)]\n');
+    const r = c.cli(root, ["exec", "--on", "node:web-1", file, "--json"]);
+    expect(JSON.parse(r.out)[0].value).toBe("42");
+  });
+
+  test("each node runs the program with its own state: a value that differs per node comes back per node", () => {
+    // Every node's kv store is its own: each answers what it holds.
+    for (const n of [web1, web2]) c.cli(n, ["exec", "--on", `node:${n.name}`, "-e", `[#(load "kv") (kv/open-memory who) (kv/set who:me "${n.name}")]`]);
+    const r = execJson(root, "role:web", '[#(load "kv") (kv/open-memory who) (kv/get who:me)]');
+    expect(Object.fromEntries(r.results.map((x) => [x.node, x.value]))).toEqual({ "web-1": '"web-1"', "web-2": '"web-2"' });
+  });
+
+  test("a failing program fails on every node; the command names them and exits 1", () => {
+    const r = c.cli(root, ["exec", "--on", "role:web", "-e", '(assert 0 "boom")']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^web-1\s+error\s+[\d.]+ ms\s+Exception during execution: boom \(at exec:1:1\)$/m);
+    expect(r.err).toContain("error: 2 of 2 nodes failed: ");
+  });
+
+  test("an unknown node and an empty selection are errors; a malformed selector is a usage error", () => {
+    const unknown = c.cli(root, ["exec", "--on", "node:nope", "-e", "1"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain('error: Unknown node "nope" in selector "node:nope": it is not a member this node knows');
+    const empty = c.cli(root, ["exec", "--on", "role:none", "-e", "1"]);
+    expect(empty.code).toBe(1);
+    expect(empty.err).toContain('Selector "role:none" selects no node');
+    const bad = c.cli(root, ["exec", "--on", "rol:web", "-e", "1"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('Invalid selector term "rol:web"');
+    expect(c.cli(root, ["exec", "--on", "all"]).code).toBe(2);
+  });
+});
+
+describe("the cluster kernel", () => {
+  test("a stored route serves (cluster/nodes) and a fan-out as JSON", async () => {
+    const nodes = c.box.file("nodes.sxs", '[#(load "http" "cluster") (http/json 200 (cluster/nodes))]\n');
+    const fan = c.box.file("fan.sxs", `[#(load "http" "cluster") (http/json 200 (cluster/exec "role:web" "${ADD.replaceAll('"', '\\"')}"))]\n`);
+    expect(c.cli(root, ["code", "put", "GET /nodes", nodes]).code).toBe(0);
+    expect(c.cli(root, ["code", "put", "GET /fan", fan, "--meta", '{"budgetMs": 2000}']).code).toBe(0);
+    const list = (await (await fetch(`${root.url}/nodes`)).json()) as { name: string; state: string; roles: string[]; kernels: string[] | null }[];
+    expect(list.map((n) => n.name)).toEqual(["root-1", "db-1", "web-1", "web-2"]);
+    expect(list[0]!.kernels).toEqual(KERNELS.split(","));
+    expect(list.find((n) => n.name === "db-1")!.roles).toEqual(["db"]);
+    const res = await fetch(`${root.url}/fan`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ "web-1": 42, "web-2": 42 });
+  });
+
+  test("from an exec'd program: the node itself is run in place, failures are error values", () => {
+    const r = execJson(root, "node:root-1", '[#(load "cluster") (cluster/exec "node:root-1,node:db-1" "[#(load \\"alu\\") (alu/add 1 2)]")]');
+    expect(r.results[0]!.value).toBe('{("root-1" 3) ("db-1" 3)}');
+    // A program whose value is an error value failed, as a job run does.
+    const refused = execJson(root, "node:web-1", '[#(load "cluster") (cluster/exec "all" "1")]');
+    expect(refused.results[0]!.error).toBe('returned an error value: @(cluster: "exec needs the admin permission, and this node\'s certificate (\\"web-1\\") lacks it")');
+    const self = execJson(root, "node:db-1", '[#(load "cluster") (cluster/self)]');
+    expect(self.results[0]!.value).toContain('("name" "db-1") ("state" "alive") ("roles" ["db"]) ("labels" {("region" "eu")})');
+  });
+
+  test("a job calls it on schedule, under its budget", async () => {
+    const job = c.box.file("job.sxs", `[#(load "cluster") (cluster/exec "node:db-1" "${ADD.replaceAll('"', '\\"')}")]\n`);
+    expect(c.cli(root, ["code", "put", "job:fan", job, "--every", "1h"]).code).toBe(0);
+    await until(() => c.cli(root, ["code", "show", "job:fan"]).out.includes('{("db-1" 42)}'), "the job's recorded result");
+  });
+});
+
+describe("the CLI from a machine with no node (--connect, --identity)", () => {
+  test("an admin identity runs exec through a control node, and reads the cluster through any", () => {
+    const r = c.remote(root.bc, ids.op, ["exec", "--on", "all", "-e", ADD, "--json"]);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out) as ExecJson[]).map((x) => x.node).sort()).toEqual(["db-1", "root-1", "web-1", "web-2"]);
+    // Through a node without admin, the other nodes refuse that node's runs, and say why.
+    const via = c.remote(web1.bc, ids.op, ["exec", "--on", "node:web-1,node:db-1", "-e", ADD, "--json"]);
+    expect(via.code).toBe(1);
+    expect(Object.fromEntries((JSON.parse(via.out) as ExecJson[]).map((x) => [x.node, x.value ?? x.error]))).toEqual({
+      "web-1": "42",
+      "db-1": 'refused: "web-1" may not run exec here: its certificate lacks the "admin" permission',
+    });
+    const nodes = c.remote(root.bc, ids.op, ["nodes", "--json"]);
+    expect(nodes.code).toBe(0);
+    expect((JSON.parse(nodes.out) as { name: string }[]).map((m) => m.name).sort()).toEqual(["db-1", "root-1", "web-1", "web-2"]);
+    expect(c.remote(root.bc, ids.op, ["status"]).out).toContain("identity root-1");
+  });
+
+  test("permissions decide: no admin is refused exec and kernel changes, no code is refused code writes", () => {
+    const prog = c.box.file("hi.sxs", '[#(load "http") (http/text 200 "hi")]\n');
+    const noCode = c.remote(root.bc, ids.op, ["code", "put", "GET /hi", prog]);
+    expect(noCode.code).toBe(1);
+    expect(noCode.err).toContain('error: Cannot write code as "op": its certificate lacks the "code" permission (it grants: admin)');
+    const coder = c.remote(root.bc, ids.coder, ["code", "put", "GET /hi", prog]);
+    expect(coder.code).toBe(0);
+    expect(c.cli(root, ["code", "history", "GET /hi"]).out).toContain("\tcoder\t");
+    const noAdmin = c.remote(root.bc, ids.coder, ["exec", "--on", "all", "-e", "1"]);
+    expect(noAdmin.code).toBe(1);
+    expect(noAdmin.err).toContain('error: Cannot run exec as "coder": its certificate lacks the "admin" permission (it grants: code)');
+    const dev = c.remote(root.bc, ids.dev, ["kernels", "load", "fs"]);
+    expect(dev.err).toContain('error: Cannot load a kernel as "dev": its certificate lacks the "admin" permission (it grants: none)');
+    expect(c.remote(root.bc, ids.dev, ["kernels", "ls"]).code).toBe(0);
+  });
+
+  test("clients never join membership; another cluster's identity and a bad file are refused with the reason", () => {
+    expect(Object.keys(states(root)).sort()).toEqual(["db-1", "root-1", "web-1", "web-2"]);
+    const stranger = c.identity("op", { can: ["admin"] }, makeRoot());
+    const r = c.remote(root.bc, stranger, ["nodes"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`error: Cannot connect to "${root.bc}" as "op": it refused wrong-cluster`);
+    const missing = c.remote(root.bc, c.box.file("none.key", ""), ["nodes"]);
+    expect(missing.code).toBe(1);
+    expect(c.remote(root.bc, ids.op, ["run", "x.sxs"]).code).toBe(2);
+    expect(c.remote(root.bc, ids.op, []).code).toBe(2);
+  });
+});
+
+describe("a node killed", () => {
+  test("its entry is unreachable before the deadline and the others still answer", async () => {
+    web2.proc.kill("SIGKILL");
+    await web2.proc.exited;
+    await until(() => states(root)["web-2"] === "dead", "root-1 to see web-2 dead");
+    const r = execJson(root, "all", ADD, ["--timeout", "5s"]);
+    expect(r.code).toBe(1);
+    const byNode = Object.fromEntries(r.results.map((x) => [x.node, x]));
+    expect(byNode["web-2"]).toMatchObject({ ok: false, status: "unreachable", error: "unreachable", detail: "member is dead" });
+    expect(byNode["web-2"]!.ms).toBeLessThan(5000);
+    for (const n of ["root-1", "web-1", "db-1"]) expect(byNode[n]).toMatchObject({ ok: true, value: "42" });
+    expect(r.err).toContain("error: 1 of 4 nodes failed: web-2 (unreachable)");
+    // The cluster kernel says the same, as an error value.
+    const k = execJson(root, "node:root-1", '[#(load "cluster") (cluster/exec "role:web" "1")]');
+    expect(k.results[0]!.value).toBe('{("web-1" 1) ("web-2" @(cluster: unreachable "member is dead"))}');
+  });
+});
