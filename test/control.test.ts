@@ -28,7 +28,6 @@ interface ExecJson {
 let root: ClusterNode;
 let web1: ClusterNode;
 let web2: ClusterNode;
-let db1: ClusterNode;
 const ids = {
   op: c.identity("op", { can: ["admin"] }),
   dev: c.identity("dev"),
@@ -49,7 +48,7 @@ function execJson(n: ClusterNode, on: string, code: string, extra: string[] = []
 beforeAll(async () => {
   root = await c.node("root-1", c.identity("root-1", { can: ["admin", "code"] }), ["--kernels", KERNELS]);
   const join = ["--join", root.bc, "--kernels", KERNELS];
-  [web1, web2, db1] = await Promise.all([
+  [web1, web2] = await Promise.all([
     c.node("web-1", c.identity("web-1", { roles: ["web"] }), join),
     c.node("web-2", c.identity("web-2", { roles: ["web"] }), join),
     c.node("db-1", c.identity("db-1", { roles: ["db"], labels: [["region", "eu"]] }), join),

@@ -12,8 +12,8 @@
  * The shapes are the json kernel's objects and arrays (string keys, brace lists of pairs, bracket
  * lists), so `(http/json 200 (cluster/nodes))` serves them as JSON. Addresses not known are "", a
  * kernel set not known is the symbol `null`. An exec'd value comes back as the
- * value itself when its source form reads back (numbers, strings, symbols, lists), else as its
- * text. Every failure is an error value `@(cluster: …)`, never an exception: outside a cluster node
+ * value itself when its source form reads back (numbers, strings, symbols, lists, NONE), else as
+ * its text. Every failure is an error value `@(cluster: …)`, never an exception: outside a cluster node
  * every call answers `@(cluster: no cluster here)`; exec without the node's `admin` permission or
  * with a bad selector answers `@(cluster: "why")`. `exec` waits at most the caller's remaining time
  * budget (capped by the node; docs/node.md says what the wait costs). Imports only the kernel API.
@@ -21,6 +21,7 @@
 import {
   CLUSTER,
   List,
+  NONE,
   Str,
   T_BRACE,
   T_BRACKET,
@@ -72,6 +73,7 @@ export function nodeValue(n: ClusterNodeInfo): List {
 export function resultValue(r: ClusterExecResult): Value {
   switch (r.status) {
     case "ok": {
+      if (r.value === "<none>") return NONE;
       const source = latin1FromText(r.value);
       return parseValue(source) ?? new Str(source);
     }
