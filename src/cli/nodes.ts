@@ -2,14 +2,19 @@
  * `sup nodes [--json] [--data DIR]`: the members a running node knows, itself included, sorted by
  * name: state, incarnation, roles, addresses, last reported load and change-log position, how far
  * behind this node's log each is (BEHIND, entries) and the first digits of the state hash of the code
- * it serves (CODE: equal on nodes serving the same code), and when the node last heard from each. `--json` gives every field (docs/cluster.md, "Membership on a node").
+ * it serves (CODE: equal on nodes serving the same code), and when the node last heard from each.
+ * `--json` gives every field (docs/cluster.md, "Membership on a node").
+ * `sup nodes revoke NAME [--serial S] [--reason TEXT]`: every node refuses that node's certificate
+ * from now on (admin only), with a result per node told.
  */
+import { EXEC_TIMEOUT_MS_MAX } from "../cluster/mod.ts";
 import type { MemberInfo } from "../node/member-json.ts";
 import { admin, dataDirOf, AdminError } from "./admin-client.ts";
 import { EXIT_FAILURE, EXIT_OK, parse, UsageError } from "./args.ts";
+import { printResults, timeoutOption, type NodeResult } from "./node-results.ts";
 import { errorLine, writeOut } from "./output.ts";
 
-export const NODES_USAGE = "Usage: sup nodes [--json] [--data DIR]";
+export const NODES_USAGE = "Usage: sup nodes [--json] [--data DIR]\n       sup nodes revoke NAME [--serial SERIAL] [--reason TEXT] [--timeout DURATION] [--json] [--data DIR]";
 
 const HEADER = ["NAME", "STATE", "INC", "ROLES", "BACKCHANNEL", "HTTP", "REQS", "LAG", "CPU", "LOG", "BEHIND", "CODE", "HEARD"];
 
@@ -18,8 +23,10 @@ type Member = MemberInfo & { readonly replication?: { readonly stateHash: string
 
 /** Runs the `nodes` subcommand. */
 export async function nodesCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { data: { type: "string" }, json: { type: "boolean" } });
+  const { values, positionals } = parse(argv, { data: { type: "string" }, json: { type: "boolean" }, serial: { type: "string" }, reason: { type: "string" }, timeout: { type: "string" } });
+  if (positionals[0] === "revoke") return revoke(positionals.slice(1), values);
   if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"\n${NODES_USAGE}`);
+  if (values.serial !== undefined || values.reason !== undefined || values.timeout !== undefined) throw new UsageError(`--serial, --reason and --timeout go with "sup nodes revoke"\n${NODES_USAGE}`);
   try {
     const members = (await admin(dataDirOf(values.data), "GET", "/nodes")) as Member[];
     writeOut(values.json ? JSON.stringify(members, null, 2) + "\n" : nodesTable(members));
@@ -64,4 +71,21 @@ function ago(ms: number | null): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s ago`;
   if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m ago`;
   return `${Math.floor(ms / 3_600_000)}h ago`;
+}
+
+/** `sup nodes revoke NAME`. */
+async function revoke(args: string[], values: { data?: string; json?: boolean; serial?: string; reason?: string; timeout?: string }): Promise<number> {
+  const [name, ...extra] = args;
+  if (name === undefined) throw new UsageError(`"sup nodes revoke" needs the NAME of a node\n${NODES_USAGE}`);
+  if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}"\n${NODES_USAGE}`);
+  const timeoutMs = timeoutOption(values.timeout, EXEC_TIMEOUT_MS_MAX);
+  try {
+    const r = (await admin(dataDirOf(values.data), "POST", "/nodes/revoke", { name, serial: values.serial, reason: values.reason, timeoutMs })) as { serial: string; results: NodeResult[] };
+    if (values.json !== true) process.stdout.write(`revoked ${name} (certificate ${r.serial}); nodes told:\n`);
+    return printResults(r.results, values.json === true);
+  } catch (e) {
+    if (!(e instanceof AdminError)) throw e;
+    errorLine(`error: ${e.message}`);
+    return EXIT_FAILURE;
+  }
 }

@@ -226,22 +226,8 @@ const ROUTES: Record<string, Route> = {
     },
   },
   "GET /kernels": { need: "read", what: "list kernels", handle: (node) => ({ set: node.kernelSet(), loaded: node.runtime.kernels() }) },
-  "POST /kernels/load": {
-    need: "admin",
-    what: "load a kernel",
-    handle: async (node, b) => {
-      await node.loadKernel(field(b, "name")!);
-      return { set: node.kernelSet() };
-    },
-  },
-  "POST /kernels/unload": {
-    need: "admin",
-    what: "unload a kernel",
-    handle: async (node, b) => {
-      await node.unloadKernel(field(b, "name")!);
-      return { set: node.kernelSet() };
-    },
-  },
+  "POST /kernels/load": { need: "admin", what: "load a kernel", handle: (node, b) => kernelChange(node, b, "load") },
+  "POST /kernels/unload": { need: "admin", what: "unload a kernel", handle: (node, b) => kernelChange(node, b, "unload") },
   "GET /status": { need: "read", what: "read the status", handle: (node) => node.status() },
   "GET /nodes": {
     need: "read",
@@ -259,6 +245,14 @@ const ROUTES: Record<string, Route> = {
       return node.memory();
     },
   },
+  "POST /nodes/revoke": {
+    need: "admin",
+    what: "revoke a certificate",
+    handle: (node, b, _q, who) => {
+      const timeoutMs = b.timeoutMs === undefined ? undefined : intField(b, "timeoutMs");
+      return cluster(node).revoke(field(b, "name")!, field(b, "serial", false), field(b, "reason", false) ?? "", who.kind === "identity" ? who.cert.name : "admin", timeoutMs);
+    },
+  },
   "POST /exec": {
     need: "admin",
     what: "run exec",
@@ -269,6 +263,19 @@ const ROUTES: Record<string, Route> = {
     },
   },
 };
+
+/** Loads or unloads a kernel: here, or with `on` on the nodes it selects (a result per node). */
+async function kernelChange(node: SupNode, b: Json, op: "load" | "unload"): Promise<unknown> {
+  const name = field(b, "name")!;
+  const on = field(b, "on", false);
+  if (on === undefined) {
+    if (op === "load") await node.loadKernel(name);
+    else await node.unloadKernel(name);
+    return { set: node.kernelSet() };
+  }
+  const timeoutMs = b.timeoutMs === undefined ? undefined : intField(b, "timeoutMs");
+  return { results: await cluster(node).kernels(op, name, on, timeoutMs) };
+}
 
 /** Why `principal` may not use `route`, or null when it may. */
 function refusal(route: Route, principal: Principal): AdminRequestError | null {

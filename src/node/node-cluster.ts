@@ -17,7 +17,7 @@ import { CommandsCore, MembershipOptionsError, Prng, type MemberMeta, type Membe
 import { SupError } from "../errors.ts";
 import { Sym } from "../lang/value.ts";
 import { log } from "../log.ts";
-import { Backchannel, loadIdentityFile, NodeIdentity, validityAt, type Certificate } from "../net/mod.ts";
+import { Backchannel, DialError, loadIdentityFile, NodeIdentity, validityAt, type Certificate } from "../net/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { defaultAdvertisedHost, isAddress, isUnspecifiedHost, joinAddress, splitAddress } from "./address.ts";
 import { CoreHost, type CoreTransport } from "./core-host.ts";
@@ -26,6 +26,8 @@ import type { MemberInfo } from "./member-json.ts";
 import { NodeMembership } from "./members.ts";
 import { NodeClients, type AdminHandler } from "./node-clients.ts";
 import { clientIdOf, NodeCommands, type ExecInput, type ExecResultJson, type ExecRunner } from "./node-commands.ts";
+import { kernelTask, revokeTask, runTask, type TaskNode } from "./control-tasks.ts";
+import { Revocations, type Revocation } from "./revocations.ts";
 
 /** The backchannel port when --listen is not given. */
 export const DEFAULT_BACKCHANNEL_PORT = 7000;
@@ -62,12 +64,22 @@ export interface ClusterNode {
   readonly admin: AdminHandler;
   /** Runs an exec'd program on this node. */
   readonly run: ExecRunner;
+  /** Changes the node's kernel set (control tasks). */
+  loadKernel(name: string): Promise<void>;
+  unloadKernel(name: string): Promise<void>;
 }
 
 /** The cluster could not start; its message names the file or setting. */
 export class ClusterStartError extends SupError {
   constructor(message: string) {
     super("cluster-start", message);
+  }
+}
+
+/** A control-plane command cannot be carried out as asked (revoking itself, an unknown serial). */
+export class ClusterCommandError extends SupError {
+  constructor(message: string) {
+    super("cluster-command", message);
   }
 }
 
@@ -93,6 +105,7 @@ export class NodeCluster {
   readonly commands: NodeCommands;
   readonly clients: NodeClients;
   private worker: ExecWorker | null = null;
+  private revokedSelfLogged = false;
   private stopping: Promise<void> | null = null;
 
   private constructor(
@@ -103,8 +116,9 @@ export class NodeCluster {
     readonly advertise: string,
     node: ClusterNode,
     join: string | null,
+    readonly revocations: Revocations,
   ) {
-    this.host = new CoreHost(coreTransport(backchannel));
+    this.host = new CoreHost(coreTransport(backchannel, (detail) => this.refusedAsRevoked(detail)));
     const cert = identity.cert;
     const meta = (): MemberMeta => ({
       serial: cert.serial,
@@ -123,7 +137,8 @@ export class NodeCluster {
       if (e.type === "member" && e.state === "dead" && backchannel.peer(e.name) !== undefined) backchannel.disconnect(e.name, "local", "member declared dead");
     });
     const commands = new CommandsCore({ name: identity.name, now: performance.now(), random: new Prng(crypto.getRandomValues(new Uint32Array(1))[0]!) });
-    this.commands = new NodeCommands(identity.name, this.host.add(commands), (name) => this.certOf(name), node.run);
+    const taskNode: TaskNode = { loadKernel: (k) => node.loadKernel(k), unloadKernel: (k) => node.unloadKernel(k), kernelSet: () => [...node.kernels()], revoke: (r) => this.applyRevocation(r) };
+    this.commands = new NodeCommands(identity.name, this.host.add(commands), (name) => this.certOf(name), node.run, (task) => runTask(taskNode, task, Date.now()));
     this.clients = new NodeClients(() => this.backchannel, this.host, node.admin);
   }
 
@@ -162,9 +177,11 @@ export class NodeCluster {
     const { host, port } = splitAddress(listen);
     let cluster: NodeCluster | null = null;
     let unroutedLogSecond = 0;
+    const revocations = new Revocations(store);
     const bc = Backchannel.start({
       identity,
       listen: { host, port },
+      revoked: (sc) => revocations.reason(sc.cert.serial),
       onPeer: (p) => cluster?.host.peerUp(p.name, p.direction),
       onPeerLost: (p, cause) => cluster?.host.peerLost(p.name, cause === "local"),
       onMessage: (p, m) => {
@@ -183,13 +200,15 @@ export class NodeCluster {
     const bound = bc.address!;
     const advertise = advertised ?? joinAddress(isUnspecifiedHost(bound.host) ? defaultAdvertisedHost() : bound.host, bound.port);
     try {
-      cluster = new NodeCluster(identity, file, store, bc, advertise, node, join ?? null);
+      cluster = new NodeCluster(identity, file, store, bc, advertise, node, join ?? null, revocations);
     } catch (e) {
       void bc.close();
       // The certificate allows more than member metadata carries (e.g. 32 roles against 16).
       if (e instanceof MembershipOptionsError) throw new ClusterStartError(`Cannot start node with identity "${file}": ${e.message.replace(/^Cannot start membership: /, "its member metadata is too large: ")}`);
       throw e;
     }
+    const own = revocations.reason(identity.cert.serial);
+    if (own !== null) cluster.logRevokedSelf(own);
     // Only a node that started is remembered, so a typo in a flag leaves the store as it was.
     store.putSetting(SETTING_IDENTITY, file);
     store.putSetting(SETTING_CLUSTER_ID, identity.clusterId);
@@ -245,7 +264,56 @@ export class NodeCluster {
 
   /** Serials of the certificates this node refuses. */
   revokedSerials(): string[] {
-    return [];
+    return this.revocations.serials();
+  }
+
+  /** Has the nodes a selector picks change their kernel set; every target's result by the deadline. */
+  kernels(op: "load" | "unload", name: string, on: string, timeoutMs?: number): Promise<ExecResultJson[]> {
+    return this.commands.doTask(NodeCommands.targets(on, this.nodes()), kernelTask(op, name), timeoutMs);
+  }
+
+  /**
+   * Revokes a member's certificate: every member this node can reach is told (the revoked one too,
+   * so it knows), and once they have answered this node refuses it too (refusing it first would
+   * cut the connection its answer comes back on). `serial` defaults to the member's, as membership
+   * knows it.
+   */
+  async revoke(name: string, serial: string | undefined, reason: string, by: string, timeoutMs?: number): Promise<{ serial: string; results: ExecResultJson[] }> {
+    if (name === this.identity.name) throw new ClusterCommandError(`Cannot revoke "${name}" from itself: revoke it from another node with the admin permission`);
+    const members = this.nodes();
+    const s = serial ?? members.find((m) => m.name === name)?.serial ?? this.revocations.list().find((x) => x.name === name)?.serial;
+    if (s === undefined) throw new ClusterCommandError(`Cannot revoke "${name}": no member of that name is known here; give --serial (sup identity show FILE prints it)`);
+    const r = { serial: s, name, reason, by };
+    const t0 = performance.now();
+    const others = members.filter((m) => !m.self && m.state !== "left").map((m) => ({ name: m.name, address: m.backchannel, state: m.state }));
+    const told = others.length === 0 ? [] : await this.commands.doTask(others, revokeTask(r), timeoutMs);
+    const known = !this.applyRevocation({ ...r, at: Date.now() });
+    const here: ExecResultJson = { node: this.identity.name, ok: true, status: "ok", value: known ? "revoked already" : "revoked", ms: Math.round((performance.now() - t0) * 10) / 10 };
+    return { serial: s, results: [here, ...told] };
+  }
+
+  /** Records a revocation and enforces it: connections with that certificate close at once. */
+  private applyRevocation(r: Revocation): boolean {
+    if (!this.revocations.add(r)) return false;
+    if (r.serial === this.identity.cert.serial) {
+      this.logRevokedSelf(this.revocations.reason(r.serial)!);
+      return true;
+    }
+    log("warn", "certificate revoked", { name: r.name, serial: r.serial, by: r.by, reason: r.reason });
+    this.backchannel.recheck();
+    return true;
+  }
+
+  /** Says, once, that this node's own certificate is revoked: the cluster refuses it. */
+  logRevokedSelf(detail: string): void {
+    if (this.revokedSelfLogged) return;
+    this.revokedSelfLogged = true;
+    log("error", "this node's certificate is revoked: the cluster refuses it", { name: this.identity.name, serial: this.identity.cert.serial, detail });
+  }
+
+  /** A peer refused a dial as revoked: when it is this node's certificate, say so. */
+  private refusedAsRevoked(detail: string): void {
+    if (detail.includes(`"${this.identity.name}" (serial ${this.identity.cert.serial})`)) this.logRevokedSelf(`refused by a peer: ${detail}`);
   }
 
   /** The certificate behind a core's peer name (a member, or a client as `client#ID`), while connected. */
@@ -287,10 +355,17 @@ function advertisedHttp(http: string | null, advertise: string): string {
   return isUnspecifiedHost(host) ? joinAddress(splitAddress(advertise).host, port) : http;
 }
 
-/** The core host's view of the backchannel: a client's core name (`client#ID`) sends to that client. */
-function coreTransport(bc: Backchannel): CoreTransport {
+/**
+ * The core host's view of the backchannel: a client's core name (`client#ID`) sends to that client;
+ * a dial a peer refuses as revoked is reported (`revokedByPeer`, with the peer's detail).
+ */
+function coreTransport(bc: Backchannel, revokedByPeer: (detail: string) => void): CoreTransport {
   return {
-    dial: (host, port) => bc.dial(host, port),
+    dial: (host, port) =>
+      bc.dial(host, port).catch((e: unknown) => {
+        if (e instanceof DialError && e.handshake?.reason === "revoked" && e.handshake.byPeer) revokedByPeer(e.handshake.detail);
+        throw e;
+      }),
     send: (peer, msg) => {
       const id = clientIdOf(peer);
       if (id === null) return bc.send(peer, msg);

@@ -7,7 +7,7 @@
  * the peers just before it leave first (the backchannel seals and writes at the end of a turn).
  */
 import { type CommandResult, type CommandsEvent, type CommandsRequest, type CommandTarget, type RunAnswer, type RunTicket, parseSelector, select } from "../cluster/mod.ts";
-import { latin1FromText, textFromLatin1 } from "../lang/mod.ts";
+import { latin1FromText, textFromLatin1, type List } from "../lang/mod.ts";
 import { log } from "../log.ts";
 import { can, type Certificate } from "../net/mod.ts";
 import type { CoreHandle } from "./core-host.ts";
@@ -52,6 +52,9 @@ export interface ExecResultJson {
 /** Runs an exec'd program here (source and answer as latin1 byte strings, as the wire has them); never throws. */
 export type ExecRunner = (tenant: string, code: string, budgetMs: number) => RunAnswer;
 
+/** Carries out a control task here (control-tasks.ts); never rejects for a failure the task can meet. */
+export type TaskRunner = (task: List) => Promise<RunAnswer>;
+
 /** See the file comment. */
 export class NodeCommands {
   private nextId = 1;
@@ -64,6 +67,7 @@ export class NodeCommands {
     /** The certificate of the peer or client behind a core name, or undefined when it is gone. */
     private readonly certOf: (name: string) => Certificate | undefined,
     private readonly run: ExecRunner,
+    private readonly tasks: TaskRunner,
   ) {
     handle.subscribe((e) => this.event(e));
   }
@@ -88,6 +92,15 @@ export class NodeCommands {
     });
   }
 
+  /** Has every target carry out a control task; every target's result (JSON) by the deadline. */
+  doTask(targets: readonly CommandTarget[], task: List, timeoutMs = EXEC_TIMEOUT_MS_DEFAULT): Promise<ExecResultJson[]> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.waiting.set(id, (results) => resolve(results.map(resultJson)));
+      this.handle.request({ type: "do", id, targets, task, timeoutMs });
+    });
+  }
+
   private event(e: CommandsEvent): void {
     switch (e.type) {
       case "done": {
@@ -100,21 +113,25 @@ export class NodeCommands {
         log("warn", "commands message refused", { peer: e.peer, reason: e.reason });
         return;
       case "run":
-        setImmediate(() => this.handle.request({ type: "answer", ticket: e.ticket, answer: this.answer(e.ticket, e.tenant, e.code, e.budgetMs) }));
+        setImmediate(() => this.handle.request({ type: "answer", ticket: e.ticket, answer: this.refusal(e.ticket, "run exec") ?? this.run(e.tenant, e.code, e.budgetMs) }));
+        return;
+      case "do":
+        setImmediate(() => {
+          const refused = this.refusal(e.ticket, "change this node");
+          void (refused !== null ? Promise.resolve(refused) : this.tasks(e.task)).then((answer) => this.handle.request({ type: "answer", ticket: e.ticket, answer }));
+        });
         return;
     }
   }
 
-  private answer(ticket: RunTicket, tenant: string, code: string, budgetMs: number): RunAnswer {
-    if (ticket.to !== this.self) {
-      const cert = this.certOf(ticket.to);
-      if (cert === undefined) return { ok: false, error: `refused: "${ticket.to}" is no longer connected` };
-      if (!can(cert, "admin")) {
-        log("warn", "exec refused", { from: cert.name, reason: "no admin permission" });
-        return { ok: false, error: `refused: "${cert.name}" may not run exec here: its certificate lacks the "admin" permission` };
-      }
-    }
-    return this.run(tenant, code, budgetMs);
+  /** Why the asker behind a ticket may not do `what` here (it needs `admin`), or null. Texts as latin1. */
+  private refusal(ticket: RunTicket, what: string): RunAnswer | null {
+    if (ticket.to === this.self) return null;
+    const cert = this.certOf(ticket.to);
+    if (cert === undefined) return { ok: false, error: latin1FromText(`refused: "${ticket.to}" is no longer connected`) };
+    if (can(cert, "admin")) return null;
+    log("warn", "command refused", { from: cert.name, what, reason: "no admin permission" });
+    return { ok: false, error: latin1FromText(`refused: "${cert.name}" may not ${what} here: its certificate lacks the "admin" permission`) };
   }
 }
 

@@ -160,6 +160,8 @@ export class SupNode {
         logPosition: () => store.log.size,
         admin: (request, principal) => handleAdmin(started, request, principal),
         run: started.clusterServiceNode.run,
+        loadKernel: (k) => started.loadKernel(k),
+        unloadKernel: (k) => started.unloadKernel(k),
       });
       node.replication = startReplication(store, node.id, node.cluster, {
         kernel: (op, name) => started.applyKernelEntry(op, name),
