@@ -6,6 +6,8 @@
  * job and an exec'd program. Every process and file is removed at the end.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { makeRoot } from "../src/net/mod.ts";
 import { ClusterBox, until, type ClusterNode } from "./support/cluster-box.ts";
 
@@ -187,6 +189,56 @@ describe("the CLI from a machine with no node (--connect, --identity)", () => {
     expect(missing.code).toBe(1);
     expect(c.remote(root.bc, ids.op, ["run", "x.sxs"]).code).toBe(2);
     expect(c.remote(root.bc, ids.op, []).code).toBe(2);
+  });
+});
+
+describe("sup kernels load|unload --on", () => {
+  const kernelsOf = (n: ClusterNode) => new Set(c.cli(n, ["kernels", "ls"]).out.split("\n").map((l) => l.split("\t")[0]));
+
+  test("a kernel loads on the selected node only, with a result per node, and unloads again", () => {
+    const r = c.cli(root, ["kernels", "load", "fs", "--on", "node:web-1", "--json"]);
+    expect(r.code).toBe(0);
+    const [one] = JSON.parse(r.out) as ExecJson[];
+    expect(one).toMatchObject({ node: "web-1", ok: true, status: "ok" });
+    expect(one!.value).toStartWith("kernel set: ");
+    expect(one!.value).toEndWith(" fs");
+    expect(kernelsOf(web1).has("fs")).toBe(true);
+    expect(kernelsOf(web2).has("fs")).toBe(false);
+    // The capability is real: web-1's programs may now use fs.
+    expect(execJson(root, "node:web-1", '[#(load "fs") 1]').results[0]!.ok).toBe(true);
+    expect(execJson(root, "node:web-2", '[#(load "fs") 1]').results[0]!.ok).toBe(false);
+    expect(c.cli(root, ["kernels", "unload", "fs", "--on", "node:web-1"]).code).toBe(0);
+    expect(kernelsOf(web1).has("fs")).toBe(false);
+  });
+
+  test("a kernel a node cannot load fails there with its error and changes nothing; the others still load it", () => {
+    // Only web-2 has the kernel (in its data directory, on its kernel search path).
+    mkdirSync(join(web2.data, "mine"));
+    writeFileSync(join(web2.data, "mine", "kernel.sxs"), '#(define-kernel mine "mod.ts" [ (define-function seven () :int) ])\n');
+    writeFileSync(join(web2.data, "mine", "mod.ts"), "export default { apiVersion: 1, create: () => ({ functions: { seven: () => 7 } }) };\n");
+    const before = c.cli(web1, ["kernels", "ls"]).out;
+    const r = c.cli(root, ["kernels", "load", "mine", "--on", "role:web"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^web-1\s+error\s+[\d.]+ ms\s+Cannot load kernel "mine": /m);
+    expect(r.out).toMatch(/^web-2\s+ok\s+[\d.]+ ms\s+kernel set: .* mine$/m);
+    expect(r.err).toContain("error: 1 of 2 nodes failed: web-1 (error)");
+    expect(c.cli(web1, ["kernels", "ls"]).out).toBe(before);
+    expect(execJson(root, "node:web-2", '[#(load "mine") (mine/seven)]').results[0]!.value).toBe("7");
+  });
+
+  test("a node stops serving HTTP when http is unloaded and serves again when it is loaded, without a restart", async () => {
+    expect((await fetch(`${web1.url}/`)).status).toBe(200);
+    expect(c.cli(root, ["kernels", "unload", "http", "--on", "node:web-1"]).code).toBe(0);
+    expect(await fetch(`${web1.url}/`).then(() => "served", () => "refused")).toBe("refused");
+    expect(c.cli(root, ["kernels", "load", "http", "--on", "node:web-1"]).code).toBe(0);
+    const http = (JSON.parse(c.cli(web1, ["status", "--json"]).out) as { http: string }).http;
+    expect((await fetch(`http://${http}/`)).status).toBe(200);
+  });
+
+  test("an operator without admin is refused; a selector of nothing is an error", () => {
+    expect(c.remote(root.bc, ids.coder, ["kernels", "load", "fs", "--on", "all"]).err).toContain('error: Cannot load a kernel as "coder": its certificate lacks the "admin" permission');
+    expect(c.cli(root, ["kernels", "load", "fs", "--on", "role:none"]).err).toContain('Selector "role:none" selects no node');
+    expect(c.cli(root, ["kernels", "load", "fs", "--on", "role:"]).code).toBe(2);
   });
 });
 

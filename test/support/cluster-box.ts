@@ -36,7 +36,8 @@ export class ClusterBox {
 
   /** Starts a node named after its identity file's certificate, with `args` (e.g. `--join`, `--kernels`). */
   async node(name: string, identityFile: string, args: string[] = [], data = this.box.dataDir(name)): Promise<ClusterNode> {
-    const n = await this.box.start(data, ["--identity", identityFile, "--listen", "127.0.0.1:0", ...args], { SUP_LOG: "info" });
+    const listen = args.includes("--listen") ? [] : ["--listen", "127.0.0.1:0"];
+    const n = await this.box.start(data, ["--identity", identityFile, ...listen, ...args], { SUP_LOG: "info" });
     const bc = /backchannel (127\.0\.0\.1:\d+)/.exec(n.stderr())?.[1];
     if (bc === undefined) throw new Error(`no backchannel address in:\n${n.stderr()}`);
     return { ...n, name, bc };
@@ -64,6 +65,14 @@ export class ClusterBox {
   cleanup(): void {
     this.box.cleanup();
   }
+}
+
+/** A TCP port free right now on 127.0.0.1 (for a node that must keep its address across restarts). */
+export function freePort(): number {
+  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = l.port;
+  l.stop(true);
+  return port;
 }
 
 /** Waits until `cond` holds, polling; throws naming `what` after `ms`. */
