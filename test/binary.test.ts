@@ -166,12 +166,12 @@ describe("a node started from the binary", () => {
 });
 
 describe("a cluster from the binary alone", () => {
-  test("sup identity makes a root and two identities; a second node joins the first with sup --identity F --join H:P", async () => {
+  test("sup identity makes a root and two identities; a second node joins the first with sup --identity F --join H:P; exec and cluster/exec work", async () => {
     const at = (f: string) => join(box.dir, f);
     const root = box.run({ args: ["identity", "root", "--out", at("root.key")] });
     expect(root.code).toBe(0);
-    for (const n of ["a", "b"]) expect(box.run({ args: ["identity", "issue", n, "--root", at("root.key"), "--out", at(`${n}.key`)] }).code).toBe(0);
-    const a = box.spawn({ args: ["start", "--http", "127.0.0.1:0", "--data", at("a-data"), "--identity", at("a.key"), "--listen", "127.0.0.1:0"] });
+    for (const n of ["a", "b"]) expect(box.run({ args: ["identity", "issue", n, "--root", at("root.key"), "--out", at(`${n}.key`), ...(n === "a" ? ["--can", "admin"] : [])] }).code).toBe(0);
+    const a = box.spawn({ args: ["start", "--http", "127.0.0.1:0", "--data", at("a-data"), "--identity", at("a.key"), "--listen", "127.0.0.1:0", "--kernels", "http,alu,cluster"] });
     await startedNode(a);
     const status = box.run({ args: ["status", "--data", at("a-data")] });
     expect(status.out).toContain(`cluster ${root.out.trim()}`);
@@ -185,6 +185,11 @@ describe("a cluster from the binary alone", () => {
       await Bun.sleep(50);
     }
     expect(nodes).toMatch(/^b\s+alive/m);
+    // sup exec, and (cluster/exec …), whose exec worker is an entry point of its own in the binary.
+    const exec = box.run({ args: ["exec", "--on", "all", "-e", '[#(load "alu") (alu/add 40 2)]', "--data", at("a-data")] });
+    expect(exec.out).toMatch(/^b\s+ok\s+[\d.]+ ms\s+42$/m);
+    const kernel = box.run({ args: ["exec", "--on", "node:a", "-e", '[#(load "cluster") (cluster/exec "all" "7")]', "--data", at("a-data")] });
+    expect(kernel.out).toContain('{("a" 7) ("b" 7)}');
     a.kill("SIGTERM");
     b.kill("SIGTERM");
     expect(await a.exited).toBe(0);

@@ -111,7 +111,8 @@ export async function buildBinary(options: BinaryBuildOptions): Promise<BuildInf
   const outfile = resolve(options.outfile);
   mkdirSync(dirname(outfile), { recursive: true });
   const result = await Bun.build({
-    entrypoints: [join(ROOT, "src", "cli", "main.ts")],
+    // The exec worker is its own entry point: a compiled binary starts workers only from its entry points.
+    entrypoints: [join(ROOT, "src", "cli", "main.ts"), join(ROOT, "src", "node", "exec-worker.ts")],
     compile: {
       outfile,
       ...(options.target !== null ? { target: options.target as Bun.Build.CompileTarget } : {}),

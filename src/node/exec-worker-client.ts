@@ -6,11 +6,15 @@
  */
 import { log, logEnabled, type LogLevel } from "../log.ts";
 import type { CommandTarget } from "../cluster/mod.ts";
+import { BUILD_INFO } from "../kernel/embedded.ts";
 import { DONE_SLOT, HEADER_BYTES, LENGTH_SLOT, RESULTS_BYTES_MAX, type WorkerExec, type WorkerInit, type WorkerResult } from "./exec-worker-protocol.ts";
 
-/** Where the worker's module is: beside this file from source, and as its own entry point in a binary. */
+/**
+ * Where the worker's module is: beside this file from source; in a compiled binary, the entry point
+ * the build added for it, named by its path under the entry points' common folder (src/).
+ */
 function workerUrl(): string {
-  return new URL("./exec-worker.ts", import.meta.url).href;
+  return BUILD_INFO !== null ? "./node/exec-worker.ts" : new URL("./exec-worker.ts", import.meta.url).href;
 }
 
 /** The level this thread logs at, for the worker to log at too. */
