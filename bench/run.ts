@@ -28,6 +28,9 @@
  * `--only memory` runs bench/memory.ts: 200,000 requests to a stored route that makes a new
  * symbol and a 1 KiB string each; the node's resident memory must end within 20 MiB of where it began.
  *
+ * `--only control` runs bench/control.ts: `sup exec --on all` round trips against 1, 5 and 10 real
+ * nodes (p50/p99), next to the same nodes asked one after another.
+ *
  * `--only startup` runs bench/startup.ts: the compiled binary's start-up next to bare Bun, its size
  * and an idle node's memory (`--sup` names the binary; default dist/sup, built when missing).
  */
@@ -38,6 +41,7 @@ import { parseArgs } from "node:util";
 import { ProgramHost } from "../src/node/program-host.ts";
 import { read, runProgram, setTierMode, type TierMode } from "../src/lang/mod.ts";
 import { backchannelBench } from "./backchannel.ts";
+import { controlBench } from "./control.ts";
 import { httpBench } from "./http.ts";
 import { membersBench } from "./members.ts";
 import { membershipBench } from "./membership.ts";
@@ -102,6 +106,7 @@ async function main(): Promise<void> {
   if (only?.includes("replication")) failures += await replicationBench();
   if (only?.includes("backchannel")) failures += await backchannelBench();
   if (only?.includes("memory")) failures += await memoryBench();
+  if (only?.includes("control")) failures += await controlBench();
   if (failures > 0) process.exit(1);
 }
 

@@ -25,19 +25,29 @@ Commands:
                       any member); --advertise: the address peers dial when it is not the listen one
   --identity FILE --join HOST:PORT
                       The same as start: join a cluster (no subcommand)
+  --connect HOST:PORT --identity FILE COMMAND ...
+                      Run code, kernels, status, nodes or exec against a node over the
+                      backchannel, from a machine with no node, as that identity (its
+                      permissions decide: code for code writes, admin for the control plane)
   identity root|issue|request|sign|accept|show
                       Cluster root keys and node identities (sup identity for the options)
   nodes [--json]      The members a running node knows: state, incarnation, roles, addresses,
                       load, change-log position, how far behind each is and its code's state
                       hash, last heard (--json: every metadata field)
+  nodes revoke NAME [--serial SERIAL] [--reason TEXT] [--timeout D] [--json]
+                      Every node refuses that node's certificate from now on (admin)
+  exec --on SELECTOR (-e EXPR | FILE) [--timeout D] [--json] [--tenant T]
+                      Run a program on every node the selector picks; a result per node
+                      (ok, error, timeout, unreachable); exit 1 when any failed (admin)
   code put NAME FILE | ls | show NAME [--version N] | history NAME | rollback NAME [--to N] | rm NAME
                       Read and change a running node's code (--data DIR, --tenant T); in a
                       cluster every write goes to every node: --on SELECTOR for some nodes only,
                       --wait [all|N] [--timeout D] to return once they applied it (one line per
                       node), jobs: --every D, --each-node (else one node of the cluster runs it);
                       versions written on two nodes at once are named N@ORIGIN
-  kernels ls | load NAME | unload NAME
-                      A running node's kernel set (ls: built in, or the directory each came from)
+  kernels ls | load NAME | unload NAME [--on SELECTOR [--timeout D] [--json]]
+                      A running node's kernel set (ls: built in, or the directory each came from);
+                      with --on, change it on every node the selector picks (admin)
   status              What a running node reports about itself (identity, cluster id, backchannel,
                       state hash of its code, change-log size)
   health [URL | --http HOST:PORT]
@@ -52,6 +62,9 @@ Options:
   --no-check          Run without the static type check
   --max-steps N       Stop the program after N steps (lambda calls and loop turns)
   --max-ms N          Stop the program after N milliseconds
+
+Selectors (--on): all, node:NAME, role:R, label:K=V, or a comma-separated list of these.
+Durations (--timeout, --every): a number with a unit, e.g. 500ms, 10s, 5m.
 
 Exit codes: 0 success, 1 failure (parse, check, uncaught exception, missing file, no node,
 output that cannot be written), 2 usage error.
