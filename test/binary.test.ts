@@ -76,7 +76,7 @@ describe("sup version", () => {
     expect(lines[1]).toBe(`bun ${Bun.version}`);
     expect(lines[2]).toMatch(head === "" ? /^commit \S+$/ : new RegExp(`^commit ${head}(\\+dirty)?$`));
     expect(lines[3]).toBe(`target ${process.platform}-${process.arch}-glibc`);
-    expect(lines[4]).toBe("kernels alu code forge fs http io json kv random");
+    expect(lines[4]).toBe("kernels alu cluster code forge fs http io json kv random");
     expect(lines[5]).toMatch(new RegExp(`^native ${NATIVE_KERNELS.join(" ")} \\(prebuilt for ${process.platform}-${process.arch}-glibc by .+\\)$`));
     expect(lines[6]).toBe(`from binary ${box.sup}`);
   });
