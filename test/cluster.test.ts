@@ -94,8 +94,8 @@ describe("a first join between real processes", () => {
     expect(w.backchannel).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(nodes(webData).find((m) => m.name === "root-1")!.backchannel).toBe(rootNode.bc);
     const table = box.cli(rootData, ["nodes"]).out;
-    expect(table).toMatch(/^NAME\s+STATE\s+INC\s+ROLES\s+BACKCHANNEL\s+HTTP\s+REQS\s+LAG\s+CPU\s+LOG\s+BEHIND\s+CODE\s+HEARD\n/);
-    expect(table).toMatch(/\nweb-1\s+alive\s+0\s+web\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:\d+\s+\d+\s+\d+ms\s+\d+%\s+\d+\s+(\d+|-)\s+([0-9a-f]{8}|-)\s+\d+\.\ds ago\n/);
+    expect(table).toMatch(/^NAME\s+STATE\s+INC\s+ROLES\s+BACKCHANNEL\s+HTTP\s+REQS\s+LAG\s+CPU\s+LOG\s+BEHIND\s+CODE\s+HEARD\s+KERNELS\n/);
+    expect(table).toMatch(/\nweb-1\s+alive\s+0\s+web\s+127\.0\.0\.1:\d+\s+127\.0\.0\.1:\d+\s+\d+\s+\d+ms\s+\d+%\s+\d+\s+(\d+|-)\s+([0-9a-f]{8}|-)\s+\d+\.\ds ago\s+\S+\n/);
     const status = box.cli(webData, ["status"]).out;
     expect(status).toContain("identity web-1");
     expect(status).toContain(`cluster ${root.clusterId}`);

@@ -130,7 +130,7 @@ describe("the cluster kernel", () => {
 
   test("from an exec'd program: the node itself is run in place, failures are error values", () => {
     const r = execJson(root, "node:root-1", '[#(load "cluster") (cluster/exec "node:root-1,node:db-1" "[#(load \\"alu\\") (alu/add 1 2)]")]');
-    expect(r.results[0]!.value).toBe('{("root-1" 3) ("db-1" 3)}');
+    expect(r.results[0]!.value).toBe('{("db-1" 3) ("root-1" 3)}');
     // A program whose value is an error value failed, as a job run does.
     const refused = execJson(root, "node:web-1", '[#(load "cluster") (cluster/exec "all" "1")]');
     expect(refused.results[0]!.error).toBe('returned an error value: @(cluster: "exec needs the admin permission, and this node\'s certificate (\\"web-1\\") lacks it")');
@@ -195,7 +195,7 @@ describe("the CLI from a machine with no node (--connect, --identity)", () => {
 describe("sup kernels load|unload --on", () => {
   const kernelsOf = (n: ClusterNode) => new Set(c.cli(n, ["kernels", "ls"]).out.split("\n").map((l) => l.split("\t")[0]));
 
-  test("a kernel loads on the selected node only, with a result per node, and unloads again", () => {
+  test("a kernel loads on the selected node only, with a result per node, sup nodes shows it, and it unloads again", async () => {
     const r = c.cli(root, ["kernels", "load", "fs", "--on", "node:web-1", "--json"]);
     expect(r.code).toBe(0);
     const [one] = JSON.parse(r.out) as ExecJson[];
@@ -204,6 +204,11 @@ describe("sup kernels load|unload --on", () => {
     expect(one!.value).toEndWith(" fs");
     expect(kernelsOf(web1).has("fs")).toBe(true);
     expect(kernelsOf(web2).has("fs")).toBe(false);
+    // The new set reaches the others through membership: sup nodes on root-1 shows it.
+    const setOf = (name: string) => (JSON.parse(c.cli(root, ["nodes", "--json"]).out) as { name: string; kernels: string[] }[]).find((m) => m.name === name)!.kernels;
+    await until(() => setOf("web-1").includes("fs"), "root-1 to see web-1's new kernel set");
+    expect(setOf("web-2")).not.toContain("fs");
+    expect(c.cli(root, ["nodes"]).out).toMatch(/^web-1\s.*\S*,fs$/m);
     // The capability is real: web-1's programs may now use fs.
     expect(execJson(root, "node:web-1", '[#(load "fs") 1]').results[0]!.ok).toBe(true);
     expect(execJson(root, "node:web-2", '[#(load "fs") 1]').results[0]!.ok).toBe(false);

@@ -2,8 +2,8 @@
  * `sup nodes [--json] [--data DIR]`: the members a running node knows, itself included, sorted by
  * name: state, incarnation, roles, addresses, last reported load and change-log position, how far
  * behind this node's log each is (BEHIND, entries) and the first digits of the state hash of the code
- * it serves (CODE: equal on nodes serving the same code), and when the node last heard from each.
- * `--json` gives every field (docs/cluster.md, "Membership on a node").
+ * it serves (CODE: equal on nodes serving the same code), when the node last heard from each, and its
+ * kernel set. `--json` gives every field (docs/cluster.md, "Membership on a node").
  * `sup nodes revoke NAME [--serial S] [--reason TEXT]`: every node refuses that node's certificate
  * from now on (admin only), with a result per node told.
  */
@@ -16,7 +16,7 @@ import { errorLine, writeOut } from "./output.ts";
 
 export const NODES_USAGE = "Usage: sup nodes [--json] [--data DIR]\n       sup nodes revoke NAME [--serial SERIAL] [--reason TEXT] [--timeout DURATION] [--json] [--data DIR]";
 
-const HEADER = ["NAME", "STATE", "INC", "ROLES", "BACKCHANNEL", "HTTP", "REQS", "LAG", "CPU", "LOG", "BEHIND", "CODE", "HEARD"];
+const HEADER = ["NAME", "STATE", "INC", "ROLES", "BACKCHANNEL", "HTTP", "REQS", "LAG", "CPU", "LOG", "BEHIND", "CODE", "HEARD", "KERNELS"];
 
 /** A member with what the answering node knows of its replication (node.ts, MemberReplication). */
 type Member = MemberInfo & { readonly replication?: { readonly stateHash: string | null; readonly behind: number | null } };
@@ -62,6 +62,7 @@ function row(m: Member): string[] {
     m.replication?.behind == null ? "-" : String(m.replication.behind),
     m.replication?.stateHash == null ? "-" : m.replication.stateHash.slice(0, 8),
     m.self ? "-" : ago(m.lastHeardAgoMs),
+    m.kernels.join(",") || "-",
   ];
 }
 

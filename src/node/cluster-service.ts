@@ -49,7 +49,9 @@ export class NodeClusterService implements ClusterService {
   }
 
   nodes(): ClusterNodeInfo[] {
-    return this.members().map((m) => info(m, m.self ? this.node.kernels() : m.kernels));
+    // Itself first, then the others by name (membership's order).
+    const all = this.members();
+    return [...all.filter((m) => m.self), ...all.filter((m) => !m.self)].map((m) => info(m, m.self ? this.node.kernels() : m.kernels));
   }
 
   exec(selector: string, code: string, waitMs: number): readonly ClusterExecResult[] | CodeRefusal {

@@ -17,7 +17,7 @@ import { CommandsCore, MembershipOptionsError, Prng, type MemberMeta, type Membe
 import { SupError } from "../errors.ts";
 import { Sym } from "../lang/value.ts";
 import { log } from "../log.ts";
-import { Backchannel, DialError, loadIdentityFile, NodeIdentity, validityAt, type Certificate } from "../net/mod.ts";
+import { Backchannel, DialError, HandshakeError, loadIdentityFile, NodeIdentity, validityAt, type Certificate } from "../net/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { defaultAdvertisedHost, isAddress, isUnspecifiedHost, joinAddress, splitAddress } from "./address.ts";
 import { CoreHost, type CoreTransport } from "./core-host.ts";
@@ -118,7 +118,7 @@ export class NodeCluster {
     join: string | null,
     readonly revocations: Revocations,
   ) {
-    this.host = new CoreHost(coreTransport(backchannel, (detail) => this.refusedAsRevoked(detail)));
+    this.host = new CoreHost(coreTransport(backchannel, (address) => this.revokedAt(address), (detail) => this.refusedAsRevoked(detail)));
     const cert = identity.cert;
     const meta = (): MemberMeta => ({
       serial: cert.serial,
@@ -311,6 +311,18 @@ export class NodeCluster {
     log("error", "this node's certificate is revoked: the cluster refuses it", { name: this.identity.name, serial: this.identity.cert.serial, detail });
   }
 
+  /**
+   * Why an address must not be dialed: it is a member whose certificate this node revoked (so
+   * membership's retries of a dead member cost no handshake and no refusal on either side), or null.
+   */
+  private revokedAt(address: string): string | null {
+    // Membership dials its stored peers while it is being built: it knows no member until then.
+    const membership = this.membership as NodeMembership | undefined;
+    if (this.revocations.serials().length === 0 || membership === undefined) return null;
+    const m = membership.nodes().find((x) => x.backchannel === address && this.revocations.reason(x.serial) !== null);
+    return m === undefined ? null : `certificate of "${m.name}" (serial ${m.serial}) is revoked: ${this.revocations.reason(m.serial)}`;
+  }
+
   /** A peer refused a dial as revoked: when it is this node's certificate, say so. */
   private refusedAsRevoked(detail: string): void {
     if (detail.includes(`"${this.identity.name}" (serial ${this.identity.cert.serial})`)) this.logRevokedSelf(`refused by a peer: ${detail}`);
@@ -357,15 +369,20 @@ function advertisedHttp(http: string | null, advertise: string): string {
 
 /**
  * The core host's view of the backchannel: a client's core name (`client#ID`) sends to that client;
- * a dial a peer refuses as revoked is reported (`revokedByPeer`, with the peer's detail).
+ * an address of a revoked member is not dialed (refused here, as the handshake would); a dial a
+ * peer refuses as revoked is reported (`revokedByPeer`, with the peer's detail).
  */
-function coreTransport(bc: Backchannel, revokedByPeer: (detail: string) => void): CoreTransport {
+function coreTransport(bc: Backchannel, revokedAt: (address: string) => string | null, revokedByPeer: (detail: string) => void): CoreTransport {
   return {
-    dial: (host, port) =>
-      bc.dial(host, port).catch((e: unknown) => {
+    dial: (host, port) => {
+      const address = joinAddress(host, port);
+      const revoked = revokedAt(address);
+      if (revoked !== null) return Promise.reject(new DialError(address, `Cannot dial "${address}": ${revoked}`, new HandshakeError("revoked", revoked, false)));
+      return bc.dial(host, port).catch((e: unknown) => {
         if (e instanceof DialError && e.handshake?.reason === "revoked" && e.handshake.byPeer) revokedByPeer(e.handshake.detail);
         throw e;
-      }),
+      });
+    },
     send: (peer, msg) => {
       const id = clientIdOf(peer);
       if (id === null) return bc.send(peer, msg);
