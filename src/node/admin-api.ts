@@ -19,6 +19,7 @@ import { CodeRejectedError, parseVersionRef, putCode, removeCode, rollbackCode, 
 import type { WaitFor } from "./receipts.ts";
 import { WriteRefusedError } from "./replication.ts";
 import type { SupNode } from "./node.ts";
+import { REVOCATION_REASON_CHARS_MAX } from "./revocations.ts";
 
 /** A request the admin interface refuses, with its HTTP status. */
 export class AdminRequestError extends SupError {
@@ -250,7 +251,9 @@ const ROUTES: Record<string, Route> = {
     what: "revoke a certificate",
     handle: (node, b, _q, who) => {
       const timeoutMs = b.timeoutMs === undefined ? undefined : intField(b, "timeoutMs");
-      return cluster(node).revoke(field(b, "name")!, field(b, "serial", false), field(b, "reason", false) ?? "", who.kind === "identity" ? who.cert.name : "admin", timeoutMs);
+      const reason = field(b, "reason", false) ?? "";
+      if (reason.length > REVOCATION_REASON_CHARS_MAX) throw new AdminRequestError("admin-bad-request", `Field "reason" is ${reason.length} characters, more than ${REVOCATION_REASON_CHARS_MAX}`, 400);
+      return cluster(node).revoke(field(b, "name")!, field(b, "serial", false), reason, who.kind === "identity" ? who.cert.name : "admin", timeoutMs);
     },
   },
   "POST /exec": {

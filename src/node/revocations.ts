@@ -21,11 +21,15 @@ export interface Revocation {
 const SETTING_REVOKED = "cluster.revoked";
 
 /**
- * Revocations a node keeps. Certificates are issued per node and replaced rarely; 4,096 is the
- * member table's size and leaves room for years of replaced nodes, while bounding what a store
- * setting (and each worker request, which carries the serials) holds.
+ * Revocations a node keeps. Until change-log replication's own table holds them (issue 14), the
+ * list is one store setting, and a setting is at most 64 KiB: 128 revocations of the longest
+ * (a 63-character name and revoker, a reason of REVOCATION_REASON_CHARS_MAX) fit with room to
+ * spare. Certificates are replaced rarely; a cluster that revokes more re-issues its root.
  */
-export const REVOCATIONS_MAX = 4096;
+export const REVOCATIONS_MAX = 128;
+
+/** Longest reason kept with a revocation: a sentence for the logs, not a report. */
+export const REVOCATION_REASON_CHARS_MAX = 200;
 
 /** See the file comment. */
 export class Revocations {
@@ -55,7 +59,7 @@ export class Revocations {
   add(r: Revocation): boolean {
     if (this.bySerial.has(r.serial)) return false;
     if (this.bySerial.size >= REVOCATIONS_MAX) throw new RangeError(`Cannot revoke "${r.name}": this node already holds ${REVOCATIONS_MAX} revocations`);
-    this.bySerial.set(r.serial, r);
+    this.bySerial.set(r.serial, { ...r, reason: r.reason.slice(0, REVOCATION_REASON_CHARS_MAX) });
     this.store.putSetting(SETTING_REVOKED, this.list());
     return true;
   }
