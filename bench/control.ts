@@ -185,6 +185,7 @@ async function network(options: { rounds?: number; sizes?: readonly number[] }, 
     }
     console.log(`   one remote node alone:             p50 ${percentile(one, 0.5).toFixed(2)} ms`);
     console.log(`   ${n} nodes asked one after another:  p50 ${percentile(seq, 0.5).toFixed(2)} ms, p99 ${percentile(seq, 0.99).toFixed(2)} ms (the fan-out at ${n} is ${(percentile(seq, 0.5) / rows.at(-1)!.p50).toFixed(1)}x faster)`);
+    console.log(`   against one remote node: the fan-out to ${n} costs ${(rows.at(-1)!.p50 / percentile(one, 0.5)).toFixed(1)}x, asking them in turn ${(percentile(seq, 0.5) / percentile(one, 0.5)).toFixed(1)}x`);
     if (delayMs === 0) {
       const cli: number[] = [];
       for (let i = 0; i < 10; i++) {
