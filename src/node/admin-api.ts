@@ -253,7 +253,7 @@ const ROUTES: Record<string, Route> = {
       const timeoutMs = b.timeoutMs === undefined ? undefined : intField(b, "timeoutMs");
       const reason = field(b, "reason", false) ?? "";
       if (reason.length > REVOCATION_REASON_CHARS_MAX) throw new AdminRequestError("admin-bad-request", `Field "reason" is ${reason.length} characters, more than ${REVOCATION_REASON_CHARS_MAX}`, 400);
-      return cluster(node).revoke(field(b, "name")!, field(b, "serial", false), reason, who.kind === "identity" ? who.cert.name : "admin", timeoutMs);
+      return cluster(node).control.revoke(field(b, "name")!, field(b, "serial", false), reason, who.kind === "identity" ? who.cert.name : "admin", timeoutMs);
     },
   },
   "POST /exec": {
@@ -261,7 +261,7 @@ const ROUTES: Record<string, Route> = {
     what: "run exec",
     handle: async (node, b) => {
       const timeoutMs = b.timeoutMs === undefined ? undefined : intField(b, "timeoutMs");
-      const results = await cluster(node).exec({ on: field(b, "on")!, code: field(b, "code")!, tenant: field(b, "tenant", false) ?? DEFAULT_TENANT, timeoutMs });
+      const results = await cluster(node).control.exec({ on: field(b, "on")!, code: field(b, "code")!, tenant: field(b, "tenant", false) ?? DEFAULT_TENANT, timeoutMs });
       return { results };
     },
   },
@@ -277,7 +277,7 @@ async function kernelChange(node: SupNode, b: Json, op: "load" | "unload"): Prom
     return { set: node.kernelSet() };
   }
   const timeoutMs = b.timeoutMs === undefined ? undefined : intField(b, "timeoutMs");
-  return { results: await cluster(node).kernels(op, name, on, timeoutMs) };
+  return { results: await cluster(node).control.kernels(op, name, on, timeoutMs) };
 }
 
 /** Why `principal` may not use `route`, or null when it may. */

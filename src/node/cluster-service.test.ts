@@ -35,7 +35,7 @@ function setup(can: ("admin" | "code")[], answers: (targets: string[]) => Worker
       return answers(last);
     },
   };
-  const cluster = { identity, nodes: () => [member("db-1"), member("root-1", true), member("web-1"), member("web-2", false, "dead")], execWorker: () => worker, revokedSerials: () => [] } as unknown as NodeCluster;
+  const cluster = { identity, nodes: () => [member("db-1"), member("root-1", true), member("web-1"), member("web-2", false, "dead")], control: { execWorker: () => worker, revokedSerials: () => [] } } as unknown as NodeCluster;
   const node: ClusterServiceNode = { cluster: () => cluster, kernels: () => ["io", "cluster"], run: (tenant, _code, budgetMs) => (ran.push({ tenant, budgetMs }), { ok: true, value: "7" }) };
   return { service: new NodeClusterService(node, "acme"), posted, ran };
 }

@@ -71,8 +71,8 @@ export class NodeClusterService implements ClusterService {
     const until = start + wait;
     const source = latin1FromText(code);
     const remote = targets.filter((t) => t.name !== me.name);
-    const worker: ExecWorker = cluster.execWorker();
-    const seq = remote.length === 0 ? null : worker.post(remote, this.tenant, source, Math.max(1, Math.floor(wait - CLUSTER_EXEC_WORKER_LEAD_MS)), cluster.revokedSerials());
+    const worker: ExecWorker = cluster.control.execWorker();
+    const seq = remote.length === 0 ? null : worker.post(remote, this.tenant, source, Math.max(1, Math.floor(wait - CLUSTER_EXEC_WORKER_LEAD_MS)), cluster.control.revokedSerials());
     let local: ClusterExecResult | null = null;
     if (remote.length < targets.length) {
       const a = this.node.run(this.tenant, source, Math.max(1, Math.floor(until - performance.now())));

@@ -5,7 +5,8 @@
  * so a restart with no flags rejoins. Stopping leaves gracefully: peers mark this node `left`.
  *
  * Later cluster features host their own cores: `cluster.host.add(core)`; membership changes reach
- * them through `cluster.subscribe(listener)` (docs/cluster.md, "Membership on a node").
+ * them through `cluster.subscribe(listener)` (docs/cluster.md, "Membership on a node"). The control
+ * plane (exec, control tasks, revocations, clients) is `cluster.control` (cluster-control.ts).
  *
  * Store settings: `cluster.identity` (absolute path of the identity file), `cluster.id`,
  * `cluster.listen` and `cluster.advertise` (`host:port`), `cluster.join` (`host:port`), and
@@ -13,21 +14,18 @@
  */
 import { resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { CommandsCore, MembershipOptionsError, Prng, type MemberMeta, type MemberView, type MembershipEvent } from "../cluster/mod.ts";
+import { MembershipOptionsError, type MemberMeta, type MemberView, type MembershipEvent } from "../cluster/mod.ts";
 import { SupError } from "../errors.ts";
 import { Sym } from "../lang/value.ts";
 import { log } from "../log.ts";
-import { Backchannel, DialError, HandshakeError, loadIdentityFile, NodeIdentity, validityAt, type Certificate } from "../net/mod.ts";
+import { Backchannel, loadIdentityFile, NodeIdentity, validityAt } from "../net/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { defaultAdvertisedHost, isAddress, isUnspecifiedHost, joinAddress, splitAddress } from "./address.ts";
-import { CoreHost, type CoreTransport } from "./core-host.ts";
-import { ExecWorker } from "./exec-worker-client.ts";
+import { ClusterControl, coreTransport, type ControlNode } from "./cluster-control.ts";
+import { CoreHost } from "./core-host.ts";
 import type { MemberInfo } from "./member-json.ts";
 import { NodeMembership } from "./members.ts";
-import { NodeClients, type AdminHandler } from "./node-clients.ts";
-import { clientIdOf, NodeCommands, type ExecInput, type ExecResultJson, type ExecRunner } from "./node-commands.ts";
-import { kernelTask, revokeTask, runTask, type TaskNode } from "./control-tasks.ts";
-import { Revocations, type Revocation } from "./revocations.ts";
+import { Revocations } from "./revocations.ts";
 
 /** The backchannel port when --listen is not given. */
 export const DEFAULT_BACKCHANNEL_PORT = 7000;
@@ -50,8 +48,8 @@ export interface ClusterConfig {
   readonly join?: string;
 }
 
-/** What the cluster reads from its node. */
-export interface ClusterNode {
+/** What membership reads from the node. */
+export interface MembershipNode {
   /** `host:port` the HTTP service listens on, or null when it is off. */
   httpAddress(): string | null;
   /** The node's kernel set. */
@@ -60,26 +58,15 @@ export interface ClusterNode {
   inFlight(): number;
   /** The change-log position (the store's sequence). */
   logPosition(): number;
-  /** Answers admin requests from clients (the node's handleAdmin). */
-  readonly admin: AdminHandler;
-  /** Runs an exec'd program on this node. */
-  readonly run: ExecRunner;
-  /** Changes the node's kernel set (control tasks). */
-  loadKernel(name: string): Promise<void>;
-  unloadKernel(name: string): Promise<void>;
 }
+
+/** What the cluster reads from its node, control plane included. */
+export type ClusterNode = MembershipNode & ControlNode;
 
 /** The cluster could not start; its message names the file or setting. */
 export class ClusterStartError extends SupError {
   constructor(message: string) {
     super("cluster-start", message);
-  }
-}
-
-/** A control-plane command cannot be carried out as asked (revoking itself, an unknown serial). */
-export class ClusterCommandError extends SupError {
-  constructor(message: string) {
-    super("cluster-command", message);
   }
 }
 
@@ -101,11 +88,8 @@ export interface ClusterStatus {
 export class NodeCluster {
   readonly host: CoreHost;
   readonly membership: NodeMembership;
-  /** The commands core (exec and control tasks) and the node's clients (docs/cluster.md, "Control plane"). */
-  readonly commands: NodeCommands;
-  readonly clients: NodeClients;
-  private worker: ExecWorker | null = null;
-  private revokedSelfLogged = false;
+  /** The control plane: exec, control tasks, revocations, clients (cluster-control.ts). */
+  readonly control: ClusterControl;
   private stopping: Promise<void> | null = null;
 
   private constructor(
@@ -118,7 +102,9 @@ export class NodeCluster {
     join: string | null,
     readonly revocations: Revocations,
   ) {
-    this.host = new CoreHost(coreTransport(backchannel, (address) => this.revokedAt(address), (detail) => this.refusedAsRevoked(detail)));
+    // Membership dials its stored peers while it is built, before the control plane exists.
+    const control = () => this.control as ClusterControl | undefined;
+    this.host = new CoreHost(coreTransport(backchannel, (address) => control()?.revokedAt(address) ?? null, (detail) => control()?.refusedAsRevoked(detail)));
     const cert = identity.cert;
     const meta = (): MemberMeta => ({
       serial: cert.serial,
@@ -136,10 +122,7 @@ export class NodeCluster {
     this.membership.subscribe((e) => {
       if (e.type === "member" && e.state === "dead" && backchannel.peer(e.name) !== undefined) backchannel.disconnect(e.name, "local", "member declared dead");
     });
-    const commands = new CommandsCore({ name: identity.name, now: performance.now(), random: new Prng(crypto.getRandomValues(new Uint32Array(1))[0]!) });
-    const taskNode: TaskNode = { loadKernel: (k) => node.loadKernel(k), unloadKernel: (k) => node.unloadKernel(k), kernelSet: () => [...node.kernels()], revoke: (r) => this.applyRevocation(r) };
-    this.commands = new NodeCommands(identity.name, this.host.add(commands), (name) => this.certOf(name), node.run, (task) => runTask(taskNode, task, Date.now()));
-    this.clients = new NodeClients(() => this.backchannel, this.host, node.admin);
+    this.control = new ClusterControl({ identity, identityFile, backchannel, host: this.host, revocations, nodes: () => this.nodes() }, node);
   }
 
   /**
@@ -193,9 +176,9 @@ export class NodeCluster {
         const head = m.items[0];
         log("warn", "backchannel message of unknown kind ignored", { peer: p.name, kind: head instanceof Sym ? head.name : "?" });
       },
-      onClient: (c) => cluster?.clients.up(c),
-      onClientLost: (c) => cluster?.clients.lost(c),
-      onClientMessage: (c, m) => cluster?.clients.message(c, m),
+      onClient: (c) => cluster?.control.clients.up(c),
+      onClientLost: (c) => cluster?.control.clients.lost(c),
+      onClientMessage: (c, m) => cluster?.control.clients.message(c, m),
     });
     const bound = bc.address!;
     const advertise = advertised ?? joinAddress(isUnspecifiedHost(bound.host) ? defaultAdvertisedHost() : bound.host, bound.port);
@@ -208,7 +191,7 @@ export class NodeCluster {
       throw e;
     }
     const own = revocations.reason(identity.cert.serial);
-    if (own !== null) cluster.logRevokedSelf(own);
+    if (own !== null) cluster.control.logRevokedSelf(own);
     // Only a node that started is remembered, so a typo in a flag leaves the store as it was.
     store.putSetting(SETTING_IDENTITY, file);
     store.putSetting(SETTING_CLUSTER_ID, identity.clusterId);
@@ -252,89 +235,6 @@ export class NodeCluster {
     return this.membership.members();
   }
 
-  /** Runs a program on the members a selector picks; every target's result by the deadline. */
-  exec(input: ExecInput): Promise<ExecResultJson[]> {
-    return this.commands.exec(NodeCommands.targets(input.on, this.nodes()), input.tenant, input.code, input.timeoutMs);
-  }
-
-  /** The exec worker that carries (cluster/exec …) while this node's thread waits (started on first use). */
-  execWorker(): ExecWorker {
-    return (this.worker ??= new ExecWorker(this.identityFile));
-  }
-
-  /** Serials of the certificates this node refuses. */
-  revokedSerials(): string[] {
-    return this.revocations.serials();
-  }
-
-  /** Has the nodes a selector picks change their kernel set; every target's result by the deadline. */
-  kernels(op: "load" | "unload", name: string, on: string, timeoutMs?: number): Promise<ExecResultJson[]> {
-    return this.commands.doTask(NodeCommands.targets(on, this.nodes()), kernelTask(op, name), timeoutMs);
-  }
-
-  /**
-   * Revokes a member's certificate: every member this node can reach is told (the revoked one too,
-   * so it knows), and once they have answered this node refuses it too (refusing it first would
-   * cut the connection its answer comes back on). `serial` defaults to the member's, as membership
-   * knows it.
-   */
-  async revoke(name: string, serial: string | undefined, reason: string, by: string, timeoutMs?: number): Promise<{ serial: string; results: ExecResultJson[] }> {
-    if (name === this.identity.name) throw new ClusterCommandError(`Cannot revoke "${name}" from itself: revoke it from another node with the admin permission`);
-    const members = this.nodes();
-    const s = serial ?? members.find((m) => m.name === name)?.serial ?? this.revocations.list().find((x) => x.name === name)?.serial;
-    if (s === undefined) throw new ClusterCommandError(`Cannot revoke "${name}": no member of that name is known here; give --serial (sup identity show FILE prints it)`);
-    const r = { serial: s, name, reason, by };
-    const t0 = performance.now();
-    const others = members.filter((m) => !m.self && m.state !== "left").map((m) => ({ name: m.name, address: m.backchannel, state: m.state }));
-    const told = others.length === 0 ? [] : await this.commands.doTask(others, revokeTask(r), timeoutMs);
-    const known = !this.applyRevocation({ ...r, at: Date.now() });
-    const here: ExecResultJson = { node: this.identity.name, ok: true, status: "ok", value: known ? "revoked already" : "revoked", ms: Math.round((performance.now() - t0) * 10) / 10 };
-    return { serial: s, results: [here, ...told] };
-  }
-
-  /** Records a revocation and enforces it: connections with that certificate close at once. */
-  private applyRevocation(r: Revocation): boolean {
-    if (!this.revocations.add(r)) return false;
-    if (r.serial === this.identity.cert.serial) {
-      this.logRevokedSelf(this.revocations.reason(r.serial)!);
-      return true;
-    }
-    log("warn", "certificate revoked", { name: r.name, serial: r.serial, by: r.by, reason: r.reason });
-    this.backchannel.recheck();
-    return true;
-  }
-
-  /** Says, once, that this node's own certificate is revoked: the cluster refuses it. */
-  logRevokedSelf(detail: string): void {
-    if (this.revokedSelfLogged) return;
-    this.revokedSelfLogged = true;
-    log("error", "this node's certificate is revoked: the cluster refuses it", { name: this.identity.name, serial: this.identity.cert.serial, detail });
-  }
-
-  /**
-   * Why an address must not be dialed: it is a member whose certificate this node revoked (so
-   * membership's retries of a dead member cost no handshake and no refusal on either side), or null.
-   */
-  private revokedAt(address: string): string | null {
-    // Membership dials its stored peers while it is being built: it knows no member until then.
-    const membership = this.membership as NodeMembership | undefined;
-    if (this.revocations.serials().length === 0 || membership === undefined) return null;
-    const m = membership.nodes().find((x) => x.backchannel === address && this.revocations.reason(x.serial) !== null);
-    return m === undefined ? null : `certificate of "${m.name}" (serial ${m.serial}) is revoked: ${this.revocations.reason(m.serial)}`;
-  }
-
-  /** A peer refused a dial as revoked: when it is this node's certificate, say so. */
-  private refusedAsRevoked(detail: string): void {
-    if (detail.includes(`"${this.identity.name}" (serial ${this.identity.cert.serial})`)) this.logRevokedSelf(`refused by a peer: ${detail}`);
-  }
-
-  /** The certificate behind a core's peer name (a member, or a client as `client#ID`), while connected. */
-  private certOf(name: string): Certificate | undefined {
-    const id = clientIdOf(name);
-    if (id === null) return this.backchannel.peer(name)?.cert;
-    return this.backchannel.clients().find((c) => c.id === id)?.peer.cert;
-  }
-
   /** Calls `listener` with every membership event from now on; returns the unsubscribe function. */
   subscribe(listener: (event: MembershipEvent) => void): () => void {
     return this.membership.subscribe(listener);
@@ -353,7 +253,7 @@ export class NodeCluster {
     this.stopping ??= (async () => {
       await this.membership.leave(this.host);
       this.host.stop();
-      this.worker?.stop();
+      this.control.stop();
       await this.backchannel.close();
     })();
     return this.stopping;
@@ -367,27 +267,3 @@ function advertisedHttp(http: string | null, advertise: string): string {
   return isUnspecifiedHost(host) ? joinAddress(splitAddress(advertise).host, port) : http;
 }
 
-/**
- * The core host's view of the backchannel: a client's core name (`client#ID`) sends to that client;
- * an address of a revoked member is not dialed (refused here, as the handshake would); a dial a
- * peer refuses as revoked is reported (`revokedByPeer`, with the peer's detail).
- */
-function coreTransport(bc: Backchannel, revokedAt: (address: string) => string | null, revokedByPeer: (detail: string) => void): CoreTransport {
-  return {
-    dial: (host, port) => {
-      const address = joinAddress(host, port);
-      const revoked = revokedAt(address);
-      if (revoked !== null) return Promise.reject(new DialError(address, `Cannot dial "${address}": ${revoked}`, new HandshakeError("revoked", revoked, false)));
-      return bc.dial(host, port).catch((e: unknown) => {
-        if (e instanceof DialError && e.handshake?.reason === "revoked" && e.handshake.byPeer) revokedByPeer(e.handshake.detail);
-        throw e;
-      });
-    },
-    send: (peer, msg) => {
-      const id = clientIdOf(peer);
-      if (id === null) return bc.send(peer, msg);
-      const r = bc.sendClient(id, msg);
-      return r === "no-client" ? "no-peer" : r;
-    },
-  };
-}

@@ -169,7 +169,7 @@ export class SupNode {
       });
       if (kernels.includes("http")) node.http.start();
       // A control node that runs cluster code starts its exec worker now, so the first call does not wait for it.
-      if (node.cluster !== null && can(node.cluster.identity.cert, "admin") && kernels.includes("cluster")) node.cluster.execWorker().warm();
+      if (node.cluster !== null && can(node.cluster.identity.cert, "admin") && kernels.includes("cluster")) node.cluster.control.execWorker().warm();
       node.jobs = JobScheduler.startFor(store, runtime.host, node.scopes, (code) => started.jobPlacement(code));
       const named = node.cluster === null ? {} : { name: node.cluster.identity.name, cluster: node.cluster.identity.clusterId };
       log("info", "node started", { id: node.id, data: config.dataDir, http: node.httpAddress() ?? "off", kernels: kernels.join(","), ...named });
