@@ -151,8 +151,10 @@ export class SupNode {
       if (stored === undefined) store.putSetting(SETTING_KERNELS, kernels);
       node.seedWelcome();
       node.admin = AdminServer.start(node, socketPath);
+      if (kernels.includes("http")) node.http.start();
       const started = node;
-      // The cluster part starts before HTTP: the scopes requests run in offer its service from the first request on.
+      // Scopes are made on a tenant's first request or job, after this synchronous start: they
+      // all see the cluster part (and offer the cluster kernel its service) when there is one.
       node.cluster = NodeCluster.start(store, config.cluster ?? {}, {
         httpAddress: () => started.httpAddress(),
         kernels: () => started.kernelSet(),
@@ -167,7 +169,6 @@ export class SupNode {
         kernel: (op, name) => started.applyKernelEntry(op, name),
         revoked: (serial, name, upTo) => started.onRevoked(serial, name, upTo),
       });
-      if (kernels.includes("http")) node.http.start();
       // A control node that runs cluster code starts its exec worker now, so the first call does not wait for it.
       if (node.cluster !== null && can(node.cluster.identity.cert, "admin") && kernels.includes("cluster")) node.cluster.control.execWorker().warm();
       node.jobs = JobScheduler.startFor(store, runtime.host, node.scopes, (code) => started.jobPlacement(code));
