@@ -13,13 +13,14 @@ let a: ClusterNode;
 let b: ClusterNode;
 
 beforeAll(async () => {
-  a = await c.node("ctl-a", c.identity("ctl-a", { can: ["admin"] }), ["--kernels", "http,alu,cluster"]);
-  b = await c.node("ctl-b", c.identity("ctl-b", { can: ["admin"] }), ["--kernels", "http,alu,cluster", "--join", a.bc]);
+  a = await c.node("ctl-a", c.identity("ctl-a", { can: ["admin", "code"] }), ["--kernels", "http,alu,cluster"]);
+  b = await c.node("ctl-b", c.identity("ctl-b", { can: ["admin", "code"] }), ["--kernels", "http,alu,cluster", "--join", a.bc]);
   const alive = (n: ClusterNode) => (JSON.parse(c.cli(n, ["nodes", "--json"]).out || "[]") as { state: string }[]).filter((m) => m.state === "alive").length === 2;
   await until(() => alive(a) && alive(b), "both nodes to see each other");
   for (const [n, other] of [[a, "ctl-b"], [b, "ctl-a"]] as const) {
     const route = c.box.file(`cross-${n.name}.sxs`, `[#(load "http" "cluster") (cluster/exec "node:${other}" "[#(load \\"alu\\") (alu/add 1 2)]") (http/text 200 "done")]\n`);
-    expect(c.cli(n, ["code", "put", "GET /cross", route, "--meta", '{"budgetMs": 400}']).code).toBe(0);
+    // Each node's own version (code replicates: untargeted, the later put would be both nodes' route).
+    expect(c.cli(n, ["code", "put", "GET /cross", route, "--meta", '{"budgetMs": 400}', "--on", `node:${n.name}`]).code).toBe(0);
   }
 }, 60_000);
 

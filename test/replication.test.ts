@@ -93,7 +93,7 @@ describe("replication between real processes", () => {
     type Row = { name: string; replication: { stateHash: string | null; behind: number | null } };
     await until(async () => (await adminGet<Row[]>(nodes[0]!.data, "/nodes")).every((m) => m.replication.stateHash === own.stateHash && m.replication.behind === 0), "every member to report the same state hash", 15_000);
     const table = cli(nodes[0]!, ["nodes"]).out;
-    expect(table.split("\n")[0]).toMatch(/BEHIND\s+CODE\s+HEARD$/);
+    expect(table.split("\n")[0]).toMatch(/BEHIND\s+CODE\s+HEARD\s+KERNELS$/);
     expect(table).toContain(own.stateHash.slice(0, 8));
     const metrics = await (await fetch(`${nodes[0]!.url}/_sup/metrics`)).text();
     for (const peer of ["r2", "r3", "r4"]) expect(metrics).toContain(`sup_replication_peer_lag_entries{peer="${peer}"} 0`);

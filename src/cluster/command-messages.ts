@@ -3,8 +3,6 @@
  * type- and range-checked, nothing throws, a bad message is refused whole with a reason):
  *
  *   (command 1 run SESSION ID TENANT CODE BUDGET-MS)     run CODE here, answer within BUDGET-MS
- *   (command 1 do SESSION ID TASK)                       carry out a control task here, e.g.
- *                                                        (kernel load NAME), (revoke SERIAL NAME REASON)
  *   (command 1 result SESSION ID ok VALUE-TEXT)          it ran; its value in SLP source form
  *   (command 1 result SESSION ID error TEXT)             it failed (exception, budget, refusal…)
  *
@@ -19,7 +17,6 @@ import { COMMANDS_PROTOCOL_VERSION, EXEC_CODE_BYTES_MAX, EXEC_ERROR_BYTES_MAX, E
 export const COMMAND_CHANNEL = sym("command");
 
 const RUN = sym("run");
-const DO = sym("do");
 const RESULT = sym("result");
 const OK = sym("ok");
 const ERROR = sym("error");
@@ -33,17 +30,11 @@ export type RunAnswer = { readonly ok: true; readonly value: string } | { readon
 /** A decoded commands message. */
 export type CommandMessage =
   | { readonly kind: "run"; readonly session: number; readonly id: number; readonly tenant: string; readonly code: string; readonly budgetMs: number }
-  | { readonly kind: "do"; readonly session: number; readonly id: number; readonly task: List }
   | { readonly kind: "result"; readonly session: number; readonly id: number; readonly answer: RunAnswer };
 
 /** `(command 1 run SESSION ID TENANT CODE BUDGET-MS)` */
 export function runMessage(session: number, id: number, tenant: string, code: string, budgetMs: number): List {
   return new List(T_PAREN, [COMMAND_CHANNEL, COMMANDS_PROTOCOL_VERSION, RUN, session, id, new Str(tenant), new Str(code), budgetMs]);
-}
-
-/** `(command 1 do SESSION ID TASK)`: TASK a paren list headed by a symbol, read by the node. */
-export function doMessage(session: number, id: number, task: List): List {
-  return new List(T_PAREN, [COMMAND_CHANNEL, COMMANDS_PROTOCOL_VERSION, DO, session, id, task]);
 }
 
 /** `(command 1 result SESSION ID ok|error TEXT)` */
@@ -84,11 +75,6 @@ export function decodeCommandMessage(v: Value): Decoded {
     const budgetMs = int(budget, EXEC_TIMEOUT_MS_MAX);
     if (budgetMs === null || budgetMs === 0) return bad(`budget must be an integer in 1..${EXEC_TIMEOUT_MS_MAX} ms`);
     return { ok: true, message: { kind: "run", session, id, tenant: tenant.s, code: code.s, budgetMs } };
-  }
-  if (kind === DO) {
-    const task = rest[0];
-    if (task === undefined || !isList(task) || task.t !== T_PAREN || !(task.items[0] instanceof Sym)) return { ok: false, reason: "a task is a list headed by its kind", session, id };
-    return { ok: true, message: { kind: "do", session, id, task } };
   }
   if (kind === RESULT) {
     const [status, text] = rest;

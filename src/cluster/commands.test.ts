@@ -212,29 +212,3 @@ describe("commands core: limits at their maximum and one past", () => {
     expect(budget(EXEC_TIMEOUT_MS_MAX + 1)).toMatchObject({ ok: false, reason: `budget must be an integer in 1..${EXEC_TIMEOUT_MS_MAX} ms` });
   });
 });
-
-describe("commands core: control tasks", () => {
-  test("a task goes to every target as one message and comes back as a do event; the local one last", () => {
-    const a = core("a");
-    connect(a, "b");
-    const task = new List(T_PAREN, [sym("kernel"), sym("load"), new Str("fs")]);
-    const out = a.step({ type: "request", now: 0, request: { type: "do", id: 5, targets: [target("a"), target("b"), target("c", "dead")], task, timeoutMs: 1000 } });
-    const sent = sends(out);
-    expect(sent.map((s) => s.to)).toEqual(["b"]);
-    const local = events(out).find((e) => e.type === "do");
-    expect(local).toEqual({ type: "do", ticket: { to: "a", session: a.session, id: 5 }, task });
-    const b = core("b", 2);
-    const there = events(b.step({ type: "message", now: 0, from: "a", message: sent[0]!.message }));
-    expect(there).toEqual([{ type: "do", ticket: { to: "a", session: a.session, id: 5 }, task }]);
-    a.step({ type: "request", now: 3, request: { type: "answer", ticket: local!.type === "do" ? local!.ticket : (undefined as never), answer: { ok: true, value: "loaded" } } });
-    const d = done(a.step({ type: "message", now: 4, from: "b", message: resultMessage(a.session, 5, { ok: false, error: "Cannot load kernel" }) }))!;
-    expect(statuses(d.results)).toEqual(["a:ok", "b:error", "c:unreachable"]);
-  });
-
-  test("a task that is not a list headed by its kind is refused and answered", () => {
-    const b = core("b");
-    const out = b.step({ type: "message", now: 0, from: "a", message: new List(T_PAREN, [sym("command"), 1, sym("do"), 1, 2, new Str("x")]) });
-    expect(events(out)).toEqual([{ type: "rejected", peer: "a", reason: "a task is a list headed by its kind" }]);
-    expect(sends(out).length).toBe(1);
-  });
-});

@@ -4,8 +4,8 @@
  * to its request, whatever has not answered by the deadline is `timeout`. A ProtocolCore (core.ts):
  * fed inputs, answering with effects, deterministic.
  *
- * Besides programs (`exec`), the same fan-out carries control tasks (`do`: a list headed by its
- * kind, such as `(kernel load NAME)`), which the node reads and carries out.
+ * Kernel sets and revocations do not travel here: they are change-log entries (replication.ts), so
+ * a node that is down when they are issued applies them when it comes back.
  *
  * Both sides live in one core. Asking: an `exec` request names the targets (with their membership
  * state and address, which the driver reads from membership); dead and left members are
@@ -19,10 +19,10 @@
  */
 import { SupError } from "../errors.ts";
 import type { CoreEffect, CoreInput, PeerName, ProtocolCore, Random } from "./core.ts";
-import { boundedAnswer, COMMAND_CHANNEL, decodeCommandMessage, doMessage, resultMessage, runMessage, SESSION_MAX, type RunAnswer } from "./command-messages.ts";
+import { boundedAnswer, COMMAND_CHANNEL, decodeCommandMessage, resultMessage, runMessage, SESSION_MAX, type RunAnswer } from "./command-messages.ts";
 import { EXEC_CODE_BYTES_MAX, EXEC_PENDING_MAX, EXEC_TENANT_BYTES_MAX, EXEC_TIMEOUT_MS_MAX, execAnswerMarginMs } from "./limits.ts";
 import type { MemberState } from "./member.ts";
-import type { List, Value } from "../lang/value.ts";
+import type { Value } from "../lang/value.ts";
 
 /** Ticks asked for while nothing is pending: the core has nothing to do, but the contract wants a timer. */
 const IDLE_TICK_MS = 60_000;
@@ -60,8 +60,6 @@ export interface RunTicket {
 export type CommandsRequest =
   /** Run `code` on every target, gathering by `timeoutMs`; `id` names the request in its `done`. */
   | { readonly type: "exec"; readonly id: number; readonly targets: readonly CommandTarget[]; readonly tenant: string; readonly code: string; readonly timeoutMs: number }
-  /** Have every target carry out a control task (a list headed by its kind), gathering by `timeoutMs`. */
-  | { readonly type: "do"; readonly id: number; readonly targets: readonly CommandTarget[]; readonly task: List; readonly timeoutMs: number }
   /** The answer to a `run` event. */
   | { readonly type: "answer"; readonly ticket: RunTicket; readonly answer: RunAnswer };
 
@@ -69,8 +67,6 @@ export type CommandsRequest =
 export type CommandsEvent =
   /** Run this program here, in `tenant`, within `budgetMs`, and answer with the ticket. */
   | { readonly type: "run"; readonly ticket: RunTicket; readonly tenant: string; readonly code: string; readonly budgetMs: number }
-  /** Carry out this control task here, and answer with the ticket. */
-  | { readonly type: "do"; readonly ticket: RunTicket; readonly task: List }
   /** An exec request is complete: one result per target, in the order they were given. */
   | { readonly type: "done"; readonly id: number; readonly results: readonly CommandResult[] }
   /** A message was refused (malformed, over a limit); logged and counted by the node. */
@@ -154,7 +150,7 @@ export class CommandsCore implements ProtocolCore<CommandsRequest, CommandsEvent
     return this.out;
   }
 
-  private fanOut(r: Extract<CommandsRequest, { type: "exec" | "do" }>, now: number): void {
+  private fanOut(r: Extract<CommandsRequest, { type: "exec" }>, now: number): void {
     const timeoutMs = Math.min(EXEC_TIMEOUT_MS_MAX, Math.max(1, Math.floor(r.timeoutMs)));
     const p: Pending = { id: r.id, startedAt: now, deadline: now + timeoutMs, order: [...new Set(r.targets.map((t) => t.name))], results: new Map(), waiting: new Map() };
     const refuse = (error: string) => {
@@ -162,12 +158,12 @@ export class CommandsCore implements ProtocolCore<CommandsRequest, CommandsEvent
     };
     if (this.pending.has(r.id)) refuse(`request ${r.id} is already pending (a bug in the driver)`);
     else if (this.pending.size >= EXEC_PENDING_MAX) refuse(`busy: ${EXEC_PENDING_MAX} exec requests are in flight on ${this.name}`);
-    else if (r.type === "exec" && r.code.length > EXEC_CODE_BYTES_MAX) refuse(`program is ${r.code.length} bytes, more than ${EXEC_CODE_BYTES_MAX}: store it as a module and import it`);
-    else if (r.type === "exec" && (r.tenant.length === 0 || r.tenant.length > EXEC_TENANT_BYTES_MAX)) refuse(`tenant must be a name of 1 to ${EXEC_TENANT_BYTES_MAX} bytes`);
+    else if (r.code.length > EXEC_CODE_BYTES_MAX) refuse(`program is ${r.code.length} bytes, more than ${EXEC_CODE_BYTES_MAX}: store it as a module and import it`);
+    else if ((r.tenant.length === 0 || r.tenant.length > EXEC_TENANT_BYTES_MAX)) refuse(`tenant must be a name of 1 to ${EXEC_TENANT_BYTES_MAX} bytes`);
     if (p.results.size > 0 || r.targets.length === 0) return this.emit({ type: "done", id: r.id, results: p.order.map((n) => p.results.get(n)!) });
     this.pending.set(r.id, p);
     const budgetMs = Math.max(1, timeoutMs - execAnswerMarginMs(timeoutMs));
-    const message = r.type === "exec" ? runMessage(this.session, r.id, r.tenant, r.code, budgetMs) : doMessage(this.session, r.id, r.task);
+    const message = runMessage(this.session, r.id, r.tenant, r.code, budgetMs);
     let self = false;
     for (const t of r.targets) {
       if (p.results.has(t.name) || p.waiting.has(t.name)) continue;
@@ -190,7 +186,7 @@ export class CommandsCore implements ProtocolCore<CommandsRequest, CommandsEvent
     // Sent first, run here last: the local run blocks this node's thread, the peers need not wait for it.
     if (self) {
       const ticket = { to: this.name, session: this.session, id: r.id };
-      this.emit(r.type === "exec" ? { type: "run", ticket, tenant: r.tenant, code: r.code, budgetMs } : { type: "do", ticket, task: r.task });
+      this.emit({ type: "run", ticket, tenant: r.tenant, code: r.code, budgetMs });
     }
     this.completeIfDone(p);
   }
@@ -214,10 +210,6 @@ export class CommandsCore implements ProtocolCore<CommandsRequest, CommandsEvent
     const m = d.message;
     if (m.kind === "run") {
       this.emit({ type: "run", ticket: { to: from, session: m.session, id: m.id }, tenant: m.tenant, code: m.code, budgetMs: m.budgetMs });
-      return;
-    }
-    if (m.kind === "do") {
-      this.emit({ type: "do", ticket: { to: from, session: m.session, id: m.id }, task: m.task });
       return;
     }
     // An answer for another life of this node, or after its deadline, is simply late.

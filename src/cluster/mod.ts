@@ -29,7 +29,7 @@ export type { MembershipEvent, MembershipRequest } from "./events.ts";
 export { EMPTY_STATS, type MemberMeta, type MemberState, type MemberStats, type MemberView } from "./member.ts";
 export { decodeMessage, isMemberName, MEMBER_CHANNEL, type Claim, type DigestEntry, type MemberRecord, type MembershipMessage } from "./messages.ts";
 export { CommandsCore, CommandsOptionsError, type CommandOutcome, type CommandResult, type CommandsEvent, type CommandsOptions, type CommandsRequest, type CommandTarget, type RunTicket } from "./commands.ts";
-export { COMMAND_CHANNEL, cutText, decodeCommandMessage, doMessage, resultMessage, runMessage, type CommandMessage, type RunAnswer } from "./command-messages.ts";
+export { COMMAND_CHANNEL, cutText, decodeCommandMessage, resultMessage, runMessage, type CommandMessage, type RunAnswer } from "./command-messages.ts";
 export { matches, parseSelector, select, SELECTOR_TERMS_MAX, SelectorError, type Selector, type SelectorSubject, type SelectorTerm } from "./selector.ts";
 export * from "./limits.ts";
 export { commitLocal, ReplicationCore } from "./replication.ts";

@@ -134,7 +134,8 @@ export type ReplicationEvent =
   /** A local write was committed (durable); `detail` is the log's answer. */
   | { readonly type: "committed"; readonly entry: Entry; readonly result: string; readonly detail: unknown }
   /** A local write was refused before anything was stored. */
-  | { readonly type: "write-refused"; readonly reason: string }
+  /** A local write refused: `permission` (this node's identity lacks it) or `invalid` (peers would refuse the entry). */
+  | { readonly type: "write-refused"; readonly reason: string; readonly cause: "permission" | "invalid" }
   /** An entry from another origin was stored (and applied, when `result` says so). */
   | { readonly type: "applied"; readonly entry: Entry; readonly from: string; readonly result: string; readonly detail: unknown }
   /** A peer applied one of this node's entries. */

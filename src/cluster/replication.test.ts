@@ -12,6 +12,7 @@ import { List, Str, T_PAREN, type Value } from "../lang/value.ts";
 import { entryValue, type Entry } from "./entry.ts";
 import { decodeReplMessage, entriesMessage } from "./replication-messages.ts";
 import { parseSelector } from "./selector.ts";
+import { KERNEL_NAME_BYTES_MAX, REASON_BYTES_MAX } from "./replication-limits.ts";
 
 let net: ReplicaNet;
 afterEach(() => net?.close());
@@ -107,10 +108,22 @@ describe("replication core", () => {
     net = new ReplicaNet();
     net.add("web", { can: [] });
     const ev = net.put("web", "GET /x", "[1]");
-    expect(ev).toContainEqual({ type: "write-refused", reason: `this node's identity "web" lacks the "code" permission (its certificate grants: none)` });
+    expect(ev).toContainEqual({ type: "write-refused", reason: `this node's identity "web" lacks the "code" permission (its certificate grants: none)`, cause: "permission" });
     expect(net.get("web").store.log.size).toBe(0);
     net.add("coder", { can: ["code"] });
     expect(net.write("coder", { kind: "kernel", op: "load", name: "db" }).map((e) => e.type)).toEqual(["write-refused"]);
+  });
+
+  test("an entry peers would refuse (a field over its limit) is refused at the origin and takes no sequence number", () => {
+    net = new ReplicaNet();
+    net.add("op", { can: ["admin"] });
+    const atMax = "r".repeat(REASON_BYTES_MAX);
+    expect(net.write("op", { kind: "revoke", serial: "ab12", name: "web-2", upTo: 0, reason: atMax }).map((e) => e.type)).toEqual(["committed"]);
+    const over = net.write("op", { kind: "revoke", serial: "cd34", name: "web-3", upTo: 0, reason: atMax + "r" });
+    expect(over).toContainEqual({ type: "write-refused", reason: `reason is ${REASON_BYTES_MAX + 1} bytes, expected 0 to ${REASON_BYTES_MAX}`, cause: "invalid" });
+    expect(net.get("op").store.log.high("op")).toBe(1);
+    const longKernel = net.write("op", { kind: "kernel", op: "load", name: "k".repeat(KERNEL_NAME_BYTES_MAX + 1) });
+    expect(longKernel.map((e) => e.type)).toEqual(["write-refused"]);
   });
 });
 

@@ -20,7 +20,7 @@
 import { encode } from "../lang/codec.ts";
 import type { Value } from "../lang/value.ts";
 import type { CoreEffect, CoreInput, ProtocolCore } from "./core.ts";
-import { blobOf, entryValue, permissionFor, type Entry } from "./entry.ts";
+import { blobOf, decodeEntry, entryValue, permissionFor, type Entry } from "./entry.ts";
 import { DEFAULT_REPLICATION_CONFIG, type ReplicationConfig } from "./replication-config.ts";
 import { Fetcher } from "./replication-fetch.ts";
 import { Inbound } from "./replication-inbound.ts";
@@ -42,15 +42,19 @@ export function commitLocal(
   o: Pick<ReplicationOptions, "log" | "crypto" | "name" | "subject">,
   wallMs: number,
   req: Extract<ReplicationRequest, { type: "write" }>,
-): { readonly v: VerifiedEntry; readonly result: string; readonly detail: unknown } | { readonly refused: string } {
+): { readonly v: VerifiedEntry; readonly result: string; readonly detail: unknown } | { readonly refused: string; readonly cause: "permission" | "invalid" } {
   const { log, crypto, name } = o;
   const need = permissionFor(req.body.kind);
   const self = crypto.self;
   if (self !== null && !self.info.can.includes(need)) {
-    return { refused: `this node's identity "${self.info.name}" lacks the "${need}" permission (its certificate grants: ${self.info.can.length === 0 ? "none" : self.info.can.join(", ")})` };
+    return { refused: `this node's identity "${self.info.name}" lacks the "${need}" permission (its certificate grants: ${self.info.can.length === 0 ? "none" : self.info.can.join(", ")})`, cause: "permission" };
   }
   const entry: Entry = { origin: name, seq: log.high(name) + 1, hlc: log.tick(wallMs), cert: self?.info.hash ?? "", author: req.author, target: req.target, body: req.body };
   const bytes = encode(entryValue(entry));
+  // Read back as every peer will read it: an entry they would refuse must not take a sequence number
+  // here (its origin's later entries would wait behind the gap everywhere).
+  const readBack = decodeEntry(bytes);
+  if (typeof readBack === "string") return { refused: readBack, cause: "invalid" };
   const signature = self === null ? null : crypto.sign(bytes);
   const v: VerifiedEntry = { entry, bytes, signature, hash: crypto.hash(bytes) };
   const applied = log.apply(v, req.blob, entry.target === null || matches(entry.target, o.subject), true);
@@ -226,7 +230,7 @@ export class ReplicationCore implements ProtocolCore<ReplicationRequest, Replica
 
   private write(req: Extract<ReplicationRequest, { type: "write" }>): void {
     const c = commitLocal(this.o, this.wall(), req);
-    if ("refused" in c) return this.emit({ type: "write-refused", reason: c.refused });
+    if ("refused" in c) return this.emit({ type: "write-refused", reason: c.refused, cause: c.cause });
     const { entry, bytes, signature } = c.v;
     this.emit({ type: "committed", entry, result: c.result, detail: c.detail });
     if (signature === null) return;

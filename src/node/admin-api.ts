@@ -14,12 +14,11 @@ import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
 import { can, type Certificate, type Permission } from "../net/mod.ts";
 import { DEFAULT_TENANT, NothingToRollBackError, StoreIoError, StoreNotFoundError } from "../store/mod.ts";
-import { parseSelector, SelectorError } from "../cluster/mod.ts";
+import { parseSelector, replicationLimits, SelectorError } from "../cluster/mod.ts";
 import { CodeRejectedError, parseVersionRef, putCode, removeCode, rollbackCode, splitCode, type CodeWrite } from "./code-ops.ts";
 import type { WaitFor } from "./receipts.ts";
 import { WriteRefusedError } from "./replication.ts";
 import type { SupNode } from "./node.ts";
-import { REVOCATION_REASON_CHARS_MAX } from "./revocations.ts";
 
 /** A request the admin interface refuses, with its HTTP status. */
 export class AdminRequestError extends SupError {
@@ -227,8 +226,8 @@ const ROUTES: Record<string, Route> = {
     },
   },
   "GET /kernels": { need: "read", what: "list kernels", handle: (node) => ({ set: node.kernelSet(), loaded: node.runtime.kernels() }) },
-  "POST /kernels/load": { need: "admin", what: "load a kernel", handle: (node, b) => kernelChange(node, b, "load") },
-  "POST /kernels/unload": { need: "admin", what: "unload a kernel", handle: (node, b) => kernelChange(node, b, "unload") },
+  "POST /kernels/load": { need: "admin", what: "load a kernel", handle: (node, b, _q, who) => kernelChange(node, b, "load", authorOf(b, who)) },
+  "POST /kernels/unload": { need: "admin", what: "unload a kernel", handle: (node, b, _q, who) => kernelChange(node, b, "unload", authorOf(b, who)) },
   "GET /status": { need: "read", what: "read the status", handle: (node) => node.status() },
   "GET /nodes": {
     need: "read",
@@ -252,8 +251,10 @@ const ROUTES: Record<string, Route> = {
     handle: (node, b, _q, who) => {
       const timeoutMs = b.timeoutMs === undefined ? undefined : intField(b, "timeoutMs");
       const reason = field(b, "reason", false) ?? "";
-      if (reason.length > REVOCATION_REASON_CHARS_MAX) throw new AdminRequestError("admin-bad-request", `Field "reason" is ${reason.length} characters, more than ${REVOCATION_REASON_CHARS_MAX}`, 400);
-      return cluster(node).control.revoke(field(b, "name")!, field(b, "serial", false), reason, who.kind === "identity" ? who.cert.name : "admin", timeoutMs);
+      const bytes = Buffer.byteLength(reason, "utf8");
+      // The entry's own limit, checked here so the message names the field.
+      if (bytes > replicationLimits.REASON_BYTES_MAX) throw new AdminRequestError("admin-bad-request", `Field "reason" is ${bytes} bytes, more than ${replicationLimits.REASON_BYTES_MAX}`, 400);
+      return cluster(node).control.revoke(field(b, "name")!, field(b, "serial", false), reason, authorOf(b, who), timeoutMs);
     },
   },
   "POST /exec": {
@@ -268,16 +269,16 @@ const ROUTES: Record<string, Route> = {
 };
 
 /** Loads or unloads a kernel: here, or with `on` on the nodes it selects (a result per node). */
-async function kernelChange(node: SupNode, b: Json, op: "load" | "unload"): Promise<unknown> {
+async function kernelChange(node: SupNode, b: Json, op: "load" | "unload", author: string): Promise<unknown> {
   const name = field(b, "name")!;
   const on = field(b, "on", false);
   if (on === undefined) {
-    if (op === "load") await node.loadKernel(name);
-    else await node.unloadKernel(name);
+    if (op === "load") await node.kernels.load(name);
+    else await node.kernels.unload(name);
     return { set: node.kernelSet() };
   }
   const timeoutMs = b.timeoutMs === undefined ? undefined : intField(b, "timeoutMs");
-  return { results: await cluster(node).control.kernels(op, name, on, timeoutMs) };
+  return { results: await cluster(node).control.kernels(op, name, on, author, timeoutMs) };
 }
 
 /** Why `principal` may not use `route`, or null when it may. */
@@ -292,7 +293,7 @@ function errorReply(e: unknown): AdminReply {
   const reply = (status: number, error: Json): AdminReply => ({ status, body: { error } });
   if (e instanceof CodeRejectedError) return reply(422, { code: e.code, message: e.message, diagnostics: e.diagnostics });
   if (e instanceof AdminRequestError) return reply(e.status, { code: e.code, message: e.message });
-  if (e instanceof WriteRefusedError) return reply(403, { code: e.code, message: e.message });
+  if (e instanceof WriteRefusedError) return reply(e.code === "permission" ? 403 : 400, { code: e.code, message: e.message });
   if (e instanceof StoreNotFoundError) return reply(404, { code: e.code, message: e.message });
   if (e instanceof NothingToRollBackError) return reply(409, { code: e.code, message: e.message });
   if (e instanceof StoreIoError) {

@@ -1,22 +1,24 @@
 /**
  * The control plane of a cluster node (docs/cluster.md, "Control plane"): the commands core (exec
- * and control tasks fanned out to the nodes a selector picks), the node's clients (operators'
- * CLIs, other nodes' exec workers), the exec worker behind `(cluster/exec …)`, and revocations:
- * kept in the store, enforced by the Backchannel's hook (set up by NodeCluster), applied when a
- * revoke task arrives, and kept out of membership's dials.
+ * fanned out to the nodes a selector picks), the node's clients (operators' CLIs, other nodes' exec
+ * workers), the exec worker behind `(cluster/exec …)`, kernel sets and revocations as change-log
+ * entries (control-entries.ts), and the enforcement of revocations: replication's table (read by
+ * the Backchannel's hook, set up by NodeCluster), connections closed when a revocation entry is
+ * applied, and revoked members kept out of membership's dials.
  */
-import { CommandsCore, Prng } from "../cluster/mod.ts";
+import { CommandsCore, parseSelector, Prng } from "../cluster/mod.ts";
 import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
 import { DialError, HandshakeError, type Backchannel, type Certificate, type NodeIdentity } from "../net/mod.ts";
 import { joinAddress } from "./address.ts";
-import { kernelTask, revokeTask, runTask, type TaskNode } from "./control-tasks.ts";
+import { entryResults, type ControlEntries } from "./control-entries.ts";
 import type { CoreHost, CoreTransport } from "./core-host.ts";
 import { ExecWorker } from "./exec-worker-client.ts";
 import type { MemberInfo } from "./member-json.ts";
 import { NodeClients, type AdminHandler } from "./node-clients.ts";
 import { clientIdOf, NodeCommands, type ExecInput, type ExecResultJson, type ExecRunner } from "./node-commands.ts";
-import type { Revocation, Revocations } from "./revocations.ts";
+import { EXEC_TIMEOUT_MS_DEFAULT } from "./limits.ts";
+import type { Revocations } from "./revocations.ts";
 
 /** A control-plane command cannot be carried out as asked (revoking itself, an unknown serial). */
 export class ClusterCommandError extends SupError {
@@ -33,9 +35,19 @@ export interface ControlNode {
   readonly admin: AdminHandler;
   /** Runs an exec'd program on this node. */
   readonly run: ExecRunner;
-  /** Changes the node's kernel set (control tasks). */
-  loadKernel(name: string): Promise<void>;
-  unloadKernel(name: string): Promise<void>;
+  /** The node's change-log entries (its replication), for kernel sets and revocations. */
+  readonly entries: ControlEntries;
+}
+
+/** A revocation entry as it was applied here. */
+export interface AppliedRevocation {
+  readonly serial: string;
+  readonly name: string;
+  readonly reason: string;
+  /** Who asked for it (the CLI user, or the operator identity's name). */
+  readonly author: string;
+  /** The node that signed the entry. */
+  readonly origin: string;
 }
 
 /** What the control plane needs of its cluster part. */
@@ -55,14 +67,15 @@ export class ClusterControl {
   readonly clients: NodeClients;
   private worker: ExecWorker | null = null;
   private revokedSelfLogged = false;
+  /** Serials this node is revoking right now: their connections stay open until the entry is through (revoke). */
+  private readonly holding = new Set<string>();
 
   constructor(
     private readonly c: ControlCluster,
-    node: ControlNode,
+    private readonly node: ControlNode,
   ) {
     const core = new CommandsCore({ name: c.identity.name, now: performance.now(), random: new Prng(crypto.getRandomValues(new Uint32Array(1))[0]!) });
-    const taskNode: TaskNode = { loadKernel: (k) => node.loadKernel(k), unloadKernel: (k) => node.unloadKernel(k), kernelSet: () => [...node.kernels()], revoke: (r) => this.applyRevocation(r) };
-    this.commands = new NodeCommands(c.identity.name, c.host.add(core), (name) => this.certOf(name), node.run, (task) => runTask(taskNode, task, Date.now()));
+    this.commands = new NodeCommands(c.identity.name, c.host.add(core), (name) => this.certOf(name), node.run);
     this.clients = new NodeClients(() => c.backchannel, c.host, node.admin);
   }
 
@@ -81,41 +94,63 @@ export class ClusterControl {
     return this.c.revocations.serials();
   }
 
-  /** Has the nodes a selector picks change their kernel set; every target's result by the deadline. */
-  kernels(op: "load" | "unload", name: string, on: string, timeoutMs?: number): Promise<ExecResultJson[]> {
-    return this.commands.doTask(NodeCommands.targets(on, this.c.nodes()), kernelTask(op, name), timeoutMs);
+  /**
+   * Has the nodes a selector picks load or unload a kernel: one targeted entry, applied by each of
+   * them now or when it is back; every live target's result by the deadline.
+   */
+  async kernels(op: "load" | "unload", name: string, on: string, author: string, timeoutMs = EXEC_TIMEOUT_MS_DEFAULT): Promise<ExecResultJson[]> {
+    // Resolved against the members first: an unknown node or an empty selection is an error before anything is written.
+    const targets = NodeCommands.targets(on, this.c.nodes());
+    const selector = parseSelector(on);
+    const target = selector.terms.some((t) => t.kind === "all") ? null : selector;
+    const w = this.node.entries.write({ kind: "kernel", op, name }, target, author, `Cannot ${op} kernel "${name}" on ${selector.text}`);
+    const report = await this.node.entries.wait(w, timeoutMs);
+    return entryResults(report, new Set(targets.map((t) => t.name)), op === "load" ? "loaded" : "unloaded", timeoutMs);
   }
 
   /**
-   * Revokes a member's certificate: every member this node can reach is told (the revoked one too,
-   * so it knows), and once they have answered this node refuses it too (refusing it first would
-   * cut the connection its answer comes back on). `serial` defaults to the member's, as membership
-   * knows it.
+   * Revokes a certificate (a member's by name; `serial` for one membership does not know): a
+   * revocation entry for every node, the revoked one too, so it knows. This node keeps its own
+   * connection to the revoked member open until that member's receipt is in (or the deadline),
+   * so the entry reaches it; the other nodes close theirs as they apply it.
    */
-  async revoke(name: string, serial: string | undefined, reason: string, by: string, timeoutMs?: number): Promise<{ serial: string; results: ExecResultJson[] }> {
-    if (name === this.c.identity.name) throw new ClusterCommandError(`Cannot revoke "${name}" from itself: revoke it from another node with the admin permission`);
+  async revoke(name: string, serial: string | undefined, reason: string, author: string, timeoutMs = EXEC_TIMEOUT_MS_DEFAULT): Promise<{ serial: string; results: ExecResultJson[] }> {
+    const self = () => new ClusterCommandError(`Cannot revoke "${name}" from itself: revoke it from another node with the admin permission`);
+    if (name === this.c.identity.name) throw self();
     const members = this.c.nodes();
     const s = serial ?? members.find((m) => m.name === name)?.serial ?? this.c.revocations.list().find((x) => x.name === name)?.serial;
     if (s === undefined) throw new ClusterCommandError(`Cannot revoke "${name}": no member of that name is known here; give --serial (sup identity show FILE prints it)`);
-    const r = { serial: s, name, reason, by };
-    const t0 = performance.now();
-    const others = members.filter((m) => !m.self && m.state !== "left").map((m) => ({ name: m.name, address: m.backchannel, state: m.state }));
-    const told = others.length === 0 ? [] : await this.commands.doTask(others, revokeTask(r), timeoutMs);
-    const known = !this.applyRevocation({ ...r, at: Date.now() });
-    const here: ExecResultJson = { node: this.c.identity.name, ok: true, status: "ok", value: known ? "revoked already" : "revoked", ms: Math.round((performance.now() - t0) * 10) / 10 };
-    return { serial: s, results: [here, ...told] };
+    if (s === this.c.identity.cert.serial) throw self();
+    this.holding.add(s);
+    let report;
+    try {
+      const w = this.node.entries.write({ kind: "revoke", serial: s, name, upTo: this.node.entries.high(name), reason }, null, author, `Cannot revoke "${name}"`);
+      report = await this.node.entries.wait(w, timeoutMs);
+    } finally {
+      this.holding.delete(s);
+      this.c.backchannel.recheck();
+    }
+    const names = new Set(members.filter((m) => m.state !== "left" || m.name === name).map((m) => m.name));
+    const results = entryResults(report, names, "revoked", timeoutMs).map((r) =>
+      // The revoked node need not apply it: every other node refuses it.
+      r.node === name && r.status === "unreachable" ? { node: r.node, ok: true, status: "ok" as const, value: "revoked (it is down: every other node refuses it)", ms: 0 } : r,
+    );
+    return { serial: s, results };
   }
 
-  /** Records a revocation and enforces it: connections with that certificate close at once. */
-  private applyRevocation(r: Revocation): boolean {
-    if (!this.c.revocations.add(r)) return false;
+  /**
+   * A revocation entry was applied here (made here or by any node, now or while catching up): the
+   * table is read again, connections with that certificate close (after the current step: this
+   * runs inside the replication core's), and this node says so when it is the one revoked.
+   */
+  revoked(r: AppliedRevocation): void {
+    this.c.revocations.refresh();
     if (r.serial === this.c.identity.cert.serial) {
-      this.logRevokedSelf(this.c.revocations.reason(r.serial)!);
-      return true;
+      this.logRevokedSelf(this.c.revocations.reason(r.serial) ?? r.reason);
+      return;
     }
-    log("warn", "certificate revoked", { name: r.name, serial: r.serial, by: r.by, reason: r.reason });
-    this.c.backchannel.recheck();
-    return true;
+    log("warn", "certificate revoked", { name: r.name, serial: r.serial, by: r.author, reason: r.reason, origin: r.origin });
+    if (!this.holding.has(r.serial)) setImmediate(() => this.c.backchannel.recheck());
   }
 
   /** Says, once, that this node's own certificate is revoked: the cluster refuses it. */

@@ -7,7 +7,7 @@
  * the peers just before it leave first (the backchannel seals and writes at the end of a turn).
  */
 import { type CommandResult, type CommandsEvent, type CommandsRequest, type CommandTarget, type RunAnswer, type RunTicket, parseSelector, select } from "../cluster/mod.ts";
-import { latin1FromText, textFromLatin1, type List } from "../lang/mod.ts";
+import { latin1FromText, textFromLatin1 } from "../lang/mod.ts";
 import { log } from "../log.ts";
 import { can, type Certificate } from "../net/mod.ts";
 import type { CoreHandle } from "./core-host.ts";
@@ -52,9 +52,6 @@ export interface ExecResultJson {
 /** Runs an exec'd program here (source and answer as latin1 byte strings, as the wire has them); never throws. */
 export type ExecRunner = (tenant: string, code: string, budgetMs: number) => RunAnswer;
 
-/** Carries out a control task here (control-tasks.ts); never rejects for a failure the task can meet. */
-export type TaskRunner = (task: List) => Promise<RunAnswer>;
-
 /** See the file comment. */
 export class NodeCommands {
   private nextId = 1;
@@ -67,7 +64,6 @@ export class NodeCommands {
     /** The certificate of the peer or client behind a core name, or undefined when it is gone. */
     private readonly certOf: (name: string) => Certificate | undefined,
     private readonly run: ExecRunner,
-    private readonly tasks: TaskRunner,
   ) {
     handle.subscribe((e) => this.event(e));
   }
@@ -92,15 +88,6 @@ export class NodeCommands {
     });
   }
 
-  /** Has every target carry out a control task; every target's result (JSON) by the deadline. */
-  doTask(targets: readonly CommandTarget[], task: List, timeoutMs = EXEC_TIMEOUT_MS_DEFAULT): Promise<ExecResultJson[]> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.waiting.set(id, (results) => resolve(results.map(resultJson)));
-      this.handle.request({ type: "do", id, targets, task, timeoutMs });
-    });
-  }
-
   private event(e: CommandsEvent): void {
     switch (e.type) {
       case "done": {
@@ -114,12 +101,6 @@ export class NodeCommands {
         return;
       case "run":
         setImmediate(() => this.handle.request({ type: "answer", ticket: e.ticket, answer: this.refusal(e.ticket, "run exec") ?? this.run(e.tenant, e.code, e.budgetMs) }));
-        return;
-      case "do":
-        setImmediate(() => {
-          const refused = this.refusal(e.ticket, "change this node");
-          void (refused !== null ? Promise.resolve(refused) : this.tasks(e.task)).then((answer) => this.handle.request({ type: "answer", ticket: e.ticket, answer }));
-        });
         return;
     }
   }

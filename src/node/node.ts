@@ -10,18 +10,18 @@ import { join } from "node:path";
 import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
 import { IMPORTS, latin1FromText, parseFile, sweepSymbols, symbolStats, type Host, type ScopeKey } from "../lang/mod.ts";
-import { DEFAULT_TENANT, HLC_ZERO, Store, type CodeVersion } from "../store/mod.ts";
-import { matches } from "../cluster/mod.ts";
+import { DEFAULT_TENANT, HLC_ZERO, Store } from "../store/mod.ts";
 import { handleAdmin } from "./admin-api.ts";
 import { AdminServer } from "./admin-server.ts";
+import type { AppliedRevocation } from "./cluster-control.ts";
 import { checkingHost, type CodeContext } from "./code-ops.ts";
 import { runExecProgram } from "./exec-run.ts";
 import { NodeClusterService, type ClusterServiceNode } from "./cluster-service.ts";
 import { CLUSTER } from "../kernel/mod.ts";
 import { can } from "../net/mod.ts";
-import { jobOwner, kernelsLoaded } from "./job-placement.ts";
 import type { MemberInfo } from "./member-json.ts";
-import { startReplication } from "./node-replication.ts";
+import { NodeKernels, SETTING_KERNELS } from "./node-kernels.ts";
+import { jobPlacement, nodesWithReplication, startReplication, waitReceipts, type MemberReplication } from "./node-replication.ts";
 import type { ReceiptReport, WaitFor } from "./receipts.ts";
 import type { NodeReplication, WriteResult } from "./replication.ts";
 import { JobScheduler } from "./jobs.ts";
@@ -32,16 +32,6 @@ import { NodeScopes } from "./scopes.ts";
 import { tenantCodeService } from "./tenant-code.ts";
 import { tenantKvService } from "./tenant-kv.ts";
 import { tenantModules } from "./tenant-modules.ts";
-
-/** What `sup nodes --json` says of a member's replication (see SupNode.nodesWithReplication). */
-export interface MemberReplication {
-  readonly stateHash: string | null;
-  readonly entries: number | null;
-  /** Entries this node holds that the member is not known to hold; null when unknown. */
-  readonly behind: number | null;
-  /** Milliseconds since the member last reported its state hash, or null. */
-  readonly reportedAgoMs: number | null;
-}
 
 /** How to start a node. */
 export interface NodeConfig {
@@ -63,7 +53,6 @@ export const DEFAULT_KERNELS: readonly string[] = ["http", "json", "io", "kv", "
 
 /** Settings keys in the store. */
 const SETTING_NODE_ID = "node.id";
-const SETTING_KERNELS = "node.kernels";
 
 /** The welcome route a new node serves: itself code in the store, replaceable like any route. */
 export const WELCOME_ROUTE = "GET /";
@@ -93,6 +82,8 @@ export class SupNode {
   jobs: JobScheduler | null = null;
   /** The node's backchannel and members; null when it runs alone (no identity). */
   cluster: NodeCluster | null = null;
+  /** The node's kernel set, changed locally or by kernel entries (node-kernels.ts). */
+  readonly kernels: NodeKernels;
   /** How the node's changes are committed and spread (docs/cluster.md); set while starting. */
   replication!: NodeReplication;
   private stopping: Promise<void> | null = null;
@@ -119,6 +110,7 @@ export class SupNode {
         ]),
     );
     this.http = new NodeHttp(this);
+    this.kernels = new NodeKernels(store, runtime, this.http, () => this.replication.origin);
   }
 
   /** Starts a node: store, kernels, welcome route, admin socket, HTTP, background jobs. */
@@ -162,16 +154,19 @@ export class SupNode {
         logPosition: () => store.log.size,
         admin: (request, principal) => handleAdmin(started, request, principal),
         run: started.clusterServiceNode.run,
-        loadKernel: (k) => started.loadKernel(k),
-        unloadKernel: (k) => started.unloadKernel(k),
+        entries: {
+          write: (body, target, author, action) => started.replication.write(body, { author, target, action }),
+          wait: (w, timeoutMs) => started.waitReceipts(w, "all", timeoutMs),
+          high: (origin) => store.log.high(origin),
+        },
       });
       node.replication = startReplication(store, node.id, node.cluster, {
-        kernel: (op, name) => started.applyKernelEntry(op, name),
-        revoked: (serial, name, upTo) => started.onRevoked(serial, name, upTo),
+        kernel: (op, name) => started.kernels.applyEntry(op, name),
+        revoked: (r) => started.onRevoked(r),
       });
       // A control node that runs cluster code starts its exec worker now, so the first call does not wait for it.
       if (node.cluster !== null && can(node.cluster.identity.cert, "admin") && kernels.includes("cluster")) node.cluster.control.execWorker().warm();
-      node.jobs = JobScheduler.startFor(store, runtime.host, node.scopes, (code) => started.jobPlacement(code));
+      node.jobs = JobScheduler.startFor(store, runtime.host, node.scopes, (code) => jobPlacement(store, started.replication, started.cluster, started.kernelSet(), code));
       const named = node.cluster === null ? {} : { name: node.cluster.identity.name, cluster: node.cluster.identity.clusterId };
       log("info", "node started", { id: node.id, data: config.dataDir, http: node.httpAddress() ?? "off", kernels: kernels.join(","), ...named });
       return node;
@@ -201,45 +196,14 @@ export class SupNode {
     this.store.putCode({ name: WELCOME_ROUTE, kind: "route", source: WELCOME_SOURCE, program: parsed.value, author: "sup", origin: "seed", stamp: HLC_ZERO });
   }
 
-  /**
-   * Waits for the receipts of a write this node made (`--wait`): the members its target selects,
-   * this node included; members not alive are reported down and not waited for.
-   */
+  /** Waits for the receipts of a write this node made (node-replication.ts). */
   waitReceipts(w: WriteResult, wait: WaitFor, timeoutMs: number): Promise<ReceiptReport> {
-    const selfName = this.replication.origin;
-    const members =
-      this.cluster === null
-        ? [{ name: selfName, alive: true, roles: [] as readonly string[], labels: [] as readonly (readonly [string, string])[] }]
-        : this.cluster.members().map((m) => ({ name: m.name, alive: m.state === "alive" || m.state === "suspect", roles: m.meta.roles, labels: m.meta.labels }));
-    const targeted = members.filter((m) => w.target === null || matches(w.target, m)).map((m) => ({ name: m.name, alive: m.alive }));
-    return this.replication.waitFor(w, wait, targeted, timeoutMs);
+    return waitReceipts(this.replication, this.cluster, w, wait, timeoutMs);
   }
 
-  /**
-   * `sup nodes --json`: every member with what this node knows of its replication: the state hash
-   * and entry count it last reported (in a digest; this node's own now), and how many entries this
-   * node holds that it is not known to hold (`behind`).
-   */
+  /** `sup nodes --json`: every member with what this node knows of its replication (node-replication.ts). */
   nodesWithReplication(): (MemberInfo & { readonly replication: MemberReplication })[] {
-    const peers = new Map(this.replication.peers().map((p) => [p.name, p]));
-    const now = performance.now();
-    const own = this.replication.state();
-    return (this.cluster?.nodes() ?? []).map((m) => {
-      if (m.self) return { ...m, replication: { stateHash: own.stateHash, entries: own.entries, behind: 0, reportedAgoMs: 0 } };
-      const p = peers.get(m.name);
-      return { ...m, replication: { stateHash: p?.stateHash ?? null, entries: p?.position ?? null, behind: p?.lagEntries ?? null, reportedAgoMs: p?.heardAt == null ? null : Math.round(now - p.heardAt) } };
-    });
-  }
-
-  /** Where a job runs: here, or on the member that owns it (job-placement.ts). */
-  jobPlacement(code: CodeVersion): { readonly here: boolean; readonly where: string } {
-    if (code.meta.eachNode === true) return { here: true, where: "each node" };
-    if (this.cluster === null) return { here: true, where: "this node" };
-    const self = this.replication.origin;
-    const members = this.cluster.members().map((m) => ({ name: m.name, alive: m.state === "alive", kernels: m.name === self ? this.kernelSet() : m.meta.kernels }));
-    const owner = jobOwner(code.tenant, code.name, code.source, members);
-    if (owner === null) return { here: false, where: `no alive member has the kernels it loads (${kernelsLoaded(code.source).join(", ")})` };
-    return { here: owner === self, where: owner === self ? "this node" : owner };
+    return nodesWithReplication(this.replication, this.cluster);
   }
 
   /** What a tenant's code writes work with. */
@@ -247,31 +211,10 @@ export class SupNode {
     return { store: this.store, host: this.checkHostFor(tenant), replication: this.replication };
   }
 
-  /**
-   * A kernel load or unload entry aimed at this node, newer than the last one for that kernel: done
-   * now, synchronously (unloading \`http\` drains in the background). Returns the kernel set to store
-   * with the entry, or the error (nothing changes).
-   */
-  applyKernelEntry(op: "load" | "unload", name: string): { readonly settings: readonly (readonly [string, string])[] } | { readonly error: string } {
-    const set = this.kernelSet();
-    try {
-      if (op === "load") {
-        if (!set.includes(name)) this.runtime.loadKernel(name);
-        if (name === "http") this.http.start();
-        return { settings: [[SETTING_KERNELS, JSON.stringify(set.includes(name) ? set : [...set, name])]] };
-      }
-      if (name === "http") void this.http.stop().then(() => this.runtime.unloadKernel(name), (e: unknown) => log("error", "http kernel not unloaded", { error: String(e) }));
-      else if (set.includes(name)) this.runtime.unloadKernel(name);
-      return { settings: [[SETTING_KERNELS, JSON.stringify(set.filter((k) => k !== name))]] };
-    } catch (e) {
-      return { error: e instanceof Error ? e.message : String(e) };
-    }
-  }
-
-  /** A revocation entry was applied here. */
-  onRevoked(serial: string, name: string, upTo: number): void {
-    if (this.cluster !== null && this.cluster.identity.cert.serial === serial) log("error", "this node's certificate is revoked: the cluster refuses its later entries", { name, serial });
-    else log("warn", "certificate revoked", { name, serial, entriesKept: upTo });
+  /** A revocation entry was applied here: the control plane enforces it (alone, there is nothing to enforce). */
+  onRevoked(r: AppliedRevocation): void {
+    if (this.cluster !== null) this.cluster.control.revoked(r);
+    else log("warn", "certificate revoked", { name: r.name, serial: r.serial, by: r.author, reason: r.reason, origin: r.origin });
   }
 
   /** The host a tenant's code is checked against when written: the node's kernel set, the tenant's modules. */
@@ -281,35 +224,7 @@ export class SupNode {
 
   /** The kernel names of the node's set, as stored. */
   kernelSet(): string[] {
-    return this.store.getSetting<string[]>(SETTING_KERNELS) ?? [];
-  }
-
-  /**
-   * Adds a kernel to the running node and its stored set (starting HTTP when it is `http`). A local
-   * change (the node's own admin socket), stamped like an entry so a later kernel entry for this
-   * node overrides it and an older one does not.
-   */
-  async loadKernel(name: string): Promise<void> {
-    this.runtime.loadKernel(name);
-    const set = this.kernelSet();
-    if (!set.includes(name)) this.store.putSetting(SETTING_KERNELS, [...set, name]);
-    this.stampKernel(name, true);
-    if (name === "http") this.http.start();
-  }
-
-  /** Removes a kernel from the running node and its stored set (draining HTTP first when it is `http`); stamped as loadKernel. */
-  async unloadKernel(name: string): Promise<void> {
-    if (name === "http") await this.http.stop();
-    this.runtime.unloadKernel(name);
-    this.store.putSetting(
-      SETTING_KERNELS,
-      this.kernelSet().filter((k) => k !== name),
-    );
-    this.stampKernel(name, false);
-  }
-
-  private stampKernel(name: string, loaded: boolean): void {
-    this.store.log.stampKernel(name, loaded, this.store.log.tick(Date.now()), this.replication.origin);
+    return this.kernels.set();
   }
 
   /** `host:port` the HTTP service listens on, or null when it is off. */

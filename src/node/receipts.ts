@@ -63,20 +63,22 @@ export class ReceiptBook {
   }
 
   /**
-   * Waits for entry `seq` (committed at `at` by `self`): `members` are the members the entry's target
-   * selects, this node included, each alive or not.
+   * Waits for entry `seq` (committed at `at` by `self`, with `selfResult` there): `members` are the
+   * members the entry's target selects, this node included, each alive or not.
    */
-  wait(seq: number, at: number, self: string, wait: WaitFor, members: readonly { readonly name: string; readonly alive: boolean }[], timeoutMs: number, now: () => number): Promise<ReceiptReport> {
+  wait(seq: number, at: number, self: string, wait: WaitFor, members: readonly { readonly name: string; readonly alive: boolean }[], timeoutMs: number, now: () => number, selfResult = "applied"): Promise<ReceiptReport> {
     const book = this.books.get(seq) ?? { at, got: new Map() };
+    const stateOf = (result: string) => (result === "applied" ? "applied" : result === "skipped" ? "skipped" : "error");
     const live = members.filter((m) => m.alive && m.name !== self);
     const selfTargeted = members.some((m) => m.name === self);
     const report = (complete: boolean): ReceiptReport => ({
       complete,
       receipts: members.map((m): NodeReceipt => {
-        if (m.name === self) return { node: m.name, state: "applied", ms: 0 };
+        // This node applied it when it committed it (a kernel that did not load here is its error).
+        if (m.name === self) return { node: m.name, state: stateOf(selfResult), ms: 0, ...(stateOf(selfResult) === "error" ? { detail: selfResult.replace(/^error: /, "") } : {}) };
         const r = book.got.get(m.name);
         if (r !== undefined) {
-          const state = r.result === "applied" ? "applied" : r.result === "skipped" ? "skipped" : "error";
+          const state = stateOf(r.result);
           return { node: m.name, state, ms: Math.round((r.at - book.at) * 10) / 10, ...(state === "error" ? { detail: r.result.replace(/^error: /, "") } : {}) };
         }
         return { node: m.name, state: m.alive ? "lagging" : "down", ms: null };

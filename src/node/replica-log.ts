@@ -21,8 +21,8 @@ export interface ApplyHooks {
    * case nothing changes and the entry is recorded as failed here.
    */
   kernel?(op: "load" | "unload", name: string): { readonly settings: readonly (readonly [string, string])[] } | { readonly error: string };
-  /** A revocation was stored. */
-  revoked?(serial: string, name: string, upTo: number): void;
+  /** A revocation was stored (not called again for a duplicate): who is revoked, why, who asked, which node signed it. */
+  revoked?(r: { readonly serial: string; readonly name: string; readonly upTo: number; readonly reason: string; readonly author: string; readonly origin: string }): void;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -93,7 +93,7 @@ export class StoreReplicaLog implements ReplicaLog {
       effect,
       durable,
     );
-    if (e.body.kind === "revoke" && !c.duplicate) this.hooks.revoked?.(e.body.serial, e.body.name, e.body.upTo);
+    if (e.body.kind === "revoke" && !c.duplicate) this.hooks.revoked?.({ serial: e.body.serial, name: e.body.name, upTo: e.body.upTo, reason: e.body.reason, author: e.author, origin: e.origin });
     return { result: c.result, detail: c };
   }
 

@@ -13,14 +13,19 @@ import { NO_IDENTITY } from "./replica-crypto.ts";
 import { StoreReplicaLog, type ApplyHooks } from "./replica-log.ts";
 import type { EntryCrypto } from "../cluster/mod.ts";
 
-/** A write this node's identity may not make; the message names the permission. */
+/**
+ * A write this node may not make: its identity lacks the permission (code `permission`; the
+ * message names it), or the entry is one every peer would refuse (code `invalid-entry`, e.g. a
+ * field over its limit; the message names the field).
+ */
 export class WriteRefusedError extends SupError {
   constructor(
     action: string,
     /** Why, e.g. `this node's identity "web-1" lacks the "code" permission (its certificate grants: none)`. */
     readonly reason: string,
+    cause: "permission" | "invalid" = "permission",
   ) {
-    super("permission", `${action}: ${reason}`);
+    super(cause === "permission" ? "permission" : "invalid-entry", `${action}: ${reason}`);
   }
 }
 
@@ -43,6 +48,8 @@ export interface WriteOptions {
   readonly target?: Selector | null;
   /** The blob a code put needs (its source), when the node has it in hand. */
   readonly blob?: Uint8Array | null;
+  /** How a refusal starts (default `Cannot write`), e.g. `Cannot revoke "web-2"`. */
+  readonly action?: string;
 }
 
 /** The replication core as the node drives it (the core host's handle). */
@@ -122,7 +129,7 @@ export class NodeReplication {
     let event: ReplicationEvent | null;
     if (this.handle === null) {
       const c = commitLocal({ log: this.log, crypto: this.crypto, name: this.origin, subject: this.subject }, this.clock.wall(), req);
-      event = "refused" in c ? { type: "write-refused", reason: c.refused } : { type: "committed", entry: c.v.entry, result: c.result, detail: c.detail };
+      event = "refused" in c ? { type: "write-refused", reason: c.refused, cause: c.cause } : { type: "committed", entry: c.v.entry, result: c.result, detail: c.detail };
     } else {
       this.captured = null;
       this.handle.request(req);
@@ -131,7 +138,7 @@ export class NodeReplication {
       this.captured = null;
     }
     if (event === null) throw new SupError("replication-busy", "Cannot write now: the replication core is busy with another input; try again");
-    if (event.type === "write-refused") throw new WriteRefusedError("Cannot write", event.reason);
+    if (event.type === "write-refused") throw new WriteRefusedError(options.action ?? "Cannot write", event.reason, event.cause);
     if (event.type !== "committed") throw new Error("replication bug: a write answered with " + event.type);
     const at = this.clock.now();
     this.receipts.committed(event.entry.seq, at);
@@ -143,7 +150,7 @@ export class NodeReplication {
    * have applied entry `seq`, or `timeoutMs` passes. See receipts.ts.
    */
   waitFor(w: WriteResult, wait: WaitFor, members: readonly { readonly name: string; readonly alive: boolean }[], timeoutMs: number): Promise<ReceiptReport> {
-    return this.receipts.wait(w.seq, w.at, this.origin, wait, members, timeoutMs, () => this.clock.now());
+    return this.receipts.wait(w.seq, w.at, this.origin, wait, members, timeoutMs, () => this.clock.now(), w.result);
   }
 
   /** The state hash of the current code, and the number of entries held. */

@@ -1,39 +1,46 @@
-/** The revocation list: kept in the store across reopenings, reasons for refusals, and its limit at max and max+1. */
+/** Revocations read from replication's table: reasons for refusals, refreshed after an entry, kept across reopenings. */
 import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MEMORY_PATH, Store } from "../store/mod.ts";
-import { REVOCATION_REASON_CHARS_MAX, Revocations, REVOCATIONS_MAX } from "./revocations.ts";
+import { Store } from "../store/mod.ts";
+import { NodeReplication } from "./replication.ts";
+import { Revocations } from "./revocations.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-test("a revocation is kept in the store, refuses its serial with a reason, and is added once", () => {
+function revoke(r: NodeReplication, serial: string, name: string, upTo: number, reason: string): void {
+  r.write({ kind: "revoke", serial, name, upTo, reason }, { author: "op" });
+}
+
+test("a revocation entry refuses its serial with a reason once the table is read again; the lower cutoff wins; a reopened store keeps it", () => {
   const dir = mkdtempSync(join(tmpdir(), "sup-revocations-"));
   dirs.push(dir);
   const path = join(dir, "sup.db");
-  const s = Store.open(path);
-  const r = new Revocations(s);
-  expect(r.add({ serial: "ab12", name: "web-2", by: "op", reason: "lost laptop", at: Date.UTC(2030, 0, 1) })).toBe(true);
-  expect(r.add({ serial: "ab12", name: "web-2", by: "op", reason: "again", at: 1 })).toBe(false);
-  expect(r.reason("ab12")).toBe("revoked by op at 2030-01-01T00:00:00.000Z: lost laptop");
-  expect(r.reason("cd34")).toBeNull();
-  s.close();
-  const again = new Revocations(Store.open(path));
-  expect(again.serials()).toEqual(["ab12"]);
-  expect(again.list()[0]!.name).toBe("web-2");
-});
-
-test(`REVOCATIONS_MAX (${REVOCATIONS_MAX}) of the longest revocations are kept in the store; one more is refused with a message`, () => {
-  const store = Store.open(MEMORY_PATH);
+  const store = Store.open(path);
+  const applied: string[] = [];
+  const replication = NodeReplication.alone(store, "n1", { revoked: (x) => applied.push(`${x.serial} ${x.name} ${x.author}`) });
   const r = new Revocations(store);
-  const long = (c: string, n: number) => c.repeat(n);
-  for (let i = 0; i < REVOCATIONS_MAX; i++) r.add({ serial: `${i}`.padStart(32, "f"), name: `${i}`.padStart(63, "n"), by: long("b", 63), reason: long("r", REVOCATION_REASON_CHARS_MAX + 50), at: Date.now() });
-  expect(new Revocations(store).serials().length).toBe(REVOCATIONS_MAX);
-  expect(r.list()[0]!.reason.length).toBe(REVOCATION_REASON_CHARS_MAX);
-  expect(r.serials().length).toBe(REVOCATIONS_MAX);
-  expect(() => r.add({ serial: "one-more", name: "web-9", by: "op", reason: "", at: 0 })).toThrow(`Cannot revoke "web-9": this node already holds ${REVOCATIONS_MAX} revocations`);
+  expect(r.reason("ab12")).toBeNull();
+  revoke(replication, "ab12", "web-2", 7, "lost laptop");
+  expect(applied).toEqual(["ab12 web-2 op"]);
+  // A cache: it reads the table when told an entry was applied.
+  expect(r.reason("ab12")).toBeNull();
+  r.refresh();
+  expect(r.reason("ab12")).toMatch(/^revoked by n1 at \d{4}-\d\d-\d\dT[\d:.]+Z: lost laptop$/);
+  revoke(replication, "ab12", "web-2", 3, "again");
+  revoke(replication, "cd34", "web-3", 0, "");
+  r.refresh();
+  expect(r.list().map((x) => [x.serial, x.upTo])).toEqual([
+    ["ab12", 3],
+    ["cd34", 0],
+  ]);
+  expect(r.reason("cd34")).toMatch(/^revoked by n1 at \S+$/);
+  store.close();
+  const again = new Revocations(Store.open(path));
+  expect(again.serials().sort()).toEqual(["ab12", "cd34"]);
+  expect(again.list()[0]!.name).toBe("web-2");
 });

@@ -1,42 +1,39 @@
 /**
- * The certificates a node refuses: kept in its store (setting `cluster.revoked`), so a restart
- * keeps refusing them, and asked by the Backchannel's `revoked` hook in every handshake and at
- * every recheck. A revocation names the certificate by serial (a node re-issued under the same
- * name with a new certificate is a different certificate), with the name, who revoked it, when
- * and why, for logs and `sup nodes revoke`'s answers.
+ * The certificates a node refuses, as the Backchannel's `revoked` hook asks in every handshake and
+ * at every recheck. They are change-log replication's revocations table (docs/cluster.md,
+ * "Entries"): a `(revoke SERIAL NAME UP-TO REASON)` entry signed by an `admin` identity, stored by
+ * every node and applied there, so a restart keeps refusing them and a node that was down when a
+ * certificate was revoked refuses it once it has caught up. This is a cache of that table, read at
+ * start and again whenever a revocation entry is applied (`refresh`), so a handshake costs a map
+ * lookup, not a query. A revocation names the certificate by serial (a node re-issued under the
+ * same name with a new certificate is a different certificate).
  */
 import type { Store } from "../store/mod.ts";
 
-/** One revoked certificate. */
+/** One revoked certificate, as the table holds it. */
 export interface Revocation {
   readonly serial: string;
   readonly name: string;
-  /** The identity (or `admin` for the socket's owner) that revoked it. */
+  /** The node whose identity signed the revocation entry. */
   readonly by: string;
   readonly reason: string;
-  /** Epoch ms. */
+  /** Epoch ms of the entry (its hybrid logical clock's physical part). */
   readonly at: number;
+  /** Entries of that certificate up to this sequence stay valid everywhere. */
+  readonly upTo: number;
 }
-
-const SETTING_REVOKED = "cluster.revoked";
-
-/**
- * Revocations a node keeps. Until change-log replication's own table holds them (issue 14), the
- * list is one store setting, and a setting is at most 64 KiB: 128 revocations of the longest
- * (a 63-character name and revoker, a reason of REVOCATION_REASON_CHARS_MAX) fit with room to
- * spare. Certificates are replaced rarely; a cluster that revokes more re-issues its root.
- */
-export const REVOCATIONS_MAX = 128;
-
-/** Longest reason kept with a revocation: a sentence for the logs, not a report. */
-export const REVOCATION_REASON_CHARS_MAX = 200;
 
 /** See the file comment. */
 export class Revocations {
-  private readonly bySerial = new Map<string, Revocation>();
+  private bySerial = new Map<string, Revocation>();
 
   constructor(private readonly store: Store) {
-    for (const r of store.getSetting<Revocation[]>(SETTING_REVOKED) ?? []) this.bySerial.set(r.serial, r);
+    this.refresh();
+  }
+
+  /** Reads the table again (after a revocation entry was applied). */
+  refresh(): void {
+    this.bySerial = new Map(this.store.log.revocations().map((r) => [r.serial, { serial: r.serial, name: r.name, by: r.origin, reason: r.reason, at: r.hlcMs, upTo: r.upTo }]));
   }
 
   /** Why this serial is refused, or null. */
@@ -53,14 +50,5 @@ export class Revocations {
   /** Every revocation, oldest first. */
   list(): Revocation[] {
     return [...this.bySerial.values()].sort((a, b) => a.at - b.at);
-  }
-
-  /** Records a revocation (durably); false when that serial was revoked already. Throws a RangeError past REVOCATIONS_MAX. */
-  add(r: Revocation): boolean {
-    if (this.bySerial.has(r.serial)) return false;
-    if (this.bySerial.size >= REVOCATIONS_MAX) throw new RangeError(`Cannot revoke "${r.name}": this node already holds ${REVOCATIONS_MAX} revocations`);
-    this.bySerial.set(r.serial, { ...r, reason: r.reason.slice(0, REVOCATION_REASON_CHARS_MAX) });
-    this.store.putSetting(SETTING_REVOKED, this.list());
-    return true;
   }
 }

@@ -37,6 +37,17 @@ function putEffect(name: string, number: number, source: string, author = "a"): 
 const rm = (name: string): EntryEffect => ({ type: "code-rm", tenant: "default", name, author: "a" });
 
 describe("entry log", () => {
+  test("targetOf names the selector of the entry that made a version, null for one aimed at every node or made without an entry", () => {
+    const s = open();
+    s.log.commit({ ...rec("n1", 1, { ms: 100, n: 0 }), target: "role:db" }, putEffect("job:x", 1, "[1]"));
+    s.log.commit(rec("n1", 2, { ms: 101, n: 0 }), putEffect("job:x", 2, "[2]"));
+    expect(s.log.targetOf("default", "job:x", 1, "n1")).toBe("role:db");
+    expect(s.log.targetOf("default", "job:x", 2, "n1")).toBeNull();
+    expect(s.log.targetOf("default", "job:x", 1, "n2")).toBeNull();
+    put(s, "GET /local", "[3]");
+    expect(s.log.targetOf("default", "GET /local", 1, s.getCode("default", "GET /local")!.origin)).toBeNull();
+  });
+
   test("two origins writing one name at once: both versions kept, the newer stamp is current, in any arrival order", () => {
     const writes: [EntryRecord, EntryEffect][] = [
       [rec("n1", 1, { ms: 100, n: 0 }), putEffect("GET /x", 1, "[1]")],

@@ -271,6 +271,11 @@ export class EntryLog {
     return this.cx.guard("Cannot read a source", () => this.cx.est.hasSource.get(hash)) !== null;
   }
 
+  /** The selector text of the entry that made version (number, origin) of a name, or null when it was for every node. */
+  targetOf(tenant: string, name: string, number: number, origin: string): string | null {
+    return this.cx.guard("Cannot read an entry's target", () => this.cx.est.versionTarget.get(tenant, name, number, origin))?.target ?? null;
+  }
+
   /** Every revoked certificate. */
   revocations(): Revocation[] {
     return this.cx.guard("Cannot read revocations", () => this.cx.est.revocations.all());

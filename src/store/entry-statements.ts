@@ -71,6 +71,11 @@ export function prepareEntryStatements(db: Database) {
       `INSERT INTO revocations (serial, name, up_to, reason, hlc_ms, hlc_n, origin) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (serial) DO UPDATE SET up_to = min(up_to, excluded.up_to)`,
     ),
+    // The target of the entry that made a version (null: every node, or a version made without an entry).
+    versionTarget: db.prepare<{ target: string | null }, [string, string, number, string]>(
+      `SELECT e.target FROM versions v JOIN entries e ON e.origin = v.origin AND e.seq = v.entry_seq
+       WHERE v.tenant = ? AND v.name = ? AND v.version = ? AND v.origin = ?`,
+    ),
     // What the state hash covers: the current version of every name, in (tenant, name) order.
     currentCode: db.prepare<{ tenant: string; name: string; kind: string; sourceHash: string; meta: string }, []>(
       `SELECT n.tenant, n.name, v.kind, v.source_hash AS sourceHash, v.meta FROM names n

@@ -5,7 +5,7 @@
  * when a process dies and only after the TCP timeout when a host vanishes), deterministic from a
  * seed. Every message goes through the codec as bytes. A simulated node "runs" a program by its
  * text: `work N` answers `N` after N ms of (virtual) work, `fail` answers an error, `hang` never
- * answers (a blocked node). Control tasks answer `done` at once.
+ * answers (a blocked node).
  *
  * The scenario that drives it and judges every request is in commands-scenario.ts.
  */
@@ -210,7 +210,6 @@ export class CommandsSim {
     const answer = (a: { ok: true; value: string } | { ok: false; error: string }) => {
       if (n.gen === gen && n.core !== null) this.feed(n, { type: "request", now: this.now, request: { type: "answer", ticket: ev.ticket, answer: a } });
     };
-    if (ev.type === "do") return answer({ ok: true, value: "done" });
     if (n.health === "hanging") return;
     const m = /^work (\d+)$/.exec(ev.code);
     if (ev.code === "fail") this.at(this.now, () => answer({ ok: false, error: "Exception during execution: fail" }));
