@@ -46,6 +46,8 @@ interface Result {
 
 const box = new NodeSandbox();
 let node: NodeProcess;
+/** A node with an identity (n1, with admin): a cluster of one, for the control-plane commands. */
+let member: NodeProcess;
 const results = new Map<string, Result>();
 const w = (name: string) => join(box.dir, name);
 
@@ -78,7 +80,7 @@ function makeFixtures(): void {
   mkdirSync(w("data-locked/inner"), { recursive: true });
   chmodSync(w("data-locked"), IS_ROOT ? 0o700 : 0);
   // Identity files: a root key and a node identity, made through the CLI; a file of no kind, owner-only.
-  for (const args of [["identity", "root", "--out", w("root.key")], ["identity", "issue", "n1", "--root", w("root.key"), "--out", w("n1.id")], ["identity", "request", "n3", "--out", w("n3.req")]]) {
+  for (const args of [["identity", "root", "--out", w("root.key")], ["identity", "issue", "n1", "--root", w("root.key"), "--can", "admin,code", "--out", w("n1.id")], ["identity", "issue", "n2", "--root", w("root.key"), "--out", w("n2.id")], ["identity", "request", "n3", "--out", w("n3.req")]]) {
     const r = Bun.spawnSync([SUP, ...args], { stdout: "pipe", stderr: "pipe" });
     if (r.exitCode !== 0) throw new Error(`sup ${args.join(" ")} failed: ${r.stderr.toString()}`);
   }
@@ -98,6 +100,8 @@ const NO_NODE = /No node is running in ".*data-empty"/;
 function cases(): Case[] {
   const url = node.url;
   const data = node.data;
+  const cdata = member.data;
+  const bc = /backchannel (127\.0\.0\.1:\d+)/.exec(member.stderr())![1]!;
   const c: Case[] = [
     // The entry point.
     { args: [], ...usage(/Usage: sup <command>/) },
@@ -266,6 +270,51 @@ function cases(): Case[] {
     { args: ["nodes", "--frob"], ...usage(/Unknown option "--frob"/) },
     { args: ["nodes", "--data", w("data-empty")], ...failure(NO_NODE) },
     { args: ["nodes", "--data", data], ...failure(/This node runs alone/) },
+    { args: ["nodes", "--reason", "x"], ...usage(/--serial, --reason and --timeout go with "sup nodes revoke"/) },
+    // nodes revoke
+    { args: ["nodes", "revoke"], ...usage(/"sup nodes revoke" needs the NAME of a node/) },
+    { args: ["nodes", "revoke", "a", "b"], ...usage(/Unexpected argument "b"/) },
+    { args: ["nodes", "revoke", "a", "--frob"], ...usage(/Unknown option "--frob"/) },
+    { args: ["nodes", "revoke", "a", "--timeout", "5"], ...usage(/Invalid --timeout "5": expected a number with a unit/) },
+    { args: ["nodes", "revoke", "a", "--timeout", "2m"], ...usage(/Invalid --timeout "2m": at most 1m/) },
+    { args: ["nodes", "revoke", "a", "--data", w("data-empty")], ...failure(NO_NODE) },
+    { args: ["nodes", "revoke", "a", "--data", data], ...failure(/This node runs alone/) },
+    { args: ["nodes", "revoke", "ghost", "--data", cdata], ...failure(/Cannot revoke "ghost": no member of that name is known here; give --serial/) },
+    { args: ["nodes", "revoke", "n1", "--data", cdata], ...failure(/Cannot revoke "n1" from itself/) },
+    // exec
+    { args: ["exec"], ...usage(/"sup exec" needs --on SELECTOR/) },
+    { args: ["exec", "--on", "all"], ...usage(/"sup exec" needs exactly one program: -e EXPR or a FILE/) },
+    { args: ["exec", "--on", "all", "-e", "1", w("ok.sxs")], ...usage(/"sup exec" needs exactly one program/) },
+    { args: ["exec", "--on", "all", w("ok.sxs"), "extra"], ...usage(/Unexpected argument "extra"/) },
+    { args: ["exec", "--on", "rol:web", "-e", "1"], ...usage(/Invalid selector term "rol:web"/) },
+    { args: ["exec", "--on", "all", "-e", "1", "--frob"], ...usage(/Unknown option "--frob"/) },
+    { args: ["exec", "--on", "all", "-e", "1", "--timeout", "2m"], ...usage(/Invalid --timeout "2m": at most 1m/) },
+    { args: ["exec", "--on", "all", w("nope.sxs")], ...usage(/Cannot read ".*nope.sxs": file does not exist/) },
+    { args: ["exec", "--on", "all", "-e", "1", "--data", w("data-empty")], ...failure(NO_NODE) },
+    { args: ["exec", "--on", "all", "-e", "1", "--data", data], ...failure(/This node runs alone/) },
+    { args: ["exec", "--on", "node:nope", "-e", "1", "--data", cdata], ...failure(/Unknown node "nope" in selector "node:nope"/) },
+    { args: ["exec", "--on", "all", "-e", "(", "--data", cdata], ...failure(/1 of 1 node failed: n1 \(error\)/) },
+    // kernels --on
+    { args: ["kernels", "load", "fs", "--on", "rol:web"], ...usage(/Invalid selector term "rol:web"/) },
+    { args: ["kernels", "load", "fs", "--timeout", "1s"], ...usage(/--timeout and --json go with --on/) },
+    { args: ["kernels", "ls", "--on", "all"], ...usage(/--on, --timeout and --json go with "sup kernels load\|unload"/) },
+    { args: ["kernels", "load", "fs", "--on", "all", "--timeout", "2m"], ...usage(/Invalid --timeout "2m": at most 1m/) },
+    { args: ["kernels", "load", "fs", "--on", "all", "--data", w("data-empty")], ...failure(NO_NODE) },
+    { args: ["kernels", "load", "fs", "--on", "all", "--data", data], ...failure(/This node runs alone/) },
+    { args: ["kernels", "load", "fs", "--on", "role:none", "--data", cdata], ...failure(/Selector "role:none" selects no node/) },
+    { args: ["kernels", "load", "no-such-kernel", "--on", "all", "--data", cdata], ...failure(/1 of 1 node failed: n1 \(error\)/) },
+    // --connect HOST:PORT --identity FILE COMMAND
+    { args: ["--connect"], ...usage(/Option "--connect" needs a value/) },
+    { args: ["--connect", bc], ...usage(/--connect needs --identity FILE/) },
+    { args: ["--connect", "nohost", "--identity", w("n1.id"), "nodes"], ...usage(/Invalid --connect address "nohost"/) },
+    { args: ["--connect", bc, "--identity", w("n1.id")], ...usage(/--connect needs a command/) },
+    { args: ["--connect", bc, "--identity", w("n1.id"), "run", w("ok.sxs")], ...usage(/"sup --connect" cannot run "run"/) },
+    { args: ["--connect", bc, "--identity", w("n1.id"), "nodes", "--frob"], ...usage(/Unknown option "--frob"/) },
+    { args: ["--connect", bc, "--identity", w("n1.id"), "exec", "-e", "1"], ...usage(/"sup exec" needs --on SELECTOR/) },
+    { args: ["--connect", bc, "--identity", w("nope.id"), "nodes"], ...failure(/Cannot read ".*nope.id": no such file/) },
+    { args: ["--connect", "127.0.0.1:1", "--identity", w("n1.id"), "nodes"], ...failure(/Cannot connect to "127.0.0.1:1" as "n1"/) },
+    { args: ["--connect", bc, "--identity", w("n2.id"), "kernels", "load", "fs", "--on", "all"], ...failure(/Cannot load a kernel as "n2": its certificate lacks the "admin" permission/) },
+    { args: ["--connect", bc, "--identity", w("n2.id"), "nodes", "revoke", "n1"], ...failure(/Cannot revoke a certificate as "n2": its certificate lacks the "admin" permission/) },
     // start without the word: `sup --identity FILE --join HOST:PORT`
     { args: ["--frob"], ...usage(/Unknown option "--frob"/) },
     { args: ["--identity", w("nope.id"), "--data", w("data-identity"), "--http", "127.0.0.1:0"], ...failure(/Cannot read ".*nope.id": no such file/) },
@@ -294,6 +343,11 @@ function cases(): Case[] {
     { args: ["code", "history", "GET /", "--data", data] },
     { args: ["identity", "show", w("n1.id")] },
     { args: ["identity", "root", "--out", w("root-written-on-a-full-disk.key")] },
+    { args: ["nodes", "--data", cdata] },
+    { args: ["exec", "--on", "all", "-e", "1", "--data", cdata] },
+    { args: ["kernels", "load", "json", "--on", "node:n1", "--data", cdata] },
+    { args: ["nodes", "revoke", "gone", "--serial", "ab12", "--data", cdata] },
+    { args: ["--connect", bc, "--identity", w("n1.id"), "status"] },
   ];
   const why: Record<Exclude<Stdout, "pipe">, RegExp> = {
     closed: /Cannot write output to stdout: stdout was closed when sup started/,
@@ -343,7 +397,7 @@ let table: Case[] = [];
 
 beforeAll(async () => {
   makeFixtures();
-  node = await box.start(box.dataDir("node"));
+  [node, member] = await Promise.all([box.start(box.dataDir("node")), box.start(box.dataDir("member"), ["--identity", w("n1.id"), "--listen", "127.0.0.1:0"], { SUP_LOG: "info" })]);
   table = cases();
   let next = 0;
   const worker = async () => {
@@ -363,7 +417,7 @@ afterAll(() => {
 describe("every CLI failure has a message on stderr and a non-zero exit", () => {
   test("the table covers every command and subcommand", () => {
     const covered = new Set(table.map((c) => c.args.slice(0, ["code", "kernels", "project", "identity"].includes(c.args[0]!) ? 2 : 1).join(" ")));
-    for (const command of ["run", "start", "--identity", "check", "repl", "status", "nodes", "health", "deps", "version", "help", "code put", "code ls", "code show", "code history", "code rollback", "code rm", "code split", "kernels ls", "kernels load", "kernels unload", "project new", "project build", "project run", "project clean", "identity root", "identity issue", "identity request", "identity sign", "identity accept", "identity show"]) {
+    for (const command of ["run", "start", "--identity", "--connect", "check", "repl", "status", "nodes", "exec", "health", "deps", "version", "help", "code put", "code ls", "code show", "code history", "code rollback", "code rm", "code split", "kernels ls", "kernels load", "kernels unload", "project new", "project build", "project run", "project clean", "identity root", "identity issue", "identity request", "identity sign", "identity accept", "identity show"]) {
       expect(covered.has(command), command).toBe(true);
     }
   });

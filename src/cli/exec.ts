@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { EXEC_CODE_BYTES_MAX, EXEC_TIMEOUT_MS_MAX } from "../cluster/mod.ts";
 import { admin, AdminError, dataDirOf } from "./admin-client.ts";
-import { EXIT_FAILURE, parse, UsageError } from "./args.ts";
+import { atMostPositionals, EXIT_FAILURE, parse, UsageError } from "./args.ts";
 import { printResults, selectorOption, timeoutOption, type NodeResult } from "./node-results.ts";
 import { errorLine } from "./output.ts";
 
@@ -26,7 +26,7 @@ export async function execCommand(argv: string[]): Promise<number> {
   });
   if (values.on === undefined) throw new UsageError(`"sup exec" needs --on SELECTOR\n${EXEC_USAGE}`);
   const on = selectorOption(values.on, EXEC_USAGE);
-  if (positionals.length > 1) throw new UsageError(`Unexpected argument "${positionals[1]}"\n${EXEC_USAGE}`);
+  atMostPositionals(positionals, 1, EXEC_USAGE);
   if ((values.expr === undefined) === (positionals.length === 0)) throw new UsageError(`"sup exec" needs exactly one program: -e EXPR or a FILE\n${EXEC_USAGE}`);
   let code: string;
   if (values.expr !== undefined) code = values.expr;

@@ -39,6 +39,7 @@ export async function kernelsCommand(argv: string[]): Promise<number> {
   atMostPositionals(positionals, sub === "ls" || sub === undefined ? 1 : 2, KERNELS_USAGE);
   try {
     if (sub === "ls" || sub === undefined) {
+      if (values.on !== undefined || values.timeout !== undefined || values.json === true) throw new UsageError(`--on, --timeout and --json go with "sup kernels load|unload"\n${KERNELS_USAGE}`);
       const r = (await admin(data, "GET", "/kernels")) as { set: string[]; loaded: LoadedKernelRow[] };
       for (const k of r.loaded) writeOut(`${k.name}\tv${k.version}\t${k.kind}\t${k.state}\trefs ${k.refs}\t${sourceText(k)}\n`);
       return EXIT_OK;

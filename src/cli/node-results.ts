@@ -7,7 +7,7 @@
 import { parseSelector, SelectorError } from "../cluster/mod.ts";
 import { EXIT_FAILURE, EXIT_OK, UsageError } from "./args.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
-import { errorLine } from "./output.ts";
+import { errorLine, writeOut } from "./output.ts";
 
 /** One node's result, as the node returns it. */
 export interface NodeResult {
@@ -31,11 +31,11 @@ function outcomeText(r: NodeResult): string {
 
 /** Prints the results and returns the exit code (1 when any node failed). */
 export function printResults(results: readonly NodeResult[], json: boolean): number {
-  if (json) process.stdout.write(JSON.stringify(results, null, 2) + "\n");
+  if (json) writeOut(JSON.stringify(results, null, 2) + "\n");
   else {
     const rows = results.map((r) => [r.node, r.status, `${r.ms} ms`, outcomeText(r)]);
     const widths = [0, 1, 2].map((i) => Math.max(...rows.map((row) => row[i]!.length)));
-    for (const row of rows) process.stdout.write(`${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]!.padStart(widths[2]!)}  ${row[3]}`.trimEnd() + "\n");
+    writeOut(rows.map((row) => `${row[0]!.padEnd(widths[0]!)}  ${row[1]!.padEnd(widths[1]!)}  ${row[2]!.padStart(widths[2]!)}  ${row[3]}`.trimEnd() + "\n").join(""));
   }
   const failed = results.filter((r) => !r.ok);
   if (failed.length === 0) return EXIT_OK;

@@ -10,7 +10,7 @@
 import { EXEC_TIMEOUT_MS_MAX } from "../cluster/mod.ts";
 import type { MemberInfo } from "../node/member-json.ts";
 import { admin, dataDirOf, AdminError } from "./admin-client.ts";
-import { EXIT_FAILURE, EXIT_OK, parse, UsageError } from "./args.ts";
+import { atMostPositionals, EXIT_FAILURE, EXIT_OK, parse, UsageError } from "./args.ts";
 import { printResults, timeoutOption, type NodeResult } from "./node-results.ts";
 import { errorLine, writeOut } from "./output.ts";
 
@@ -25,7 +25,7 @@ type Member = MemberInfo & { readonly replication?: { readonly stateHash: string
 export async function nodesCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { data: { type: "string" }, json: { type: "boolean" }, serial: { type: "string" }, reason: { type: "string" }, timeout: { type: "string" } });
   if (positionals[0] === "revoke") return revoke(positionals.slice(1), values);
-  if (positionals.length > 0) throw new UsageError(`Unexpected argument "${positionals[0]}"\n${NODES_USAGE}`);
+  atMostPositionals(positionals, 0, NODES_USAGE);
   if (values.serial !== undefined || values.reason !== undefined || values.timeout !== undefined) throw new UsageError(`--serial, --reason and --timeout go with "sup nodes revoke"\n${NODES_USAGE}`);
   try {
     const members = (await admin(dataDirOf(values.data), "GET", "/nodes")) as Member[];
@@ -76,13 +76,13 @@ function ago(ms: number | null): string {
 
 /** `sup nodes revoke NAME`. */
 async function revoke(args: string[], values: { data?: string; json?: boolean; serial?: string; reason?: string; timeout?: string }): Promise<number> {
-  const [name, ...extra] = args;
+  const [name] = args;
   if (name === undefined) throw new UsageError(`"sup nodes revoke" needs the NAME of a node\n${NODES_USAGE}`);
-  if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}"\n${NODES_USAGE}`);
+  atMostPositionals(args, 1, NODES_USAGE);
   const timeoutMs = timeoutOption(values.timeout, EXEC_TIMEOUT_MS_MAX);
   try {
     const r = (await admin(dataDirOf(values.data), "POST", "/nodes/revoke", { name, serial: values.serial, reason: values.reason, timeoutMs })) as { serial: string; results: NodeResult[] };
-    if (values.json !== true) process.stdout.write(`revoked ${name} (certificate ${r.serial}); nodes told:\n`);
+    if (values.json !== true) writeOut(`revoked ${name} (certificate ${r.serial}); each node applies the revocation entry:\n`);
     return printResults(r.results, values.json === true);
   } catch (e) {
     if (!(e instanceof AdminError)) throw e;
