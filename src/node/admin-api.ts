@@ -14,22 +14,13 @@ import { SupError } from "../errors.ts";
 import { log } from "../log.ts";
 import { can, type Certificate, type Permission } from "../net/mod.ts";
 import { DEFAULT_TENANT, NothingToRollBackError, StoreIoError, StoreNotFoundError } from "../store/mod.ts";
-import { parseSelector, replicationLimits, SelectorError } from "../cluster/mod.ts";
-import { CodeRejectedError, parseVersionRef, putCode, removeCode, rollbackCode, splitCode, type CodeWrite } from "./code-ops.ts";
-import type { WaitFor } from "./receipts.ts";
+import { replicationLimits } from "../cluster/mod.ts";
+import { AdminRequestError, field, intField, targetField, timeoutField, versionRefField, waitField, type Json } from "./admin-fields.ts";
+import { CodeRejectedError, putCode, removeCode, rollbackCode, splitCode, type CodeWrite } from "./code-ops.ts";
 import { WriteRefusedError } from "./replication.ts";
 import type { SupNode } from "./node.ts";
 
-/** A request the admin interface refuses, with its HTTP status. */
-export class AdminRequestError extends SupError {
-  constructor(
-    code: string,
-    message: string,
-    readonly status: number,
-  ) {
-    super(code, message);
-  }
-}
+export { AdminRequestError } from "./admin-fields.ts";
 
 /** Who is asking: the owner of the admin socket, or a cluster identity over the backchannel. */
 export type Principal = { readonly kind: "owner" } | { readonly kind: "identity"; readonly cert: Certificate };
@@ -48,7 +39,6 @@ export interface AdminReply {
   readonly body: Record<string, unknown>;
 }
 
-type Json = Record<string, unknown>;
 type Handler = (node: SupNode, body: Json, query: URLSearchParams, principal: Principal) => Promise<unknown> | unknown;
 
 /** What a route needs: `read` (any identity of the cluster), or a certificate permission. */
@@ -61,68 +51,12 @@ interface Route {
   readonly handle: Handler;
 }
 
-function field(body: Json | URLSearchParams, name: string, required = true): string | undefined {
-  const v = body instanceof URLSearchParams ? body.get(name) ?? undefined : body[name];
-  if (v === undefined || v === null || v === "") {
-    if (required) throw new AdminRequestError("admin-bad-request", `Missing field "${name}"`, 400);
-    return undefined;
-  }
-  if (typeof v !== "string") throw new AdminRequestError("admin-bad-request", `Field "${name}" must be a string`, 400);
-  return v;
-}
-
-function intField(body: Json | URLSearchParams, name: string): number | undefined {
-  const v = body instanceof URLSearchParams ? body.get(name) ?? undefined : body[name];
-  if (v === undefined || v === null || v === "") return undefined;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new AdminRequestError("admin-bad-request", `Field "${name}" must be a positive integer, got ${JSON.stringify(v)}`, 400);
-  return n;
-}
-
-/** Longest `--wait` an admin request may hold its connection: the CLI's timeout is capped by it. */
-const WAIT_MS_MAX = 10 * 60 * 1000;
-
-/** `wait`: "all" or a node count; absent when the request does not wait. */
-function waitField(body: Json): WaitFor | undefined {
-  const w = body.wait;
-  if (w === undefined || w === null) return undefined;
-  if (w === "all") return "all";
-  if (typeof w === "number" && Number.isSafeInteger(w) && w >= 1) return w;
-  throw new AdminRequestError("admin-bad-request", `Field "wait" must be "all" or a positive integer, got ${JSON.stringify(w)}`, 400);
-}
-
-function timeoutField(body: Json): number {
-  const t = body.timeoutMs ?? 10_000;
-  if (typeof t !== "number" || !Number.isFinite(t) || t < 0 || t > WAIT_MS_MAX) throw new AdminRequestError("admin-bad-request", `Field "timeoutMs" must be 0 to ${WAIT_MS_MAX}, got ${JSON.stringify(t)}`, 400);
-  return t;
-}
-
-function targetField(body: Json) {
-  const on = field(body, "on", false);
-  if (on === undefined) return null;
-  try {
-    return parseSelector(on);
-  } catch (e) {
-    if (e instanceof SelectorError) throw new AdminRequestError("admin-bad-request", e.message, 400);
-    throw e;
-  }
-}
-
 /** A code write as the admin interface answers it: the version made here, the entry, and receipts when it waited. */
 async function answer(node: SupNode, w: CodeWrite, body: Json): Promise<unknown> {
   const wait = waitField(body);
   const entry = { origin: w.write.origin, seq: w.write.seq, result: w.write.result, target: w.write.target?.text ?? null };
   const receipts = wait === undefined ? undefined : await node.waitReceipts(w.write, wait, timeoutField(body));
   return { ...(w.version ?? {}), entry, ...(receipts === undefined ? {} : { receipts }) };
-}
-
-/** A version field: a number, or `N@ORIGIN` for one of several versions that share a number. */
-function versionRefField(body: Json | URLSearchParams, name: string) {
-  const v = body instanceof URLSearchParams ? body.get(name) : body[name];
-  if (v === undefined || v === null || v === "") return undefined;
-  const ref = parseVersionRef(String(v));
-  if (ref === null) throw new AdminRequestError("admin-bad-request", `Field "${name}" must be a positive integer, got ${JSON.stringify(v)} (a version number, or N@ORIGIN for one of versions written on several nodes at once)`, 400);
-  return ref;
 }
 
 function notFound(what: string): AdminRequestError {
