@@ -33,9 +33,10 @@ Commands:
                       Cluster root keys and node identities (sup identity for the options)
   nodes [--json]      The members a running node knows: state, incarnation, roles, addresses,
                       load, change-log position, how far behind each is and its code's state
-                      hash, last heard (--json: every metadata field)
+                      hash, last heard, kernel set (--json: every metadata field)
   nodes revoke NAME [--serial SERIAL] [--reason TEXT] [--timeout D] [--json]
-                      Every node refuses that node's certificate from now on (admin)
+                      A revocation entry: every node refuses that certificate from now on,
+                      also after restarts and once a node that was down is back (admin)
   exec --on SELECTOR (-e EXPR | FILE) [--timeout D] [--json] [--tenant T]
                       Run a program on every node the selector picks; a result per node
                       (ok, error, timeout, unreachable); exit 1 when any failed (admin)
@@ -47,7 +48,8 @@ Commands:
                       versions written on two nodes at once are named N@ORIGIN
   kernels ls | load NAME | unload NAME [--on SELECTOR [--timeout D] [--json]]
                       A running node's kernel set (ls: built in, or the directory each came from);
-                      with --on, change it on every node the selector picks (admin)
+                      with --on, a kernel entry for every node the selector picks, a result
+                      per node; a node that is down applies it when it is back (admin)
   status              What a running node reports about itself (identity, cluster id, backchannel,
                       state hash of its code, change-log size)
   health [URL | --http HOST:PORT]
