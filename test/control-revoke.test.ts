@@ -32,6 +32,8 @@ async function stop(n: ClusterNode): Promise<void> {
   await n.proc.exited;
 }
 
+/** Revocations wait for every live node's receipt; a loaded machine may take seconds, a healthy one milliseconds. */
+const PATIENT = ["--timeout", "30s"];
 const listen = () => ["--listen", `127.0.0.1:${freePort()}`];
 const refusedHere = /warn backchannel handshake refused .*reason=revoked detail="certificate of \\"web-2\\"/;
 
@@ -66,7 +68,7 @@ describe("sup nodes revoke", () => {
   test("every live node applies the entry, the revoked one too; its connections close and it says so; a node that was down applies it when it is back", async () => {
     await stop(db1);
     await until(() => states(root)["db-1"] === "left", "root-1 to see db-1 leave");
-    const r = c.cli(root, ["nodes", "revoke", "web-2", "--reason", "lost laptop", "--json"]);
+    const r = c.cli(root, ["nodes", "revoke", "web-2", "--reason", "lost laptop", "--json", ...PATIENT]);
     expect(r.code).toBe(0);
     // db-1 left on purpose: not waited for (it gets the entry when it is back, below).
     expect(Object.fromEntries((JSON.parse(r.out) as { node: string; value: string }[]).map((x) => [x.node, x.value]))).toEqual({ "root-1": "revoked", "web-1": "revoked", "web-2": "revoked" });
@@ -78,7 +80,7 @@ describe("sup nodes revoke", () => {
     db1 = await c.restart(db1);
     await db1.waitForStderr(/warn certificate revoked name=web-2 serial=\w+ by=admin reason="lost laptop" origin=root-1/);
     // Asked again (the serial is remembered by name): the entry again, and web-2 down is no failure.
-    const again = c.cli(root, ["nodes", "revoke", "web-2"]);
+    const again = c.cli(root, ["nodes", "revoke", "web-2", ...PATIENT]);
     expect(again.out).toContain("root-1  ok");
     expect(again.out).toMatch(/^web-2\s+ok\s+.*revoked \(it is down: every other node refuses it\)$/m);
   });

@@ -16,6 +16,8 @@ afterAll(() => c.cleanup());
 
 const KERNELS = "http,json,io,kv,code,alu,cluster";
 const ADD = '[#(load "alu") (alu/add 40 2)]';
+/** Kernel entries wait for every live target's receipt; a loaded machine may take seconds, a healthy one milliseconds. */
+const PATIENT = ["--timeout", "30s"];
 
 interface ExecJson {
   node: string;
@@ -200,7 +202,7 @@ const setOf = (name: string) => (JSON.parse(c.cli(root, ["nodes", "--json"]).out
 describe("sup kernels load|unload --on", () => {
 
   test("a kernel loads on the selected node only, with a result per node, sup nodes shows it, and it unloads again", async () => {
-    const r = c.cli(root, ["kernels", "load", "fs", "--on", "node:web-1", "--json"]);
+    const r = c.cli(root, ["kernels", "load", "fs", "--on", "node:web-1", "--json", ...PATIENT]);
     expect(r.code).toBe(0);
     const [one] = JSON.parse(r.out) as ExecJson[];
     // A targeted (kernel load fs) entry: web-1's receipt says it applied it.
@@ -214,7 +216,7 @@ describe("sup kernels load|unload --on", () => {
     // The capability is real: web-1's programs may now use fs.
     expect(execJson(root, "node:web-1", '[#(load "fs") 1]').results[0]!.ok).toBe(true);
     expect(execJson(root, "node:web-2", '[#(load "fs") 1]').results[0]!.ok).toBe(false);
-    expect(c.cli(root, ["kernels", "unload", "fs", "--on", "node:web-1"]).code).toBe(0);
+    expect(c.cli(root, ["kernels", "unload", "fs", "--on", "node:web-1", ...PATIENT]).code).toBe(0);
     expect(kernelsOf(web1).has("fs")).toBe(false);
   });
 
@@ -224,7 +226,7 @@ describe("sup kernels load|unload --on", () => {
     writeFileSync(join(web2.data, "mine", "kernel.sxs"), '#(define-kernel mine "mod.ts" [ (define-function seven () :int) ])\n');
     writeFileSync(join(web2.data, "mine", "mod.ts"), "export default { apiVersion: 1, create: () => ({ functions: { seven: () => 7 } }) };\n");
     const before = c.cli(web1, ["kernels", "ls"]).out;
-    const r = c.cli(root, ["kernels", "load", "mine", "--on", "role:web"]);
+    const r = c.cli(root, ["kernels", "load", "mine", "--on", "role:web", ...PATIENT]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^web-1\s+error\s+[\d.]+ ms\s+Cannot load kernel "mine": /m);
     expect(r.out).toMatch(/^web-2\s+ok\s+[\d.]+ ms\s+loaded$/m);
@@ -235,9 +237,9 @@ describe("sup kernels load|unload --on", () => {
 
   test("a node stops serving HTTP when http is unloaded and serves again when it is loaded, without a restart", async () => {
     expect((await fetch(`${web1.url}/`)).status).toBe(200);
-    expect(c.cli(root, ["kernels", "unload", "http", "--on", "node:web-1"]).code).toBe(0);
+    expect(c.cli(root, ["kernels", "unload", "http", "--on", "node:web-1", ...PATIENT]).code).toBe(0);
     expect(await fetch(`${web1.url}/`).then(() => "served", () => "refused")).toBe("refused");
-    expect(c.cli(root, ["kernels", "load", "http", "--on", "node:web-1"]).code).toBe(0);
+    expect(c.cli(root, ["kernels", "load", "http", "--on", "node:web-1", ...PATIENT]).code).toBe(0);
     const http = (JSON.parse(c.cli(web1, ["status", "--json"]).out) as { http: string }).http;
     expect((await fetch(`http://${http}/`)).status).toBe(200);
   });
