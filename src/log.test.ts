@@ -1,19 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { captureStderr as capture } from "../test/support/log-capture.ts";
 import { flushLog, log, logFormatted, setLogLevel } from "./log.ts";
 
-/** Captures what the log writes to stderr, as text, while `fn` runs (flushing at the end). */
-function capture(fn: () => void): string {
-  const chunks: string[] = [];
-  const write = process.stderr.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8")) > 0) as typeof process.stderr.write;
-  try {
-    fn();
-    flushLog();
-  } finally {
-    process.stderr.write = write;
-  }
-  return chunks.join("");
-}
 
 afterEach(() => setLogLevel("warn"));
 

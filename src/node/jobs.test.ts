@@ -3,10 +3,11 @@
  * what is recorded, and how puts, rollbacks, removals, restarts and failures move the schedule.
  */
 import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { flushLog, setLogLevel, type LogLevel } from "../log.ts";
+import { setLogLevel, type LogLevel } from "../log.ts";
 import { MEMORY_PATH, Store, type CodeVersion } from "../store/mod.ts";
 import { put } from "../store/store-test-support.ts";
 import type { JobExecutor, JobOutcome } from "./job-runner.ts";
+import { captureLines } from "../../test/support/log-capture.ts";
 import { JobScheduler, type JobClock } from "./jobs.ts";
 
 const T0 = 1_700_000_000_000;
@@ -16,18 +17,12 @@ afterAll(() => setLogLevel((process.env.SUP_LOG as LogLevel | undefined) ?? "war
 
 /** Runs `fn` with the log at `level` and returns the lines it wrote to stderr instead of printing them. */
 function captureLog(level: "warn" | "error", fn: () => void): string[] {
-  const lines: string[] = [];
-  const write = process.stderr.write;
   setLogLevel(level);
-  process.stderr.write = ((s: string | Uint8Array) => lines.push(String(s)) > 0) as typeof process.stderr.write;
   try {
-    fn();
-    flushLog();
+    return captureLines(fn);
   } finally {
-    process.stderr.write = write;
     setLogLevel("error");
   }
-  return lines;
 }
 
 /** A clock whose time moves only when told, firing due timers in order. */

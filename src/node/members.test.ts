@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { SEEDS_MAX, type MemberMeta, type MembershipEvent } from "../cluster/mod.ts";
-import { flushLog, setLogLevel } from "../log.ts";
+import { setLogLevel } from "../log.ts";
+import { captureStderr as capture } from "../../test/support/log-capture.ts";
 import { FakeNet } from "../../test/support/fake-backchannel.ts";
 import { testMeta, testRecord } from "../../test/support/membership.ts";
 import { joinSeeds, NodeMembership, STORED_PEERS_MAX, storedPeers, type SettingsStore, type StoredPeer } from "./members.ts";
@@ -41,20 +42,6 @@ function membership(store = new MemoryStore(), join: string | null = null, meta:
 
 function peers(n: number, prefix = "p"): StoredPeer[] {
   return Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}`, address: `${prefix}${i}.test:7000` }));
-}
-
-/** Captures what the log writes to stderr while `fn` runs. */
-function capture(fn: () => void): string {
-  const chunks: string[] = [];
-  const write = process.stderr.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8")) > 0) as typeof process.stderr.write;
-  try {
-    fn();
-    flushLog();
-  } finally {
-    process.stderr.write = write;
-  }
-  return chunks.join("");
 }
 
 describe("what membership keeps in the store", () => {
