@@ -182,9 +182,10 @@ export class ClusterControl {
     return this.c.backchannel.clients().find((c) => c.id === id)?.peer.cert;
   }
 
-  /** Stops the exec worker. */
+  /** Stops the exec worker and the search for idle clients. */
   stop(): void {
     this.worker?.stop();
+    this.clients.stop();
   }
 }
 

@@ -9,7 +9,9 @@
  * - `command`: fed to the commands core under the client's core name (`client#ID`), so a worker's
  *   run messages are answered like a member's; the core's sends to that name come back here.
  *
- * Anything else from a client is logged and ignored.
+ * Anything else from a client is logged and ignored. A client with nothing in flight that has sent
+ * nothing for CLIENT_IDLE_MS is closed, so clients that hang on to connections cannot hold the
+ * node's CLIENT_CONNECTIONS_MAX slots for ever.
  */
 import { COMMAND_CHANNEL, messageChannel } from "../cluster/mod.ts";
 import type { List } from "../lang/value.ts";
@@ -27,31 +29,66 @@ import { clientPeerName } from "./node-commands.ts";
  */
 export const ADMIN_CLIENT_REQUESTS_MAX = 8;
 
+/**
+ * How long a client with no request in flight may stay silent before the node closes it. The CLI
+ * closes its connection after one command and exec workers after a minute without use, so only a
+ * client that forgot its connection reaches this; 5 minutes leaves a scripted session room to pause.
+ */
+export const CLIENT_IDLE_MS = 5 * 60_000;
+
+/** How often idle clients are looked for: an idle client is closed at most this long after CLIENT_IDLE_MS. */
+const IDLE_SWEEP_MS = 30_000;
+
 /** Answers an admin request for a principal (handleAdmin, bound to the node). */
 export type AdminHandler = (request: AdminRequest, principal: Principal) => Promise<AdminReply>;
 
 /** See the file comment. */
 export class NodeClients {
   private readonly inFlight = new Map<number, number>();
+  /** When each connected client last sent something (performance.now()). */
+  private readonly lastHeard = new Map<number, number>();
+  private readonly sweeper: ReturnType<typeof setInterval>;
 
   constructor(
     private readonly bc: () => Backchannel,
     private readonly host: CoreHost,
     private readonly admin: AdminHandler,
-  ) {}
+  ) {
+    this.sweeper = setInterval(() => this.closeIdle(performance.now()), IDLE_SWEEP_MS);
+    this.sweeper.unref?.();
+  }
+
+  /** Stops looking for idle clients (the node is stopping). */
+  stop(): void {
+    clearInterval(this.sweeper);
+  }
 
   /** A client connected. */
   up(c: ClientInfo): void {
+    this.lastHeard.set(c.id, performance.now());
     log("info", "client connected", { name: c.peer.name, id: c.id, address: c.peer.address });
   }
 
   /** A client's connection ended. */
   lost(c: ClientInfo): void {
     this.inFlight.delete(c.id);
+    this.lastHeard.delete(c.id);
+  }
+
+  /** Closes the clients that have nothing in flight and have been silent for CLIENT_IDLE_MS at `now`; returns their ids. */
+  closeIdle(now: number): number[] {
+    const idle = [...this.lastHeard].filter(([id, t]) => now - t >= CLIENT_IDLE_MS && (this.inFlight.get(id) ?? 0) === 0).map(([id]) => id);
+    for (const id of idle) {
+      this.lastHeard.delete(id);
+      log("info", "idle client closed", { id, idleMs: CLIENT_IDLE_MS });
+      this.bc().disconnectClient(id, "local", `idle for ${CLIENT_IDLE_MS / 1000} s`);
+    }
+    return idle;
   }
 
   /** A message from a client. */
   message(c: ClientInfo, msg: List): void {
+    this.lastHeard.set(c.id, performance.now());
     const channel = messageChannel(msg);
     if (channel === ADMIN_CHANNEL) return void this.request(c, msg);
     if (channel === COMMAND_CHANNEL) return void this.host.message(clientPeerName(c.id), msg);
@@ -84,6 +121,8 @@ export class NodeClients {
     } finally {
       const left = (this.inFlight.get(c.id) ?? 1) - 1;
       if (this.inFlight.has(c.id)) this.inFlight.set(c.id, left);
+      // Idle time counts from the last answer, so a long request does not leave its client closable at once.
+      if (this.lastHeard.has(c.id)) this.lastHeard.set(c.id, performance.now());
     }
   }
 }
