@@ -40,8 +40,8 @@ export function lambdaCall(g: Gen, head: Sym, args: readonly Value[], pos: numbe
     values.push(a);
   }
   const r = g.t();
-  // The callee may read this body's parameters through dynamic scoping.
-  g.observe();
+  // The callee may read this body's parameters through dynamic scoping, unless its own shadow them.
+  g.observeUnlessCovered(d, n);
   if (n > 2) {
     g.emit(`${r} = it.enterLambda(${d}, ${values[0]}, ${values[1]}, [${values.slice(2).join(", ")}]);`);
     g.calledOut();

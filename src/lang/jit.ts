@@ -48,7 +48,7 @@ export class Gen {
   private nodes = 0;
   private depth = 0;
 
-  /** The `if` that binds a self-binding body's parameters (see observe); null for other units. */
+  /** The block that binds a self-binding body's parameters (see observe); null for other units. */
   private readonly bindParams: string | null;
   /** The unit's direct kernel calls (jit-calls.ts); null without a table to resolve them against. */
   readonly sites: KernelSites | null;
@@ -65,7 +65,7 @@ export class Gen {
   ) {
     this.sites = hint !== null ? new KernelSites(hint) : null;
     this.bindParams =
-      selfBinding === null ? null : `if (sc === 0) { sc = 1; it.pushScope(); ${selfBinding.map((p, i) => `it.define(${this.k(p)}, a${i});`).join(" ")} }`;
+      selfBinding === null ? null : `{ sc = 1; it.pushScope(); ${selfBinding.map((p, i) => `it.define(${this.k(p)}, a${i});`).join(" ")} }`;
   }
 
   /**
@@ -76,7 +76,26 @@ export class Gen {
    * these (a leaf call) never binds at all, and is exactly as if it had: nothing could tell.
    */
   observe(): void {
-    if (this.bindParams !== null) this.emit(this.bindParams);
+    if (this.bindParams !== null) this.emit(`if (sc === 0) ${this.bindParams}`);
+  }
+
+  /**
+   * Before a call of the lambda `def` (a generated name) with n arguments: a lambda binds all its
+   * parameters in its own scope before any of its code runs (Interp.enterLambda, lambdaCall), so
+   * while it runs every lookup of those names finds its bindings, never this body's. When the
+   * callee's parameters include every parameter of this body, nothing the call does can observe
+   * whether this body bound its own (exports rebind in the innermost scope, which is the callee's
+   * or deeper; lambdas made there die with scopes popped before the call returns): it is entered
+   * without binding them (a recursive call, the common case). Otherwise as observe.
+   */
+  observeUnlessCovered(def: string, n: number): void {
+    if (this.bindParams === null) return;
+    const own = [...new Set(this.selfBinding!)];
+    // A body without parameters binds nothing a callee could see; its scope only holds its own defs.
+    if (own.length === 0) return;
+    if (n === 0) return this.observe();
+    const covered = own.map((p) => `(${Array.from({ length: n }, (_, i) => `${def}.params[${i}] === ${this.k(p)}`).join(" || ")})`).join(" && ");
+    this.emit(`if (sc === 0 && !(${covered})) ${this.bindParams}`);
   }
 
   /**
@@ -154,9 +173,10 @@ export class Gen {
     const r = this.t();
     const k = this.k(s);
     const local = this.locals.get(s);
-    // Until a self-binding body has bound its parameters nothing can have rebound one, so reading
-    // the local is right whichever way this goes.
-    if (local !== undefined) this.emit(`${r} = it.rebinds === rebinds ? ${local} : it.lookup(${k});`);
+    // Until a self-binding body has bound its parameters (sc === 0) nothing can have rebound one:
+    // an export rebinds in the innermost scope, and any scope above this body's was pushed and
+    // popped by something it called (see observeUnlessCovered); so the local is right then.
+    if (local !== undefined) this.emit(`${r} = ${this.bindParams !== null ? "sc === 0 || " : ""}it.rebinds === rebinds ? ${local} : it.lookup(${k});`);
     else {
       if (this.isParam(s)) this.observe();
       this.emit(`${r} = it.lookup(${k});`);
