@@ -75,8 +75,12 @@ export interface Liveness {
  * function runs that instead of crossing bun:ffi: it gives the same results (a property test checks
  * it against the C code) for a fraction of the call's cost, in both tiers.
  */
-function scalarFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Convention, { kind: "scalar" }>, live: Liveness, equivalent: ((a: Value, b: Value) => Value) | null): KernelFn {
-  const call = c as unknown as (...a: (number | bigint)[]) => number | bigint;
+function scalarFn(name: string, c: LazyCFunction, conv: Extract<Convention, { kind: "scalar" }>, live: Liveness, equivalent: ((a: Value, b: Value) => Value) | null): KernelFn {
+  // Bound on the first call (see lazyCFunction), then the C function itself.
+  let call = (...a: (number | bigint)[]): number | bigint => {
+    call = c.get() as unknown as (...a: (number | bigint)[]) => number | bigint;
+    return call(...a);
+  };
   const n = conv.params.length;
   const conv0 = conv.params[0] === "real" ? asReal : asInt;
   const conv1 = conv.params[1] === "real" ? asReal : asInt;
@@ -139,8 +143,13 @@ const NO_ARGS: readonly Value[] = [];
 type ValueCall = (cx: CallContext, values: readonly Value[], argc: number) => Value;
 
 /** The C side of a value function: arguments encoded into the depth's scratch buffer, the result decoded. */
-function valueCall(name: string, c: ReturnType<typeof CFunction>): ValueCall {
-  const call = c as unknown as (ctx: number, args: number, len: number, argc: number) => number | null;
+function valueCall(name: string, c: LazyCFunction): ValueCall {
+  type Call = (ctx: number, args: number, len: number, argc: number) => number | null;
+  // Bound on the first call (see lazyCFunction), then the C function itself.
+  let call: Call = (ctx, args, len, argc) => {
+    call = c.get() as unknown as Call;
+    return call(ctx, args, len, argc);
+  };
   return (cx, values, argc) => {
     const d0 = depth;
     const scratch = argScratchAt(d0);
@@ -185,7 +194,7 @@ function firstValues(n: number, a: Value, b: Value, c: Value): readonly Value[] 
  * equivalent (`:pure`, lang/pure.ts) the equivalent runs first, on the same evaluated values, and
  * the C function only when it declines.
  */
-function valueFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Convention, { kind: "value" }>, live: Liveness, equivalent: ValueEquivalent | null): KernelFn {
+function valueFn(name: string, c: LazyCFunction, conv: Extract<Convention, { kind: "value" }>, live: Liveness, equivalent: ValueEquivalent | null): KernelFn {
   const callC = valueCall(name, c);
   const required = conv.variadic ? conv.params - 1 : conv.params;
   const n = conv.params;
@@ -220,6 +229,30 @@ function valueFn(name: string, c: ReturnType<typeof CFunction>, conv: Extract<Co
 
 const VALUE_ARGS = ["ptr", "ptr", "u64", "i32"] as const;
 
+/** A C function whose FFI binding is made when first needed; `close` frees it if it was. */
+interface LazyCFunction {
+  get(): ReturnType<typeof CFunction>;
+  close(): void;
+}
+
+/**
+ * Binds a C function on its first call rather than when its kernel loads: a binding costs a
+ * generated trampoline (about 0.2–1 ms each on a loaded 2-core machine, measured with a whole
+ * kernel: 2–12 ms for alu), and most programs call few of a kernel's functions, some none (alu's
+ * arithmetic runs its TypeScript equivalents). The library stays open while the kernel is loaded,
+ * so the address stays valid until the wrapper refuses calls (Liveness.closed).
+ */
+function lazyCFunction(definition: Parameters<typeof CFunction>[0]): LazyCFunction {
+  let c: ReturnType<typeof CFunction> | null = null;
+  return {
+    get: () => (c ??= CFunction(definition)),
+    close: () => {
+      c?.close();
+      c = null;
+    },
+  };
+}
+
 /**
  * Binds a registered C function under a convention; `close` frees its FFI binding. `pure`: the
  * TypeScript equivalent the manifest declares, to run instead of the C function (scalarFn, valueFn),
@@ -232,10 +265,10 @@ export function bind(name: string, fn: number, conv: Convention, live: Liveness,
     // i64_fast arguments take a number or a bigint like i64 does, but convert numbers about 40%
     // faster (measured: 9.9 ns against 16.2 ns per two-argument call).
     const args = [FFIType.i32, ...conv.params.map((p) => (p === "real" ? FFIType.f64 : FFIType.i64_fast))];
-    const c = CFunction({ ptr: fn as Pointer, args, returns: conv.ret === "real" ? FFIType.f64 : FFIType.i64_fast });
+    const c = lazyCFunction({ ptr: fn as Pointer, args, returns: conv.ret === "real" ? FFIType.f64 : FFIType.i64_fast });
     const equivalent = pure !== null && conv.params.length === 2 ? (INTRINSICS.get(pure)?.fn ?? null) : null;
     return { kernelFn: scalarFn(name, c, conv, live, equivalent), close: () => c.close() };
   }
-  const c = CFunction({ ptr: fn as Pointer, args: VALUE_ARGS, returns: "ptr" });
+  const c = lazyCFunction({ ptr: fn as Pointer, args: VALUE_ARGS, returns: "ptr" });
   return { kernelFn: valueFn(name, c, conv, live, pure !== null ? (VALUE_INTRINSICS.get(pure)?.fn ?? null) : null), close: () => c.close() };
 }
