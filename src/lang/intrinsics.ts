@@ -88,8 +88,17 @@ export interface Intrinsic {
 }
 
 const SAFE = "9007199254740991";
+/**
+ * The tests that a and b are numbers, each followed by `&&`; none for an integer literal the
+ * generator wrote (jit.ts: digits, negative ones in parentheses), which keeps generated code short.
+ */
+const numbers = (a: string, b: string): string =>
+  [a, b]
+    .filter((x) => !/^(\d+|\(-\d+\))$/.test(x))
+    .map((x) => `typeof ${x} === "number" && `)
+    .join("");
 const additive = (op: string) => (a: string, b: string, t: string, slow: string) =>
-  `(typeof ${a} === "number" && typeof ${b} === "number" && (${t} = ${a} ${op} ${b}) <= ${SAFE} && ${t} >= -${SAFE} ? ${t} + 0 : ${slow}(${a}, ${b}))`;
+  `(${numbers(a, b)}(${t} = ${a} ${op} ${b}) <= ${SAFE} && ${t} >= -${SAFE} ? ${t} + 0 : ${slow}(${a}, ${b}))`;
 
 const LIST: readonly Omit<Intrinsic, "id">[] = [
   { name: "int-add", params: ["int", "int"], ret: "int", fn: (a, b) => intAdd(asInt(a), asInt(b)), inline: additive("+") },
@@ -102,7 +111,10 @@ const LIST: readonly Omit<Intrinsic, "id">[] = [
     params: ["int", "int"],
     ret: "int",
     fn: (a, b) => (asInt(a) === asInt(b) ? 1 : 0),
-    inline: (a, b, _t, slow) => `(typeof ${a} === "number" && typeof ${b} === "number" ? (${a} === ${b} ? 1 : 0) : ${slow}(${a}, ${b}))`,
+    inline: (a, b, _t, slow) => {
+      const guard = numbers(a, b);
+      return guard === "" ? `(${a} === ${b} ? 1 : 0)` : `(${guard.slice(0, -4)} ? (${a} === ${b} ? 1 : 0) : ${slow}(${a}, ${b}))`;
+    },
   },
   { name: "real-add", params: ["real", "real"], ret: "real", fn: (a, b) => realValue(fixed6Round(asReal(a) + asReal(b))) },
   { name: "real-sub", params: ["real", "real"], ret: "real", fn: (a, b) => realValue(fixed6Round(asReal(a) - asReal(b))) },

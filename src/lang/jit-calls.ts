@@ -53,13 +53,12 @@ export function lambdaCall(g: Gen, head: Sym, args: readonly Value[], pos: numbe
   const v1 = values[1] ?? "NONE";
   g.emit("it.step();");
   g.emit(`if (++it.callDepth > ${CALL_DEPTH_MAX}) throw tooDeep(it, ${CALL_DEPTH_MAX});`);
-  g.emit(`if (${d}.unit.selfBinding) ${r} = ${d}.unit.code(it, ${v0}, ${v1});`);
-  g.emit("else {");
-  g.emit("it.pushScope();");
-  for (let i = 0; i < n; i++) g.emit(`it.define(${d}.params[${i}], ${values[i]});`);
-  g.emit(`${r} = ${d}.unit.code(it, ${v0}, ${v1});`);
-  g.emit("it.popScope();");
-  g.emit("}");
+  // A body that binds its own parameters is entered directly; the others (closure code) in a
+  // scope bound here, by a helper, which keeps the generated function small.
+  // A call of this very body (its code is this unit's) while the session's kernel table is still
+  // the one checked at entry skips the check: `body` is the unit without it (jit.ts).
+  const self = g.selfCall ? `${g.kokKnown ? "" : "kok && "}${d}.unit.code === unit ? body(it, ${v0}, ${v1}, S) : ` : "";
+  g.emit(`${r} = ${self}${d}.unit.selfBinding ? ${d}.unit.code(it, ${v0}, ${v1}) : enterScoped(it, ${d}, ${v0}, ${v1});`);
   g.emit("it.callDepth--;");
   g.calledOut();
   g.emit(`if (${d}.ret !== 0 && typeOf(${r}) !== ${d}.ret) ${r} = returnedUnexpectedType();`);
@@ -128,7 +127,10 @@ export function kernelCall(g: Gen, l: List, name: string, args: readonly Value[]
   const slot = g.sites.add(name, n, known, inlined);
   const sites = g.k(g.sites);
   const r = g.t();
-  g.emit(`if (kok || (kok = S.kernelSet.fns === ${sites}.table || ${sites}.accept(S.kernelSet.fns))) {`);
+  // Where kok is certainly true, the table is the sites' and the closure branch could never run.
+  const checked = !g.kokKnown;
+  if (checked) g.emit(`if (kok || (kok = S.kernelSet.fns === ${sites}.table || ${sites}.accept(S.kernelSet.fns))) {`);
+  g.kokKnown = true;
   const a = args.map((x) => g.expr(x));
   if (inlined) {
     // An inlined pure operation is a step's worth of work at most: no budget check, no call out.
@@ -143,6 +145,7 @@ export function kernelCall(g: Gen, l: List, name: string, args: readonly Value[]
     g.emit(`${r} = ${sites}.eager[${slot}](${a[0]}, ${a[1] ?? "NONE"}, ${a[2] ?? "NONE"}, it);`);
     g.calledOut();
   }
+  if (!checked) return r;
   g.emit("} else {");
   g.observe();
   g.emit(`${r} = ${g.k(compile(l))}(it);`);

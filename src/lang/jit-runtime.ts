@@ -31,6 +31,16 @@ export const RUNTIME = {
     it.callDepth--;
     return new BudgetExceeded("depth", max);
   },
+  /** Runs the body of a lambda of at most two parameters that is not self-binding, in a scope binding them (as Interp.enterLambda does). */
+  enterScoped: (it: Interp, def: LambdaDef, v0: Value, v1: Value): Value => {
+    it.pushScope();
+    const params = def.params;
+    if (params.length > 0) it.define(params[0]!, v0);
+    if (params.length > 1) it.define(params[1]!, v1);
+    const r = def.unit.code(it, v0, v1);
+    it.popScope();
+    return r;
+  },
   returnedUnexpectedType: () => errorValue("internal function error: returned unexpected type"),
   alreadyDefined: (name: string, pos: number) => fail(`Symbol '${name}' is already defined in current scope`, pos),
 };

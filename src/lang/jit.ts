@@ -52,6 +52,18 @@ export class Gen {
   private readonly bindParams: string | null;
   /** The unit's direct kernel calls (jit-calls.ts); null without a table to resolve them against. */
   readonly sites: KernelSites | null;
+  /**
+   * True while no code that binds the parameters has been written yet (sc is 0 wherever the code
+   * written next runs): a unit's code only runs forward, except a loop's body, and a loop observes
+   * first. Code written here may then read a parameter's local and bind without testing sc.
+   */
+  private unbound = true;
+  /**
+   * True when kok is certainly true wherever the code written next runs: from entry (the table was
+   * checked there) until the first call out, and inside a direct call's checked branch until its
+   * next call out. A direct kernel call written here needs no check and no closure branch.
+   */
+  kokKnown: boolean;
 
   /**
    * `hint`: the kernel function table the unit is made for: its kernel calls are resolved against
@@ -62,8 +74,11 @@ export class Gen {
     readonly hint: ReadonlyMap<string, KernelFn> | null,
     private readonly locals: ReadonlyMap<Sym, string>,
     private readonly selfBinding: readonly Sym[] | null = null,
+    /** The unit checks the session's kernel table at entry (UnitOptions.elsewhere). */
+    private readonly checkedAtEntry = false,
   ) {
     this.sites = hint !== null ? new KernelSites(hint) : null;
+    this.kokKnown = checkedAtEntry && this.sites !== null;
     this.bindParams =
       selfBinding === null ? null : `{ sc = 1; it.pushScope(); ${selfBinding.map((p, i) => `it.define(${this.k(p)}, a${i});`).join(" ")} }`;
   }
@@ -76,7 +91,23 @@ export class Gen {
    * these (a leaf call) never binds at all, and is exactly as if it had: nothing could tell.
    */
   observe(): void {
-    if (this.bindParams !== null) this.emit(`if (sc === 0) ${this.bindParams}`);
+    if (this.bindParams === null) return;
+    this.emit(this.unbound ? this.bindParams : `if (sc === 0) ${this.bindParams}`);
+    this.unbound = false;
+  }
+
+  /**
+   * True when a lambda call may call `body` directly when it calls this unit again: only a
+   * self-binding body is entered without its scope (others need their caller to push it), and only
+   * a unit that checks the table at entry has a check to skip.
+   */
+  get selfCall(): boolean {
+    return this.bindParams !== null && this.checkedAtEntry;
+  }
+
+  /** True when a self-binding body's code written here runs before it can have bound its parameters. */
+  get certainlyUnbound(): boolean {
+    return this.bindParams !== null && this.unbound;
   }
 
   /**
@@ -95,7 +126,8 @@ export class Gen {
     if (own.length === 0) return;
     if (n === 0) return this.observe();
     const covered = own.map((p) => `(${Array.from({ length: n }, (_, i) => `${def}.params[${i}] === ${this.k(p)}`).join(" || ")})`).join(" && ");
-    this.emit(`if (sc === 0 && !(${covered})) ${this.bindParams}`);
+    this.emit(`if (${this.unbound ? "" : "sc === 0 && "}!(${covered})) ${this.bindParams}`);
+    this.unbound = false;
   }
 
   /**
@@ -104,6 +136,7 @@ export class Gen {
    */
   calledOut(): void {
     this.emit("kok = false;");
+    this.kokKnown = false;
   }
 
   /** True when s is one of a self-binding body's parameters. */
@@ -176,12 +209,13 @@ export class Gen {
     // Until a self-binding body has bound its parameters (sc === 0) nothing can have rebound one:
     // an export rebinds in the innermost scope, and any scope above this body's was pushed and
     // popped by something it called (see observeUnlessCovered); so the local is right then.
-    if (local !== undefined) this.emit(`${r} = ${this.bindParams !== null ? "sc === 0 || " : ""}it.rebinds === rebinds ? ${local} : it.lookup(${k});`);
+    if (local !== undefined && this.certainlyUnbound) return local;
+    if (local !== undefined) this.emit(`${r} = ${this.bindParams !== null ? "sc === 0 || " : ""}it.rebinds === rebinds ? ${local} : it.lookup(${k}) ?? ${k};`);
     else {
       if (this.isParam(s)) this.observe();
-      this.emit(`${r} = it.lookup(${k});`);
+      // An unbound symbol evaluates to itself; a binding is never null.
+      this.emit(`${r} = it.lookup(${k}) ?? ${k};`);
     }
-    this.emit(`if (${r} === undefined) ${r} = ${k};`);
     return r;
   }
 
@@ -274,20 +308,26 @@ export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, Kernel
   const params = options.params ?? null;
   const selfBinding = options.selfBinding === true;
   const locals = localParams(node, params);
-  const g = new Gen(hint, locals, selfBinding ? params : null);
+  const checkedAtEntry = options.elsewhere !== undefined && options.elsewhere !== null;
+  const g = new Gen(hint, locals, selfBinding ? params : null, checkedAtEntry);
   const result = g.expr(node);
   const temps = g.tempCount;
   // A session whose kernel table resolves the unit's kernel calls otherwise runs elsewhere.
   const sites = g.sites !== null ? g.k(g.sites) : null;
   const elsewhere = options.elsewhere !== undefined && options.elsewhere !== null && sites !== null ? g.k(options.elsewhere) : null;
   const constants = g.constants.map((_, i) => `k${i} = K[${i}]`).join(", ");
+  // The unit is `unit`, which checks the session's kernel table and runs `body`; a recursive call
+  // made while that check still holds (jit-calls.ts, lambdaCall) calls `body` directly.
   const source = [
     '"use strict";',
     `const { ${RUNTIME_NAMES} } = R;`,
     constants.length > 0 ? `const ${constants};` : "",
-    "return function unit(it, a0, a1) {",
+    "const unit = function unit(it, a0, a1) {",
     "const S = it.session;",
     elsewhere !== null ? `if (S.kernelSet.fns !== ${sites}.table && !${sites}.accept(S.kernelSet.fns)) return ${elsewhere}.elsewhere(it, a0, a1);` : "",
+    "return body(it, a0, a1, S);",
+    "};",
+    "function body(it, a0, a1, S) {",
     // Whether the session's table is still the one the sites are resolved against (jit-calls.ts).
     elsewhere !== null ? "let kok = true;" : "let kok = false;",
     locals.size > 0 ? "const rebinds = it.rebinds;" : "",
@@ -296,7 +336,8 @@ export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, Kernel
     ...g.lines,
     selfBinding ? "if (sc !== 0) it.popScope();" : "",
     `return ${result};`,
-    "};",
+    "}",
+    "return unit;",
   ].join("\n");
   return { source, constants: g.constants };
 }

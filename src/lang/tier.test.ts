@@ -194,6 +194,15 @@ describe("both tiers behave the same", () => {
     expect(runOn("auto", p)).toBe(closure);
   });
 
+  test("a recursive call made after a deeper call swapped the kernel checks the table again", () => {
+    // f(1) calls f(0), which swaps `t`; its next call of itself, f(2), must see version 2. (f 3)
+    // runs first: the run that promotes a body still runs its closures.
+    const p = src(`[ #(load "t") (def f (fn (n :int) :int [ (if (eq n 0) [ (t/swap) 0 ] (if (eq n 1) [ (f 0) (f 2) ] (t/version 1))) ])) (debug (f 3)) (f 1) ]`);
+    const closure = runOn("closure", p);
+    expect(closure).toBe("[DEBUG] 101\n|201");
+    expect(runOn("js", p)).toBe(closure);
+  });
+
   test("code shared by sessions whose kernels differ runs right in each, compiled again at most a bounded number of times", () => {
     // One parsed program (so one set of units) run in sessions whose `t/version` is eager, then
     // general only (no direct call possible), in turn: each run must see its own kernel.
