@@ -16,7 +16,7 @@
  */
 import { compile } from "./compile.ts";
 import type { EagerKernelFn, KernelFn } from "./host.ts";
-import { INTRINSICS } from "./intrinsics.ts";
+import { INTRINSICS, type Intrinsic } from "./intrinsics.ts";
 import { CALL_DEPTH_MAX } from "./interp.ts";
 import type { Gen } from "./jit.ts";
 import type { List, Sym, Value } from "./value.ts";
@@ -43,23 +43,25 @@ export function lambdaCall(g: Gen, head: Sym, args: readonly Value[], pos: numbe
   // The callee may read this body's parameters through dynamic scoping, unless its own shadow them.
   g.observeUnlessCovered(d, n);
   if (n > 2) {
+    g.depthOut();
     g.emit(`${r} = it.enterLambda(${d}, ${values[0]}, ${values[1]}, [${values.slice(2).join(", ")}]);`);
     g.calledOut();
     return r;
   }
   // Interp.enterLambda, step for step, inline for the common arities so the engine sees the
-  // whole call (measured: 6% of a call on fib); a change there comes here too.
+  // whole call (measured: 6% of a call on fib); a change there comes here too. The call depth is
+  // the body's `cd` (jit.ts): the callee runs at cd + 1.
   const v0 = values[0] ?? "NONE";
   const v1 = values[1] ?? "NONE";
   g.emit("it.step();");
-  g.emit(`if (++it.callDepth > ${CALL_DEPTH_MAX}) throw tooDeep(it, ${CALL_DEPTH_MAX});`);
-  // A body that binds its own parameters is entered directly; the others (closure code) in a
-  // scope bound here, by a helper, which keeps the generated function small.
+  g.emit(`if (cd >= ${CALL_DEPTH_MAX}) throw depthExceeded(${CALL_DEPTH_MAX});`);
   // A call of this very body (its code is this unit's) while the session's kernel table is still
-  // the one checked at entry skips the check: `body` is the unit without it (jit.ts).
-  const self = g.selfCall ? `${g.kokKnown ? "" : "kok && "}${d}.unit.code === unit ? body(it, ${v0}, ${v1}, S) : ` : "";
-  g.emit(`${r} = ${self}${d}.unit.selfBinding ? ${d}.unit.code(it, ${v0}, ${v1}) : enterScoped(it, ${d}, ${v0}, ${v1});`);
-  g.emit("it.callDepth--;");
+  // the one checked at entry skips the check and keeps the depth in locals: `body` is the unit
+  // without them (jit.ts). A body that binds its own parameters is entered directly; the others
+  // (closure code) in a scope bound here, by a helper, which keeps the generated function small.
+  const self = g.selfCall ? `${g.kokKnown ? "" : "kok && "}${d}.unit.code === unit ? body(it, ${v0}, ${v1}, S, cd + 1) : ` : "";
+  g.emit(`${r} = ${self}(it.callDepth = cd + 1, ${d}.unit.selfBinding ? ${d}.unit.code(it, ${v0}, ${v1}) : enterScoped(it, ${d}, ${v0}, ${v1}));`);
+  g.depthChanged();
   g.calledOut();
   g.emit(`if (${d}.ret !== 0 && typeOf(${r}) !== ${d}.ret) ${r} = returnedUnexpectedType();`);
   return r;
@@ -128,28 +130,43 @@ export function kernelCall(g: Gen, l: List, name: string, args: readonly Value[]
   const sites = g.k(g.sites);
   const r = g.t();
   // Where kok is certainly true, the table is the sites' and the closure branch could never run.
-  const checked = !g.kokKnown;
-  if (checked) g.emit(`if (kok || (kok = S.kernelSet.fns === ${sites}.table || ${sites}.accept(S.kernelSet.fns))) {`);
-  g.kokKnown = true;
+  if (g.kokKnown) {
+    direct(g, args, r, inlined, pure, sites, slot);
+    return r;
+  }
+  g.emit(`if (kok || (kok = S.kernelSet.fns === ${sites}.table || ${sites}.accept(S.kernelSet.fns))) {`);
+  g.branch(
+    () => {
+      g.kokChecked();
+      direct(g, args, r, inlined, pure, sites, slot);
+      g.emit("} else {");
+    },
+    () => {
+      g.observe();
+      g.depthOut();
+      g.emit(`${r} = ${g.k(compile(l))}(it);`);
+      g.calledOut();
+      g.emit("}");
+    },
+  );
+  return r;
+}
+
+/** A direct kernel call: its arguments evaluated here, then its pure equivalent inline or its eager function. */
+function direct(g: Gen, args: readonly Value[], r: string, inlined: boolean, pure: Intrinsic | undefined, sites: string, slot: number): void {
   const a = args.map((x) => g.expr(x));
   if (inlined) {
     // An inlined pure operation is a step's worth of work at most: no budget check, no call out.
-    const slow = g.k(pure.fn);
-    g.emit(`${r} = ${pure.inline !== undefined ? pure.inline(a[0]!, a[1]!, g.t(), slow) : `${slow}(${a[0]}, ${a[1]})`};`);
+    const slow = g.k(pure!.fn);
+    g.emit(`${r} = ${pure!.inline !== undefined ? pure!.inline(a[0]!, a[1]!, g.t(), slow) : `${slow}(${a[0]}, ${a[1]})`};`);
   } else {
     // As in compile.ts: a kernel call may do far more work than a step, so the time budget is
     // watched before each (Interp.tick). A kernel may evaluate code in this scope (its
     // CallContext), so the scope is observed first.
     g.observe();
+    g.depthOut();
     g.emit("it.tick();");
     g.emit(`${r} = ${sites}.eager[${slot}](${a[0]}, ${a[1] ?? "NONE"}, ${a[2] ?? "NONE"}, it);`);
     g.calledOut();
   }
-  if (!checked) return r;
-  g.emit("} else {");
-  g.observe();
-  g.emit(`${r} = ${g.k(compile(l))}(it);`);
-  g.calledOut();
-  g.emit("}");
-  return r;
 }

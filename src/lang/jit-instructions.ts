@@ -24,9 +24,13 @@ export function generateInstruction(g: Gen, name: string, pos: number, args: rea
       const c = g.expr(args[0]!);
       const r = g.t();
       g.emit(`if (${c} === 0) {`);
-      g.emit(`${r} = ${g.expr(args[2]!)};`);
-      g.emit("} else {");
-      g.emit(`${r} = ${g.expr(args[1]!)};`);
+      g.branch(
+        () => g.emit(`${r} = ${g.expr(args[2]!)};`),
+        () => {
+          g.emit("} else {");
+          g.emit(`${r} = ${g.expr(args[1]!)};`);
+        },
+      );
       g.emit("}");
       return r;
     }
@@ -101,6 +105,8 @@ function loop(g: Gen, body: List): string {
   g.emit(`${c} = { done: false, value: NONE };`);
   g.emit(`it.loops.push(${c});`);
   g.emit(`for (${i} = 1; ; ${i}++) {`);
+  // A turn may start after another turn's end.
+  g.loopHead();
   g.emit("it.step();");
   g.emit("it.pushScope();");
   g.emit(`it.define(${g.k(S_ITERATIONS)}, ${i});`);
@@ -121,10 +127,16 @@ function at(g: Gen, index: Value, coll: Value, pos: number): string {
   const oob = g.k(OUT_OF_BOUNDS);
   g.emit(`if (typeof ${i} !== "number" && typeof ${i} !== "bigint") throw fail("at: index must be an integer", ${pos});`);
   g.emit(`if (${i} < 0) ${r} = ${oob}; else {`);
-  const c = g.expr(coll);
-  g.emit(`if (${c} instanceof Str) ${r} = typeof ${i} === "number" && ${i} < ${c}.s.length ? ${c}.s.charCodeAt(${i}) : ${oob};`);
-  g.emit(`else if (${c} instanceof List) ${r} = typeof ${i} === "number" && ${i} < ${c}.items.length ? ${c}.items[${i}] : ${oob};`);
-  g.emit(`else throw fail("at: collection must be a list or string type", ${pos});`);
+  // The collection is evaluated on one path only.
+  g.branch(
+    () => {},
+    () => {
+      const c = g.expr(coll);
+      g.emit(`if (${c} instanceof Str) ${r} = typeof ${i} === "number" && ${i} < ${c}.s.length ? ${c}.s.charCodeAt(${i}) : ${oob};`);
+      g.emit(`else if (${c} instanceof List) ${r} = typeof ${i} === "number" && ${i} < ${c}.items.length ? ${c}.items[${i}] : ${oob};`);
+      g.emit(`else throw fail("at: collection must be a list or string type", ${pos});`);
+    },
+  );
   g.emit("}");
   return r;
 }
@@ -134,13 +146,19 @@ function tryInstr(g: Gen, body: Value, handler: Value): string {
   const v = g.expr(body);
   const r = g.t();
   g.emit(`if (${v} instanceof Wrap && ${v}.t === ${T_ERROR}) {`);
-  if (isBracket(handler)) {
-    g.observe();
-    g.emit("it.pushScope();");
-    g.emit(`it.define(${g.k(S_ERROR)}, ${v}.inner);`);
-    g.emit(`${r} = ${g.expr(handler)};`);
-    g.emit("it.popScope();");
-  } else g.emit(`${r} = ${g.expr(handler)};`);
+  // The handler runs on one path only.
+  g.branch(
+    () => {
+      if (isBracket(handler)) {
+        g.observe();
+        g.emit("it.pushScope();");
+        g.emit(`it.define(${g.k(S_ERROR)}, ${v}.inner);`);
+        g.emit(`${r} = ${g.expr(handler)};`);
+        g.emit("it.popScope();");
+      } else g.emit(`${r} = ${g.expr(handler)};`);
+    },
+    () => {},
+  );
   g.emit(`} else ${r} = ${v};`);
   return r;
 }

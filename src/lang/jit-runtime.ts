@@ -26,11 +26,8 @@ export const RUNTIME = {
   unknownCallable: (name: string, pos: number) => fail(`Unknown callable symbol: ${name}`, pos),
   arity: (def: LambdaDef, n: number, pos: number) => fail(`Function expects ${def.params.length} arguments, got ${n}`, pos),
   argType: (i: number, want: number, v: Value, pos: number) => fail(`Argument ${i} type mismatch: expected ${want}, got ${typeOf(v)}`, pos),
-  /** Undoes the call depth counted for a call that nests too deep and says so (as Interp.enterLambda does). */
-  tooDeep: (it: Interp, max: number) => {
-    it.callDepth--;
-    return new BudgetExceeded("depth", max);
-  },
+  /** A call that would nest deeper than max (as Interp.enterLambda says it; generated code counts depth in a local). */
+  depthExceeded: (max: number) => new BudgetExceeded("depth", max),
   /** Runs the body of a lambda of at most two parameters that is not self-binding, in a scope binding them (as Interp.enterLambda does). */
   enterScoped: (it: Interp, def: LambdaDef, v0: Value, v1: Value): Value => {
     it.pushScope();

@@ -33,6 +33,23 @@ export const JS_UNIT_NODES_MAX = 4_000;
 /** Names of RUNTIME's members the generated code uses unqualified. */
 const RUNTIME_NAMES = Object.keys(RUNTIME).join(", ");
 
+/**
+ * Facts about the generated code's state at a point, each certainly true there when set. `unbound`:
+ * a self-binding body has not bound its parameters (sc === 0). `kokKnown`: kok is true (the
+ * session's kernel table is the sites' one), from entry until a call out and inside a checked
+ * branch. `depthSynced`: the interpreter's call depth is `cd`.
+ */
+export interface FlowState {
+  readonly unbound: boolean;
+  readonly kokKnown: boolean;
+  readonly depthSynced: boolean;
+}
+
+/** What holds after either of two paths. */
+function meet(a: FlowState, b: FlowState): FlowState {
+  return { unbound: a.unbound && b.unbound, kokKnown: a.kokKnown && b.kokKnown, depthSynced: a.depthSynced && b.depthSynced };
+}
+
 /** A unit's generated source and the constants it names. */
 export interface GeneratedUnit {
   readonly source: string;
@@ -53,17 +70,12 @@ export class Gen {
   /** The unit's direct kernel calls (jit-calls.ts); null without a table to resolve them against. */
   readonly sites: KernelSites | null;
   /**
-   * True while no code that binds the parameters has been written yet (sc is 0 wherever the code
-   * written next runs): a unit's code only runs forward, except a loop's body, and a loop observes
-   * first. Code written here may then read a parameter's local and bind without testing sc.
+   * What is certainly true wherever the code written next runs (see FlowState). Code is written in
+   * the order it runs, except for branches (each starts from the state before it, and what holds
+   * after them is what holds after every one: Gen.branch) and loops (whose body starts from what
+   * holds at every turn: jit-instructions.ts).
    */
-  private unbound = true;
-  /**
-   * True when kok is certainly true wherever the code written next runs: from entry (the table was
-   * checked there) until the first call out, and inside a direct call's checked branch until its
-   * next call out. A direct kernel call written here needs no check and no closure branch.
-   */
-  kokKnown: boolean;
+  flow: FlowState;
 
   /**
    * `hint`: the kernel function table the unit is made for: its kernel calls are resolved against
@@ -78,7 +90,7 @@ export class Gen {
     private readonly checkedAtEntry = false,
   ) {
     this.sites = hint !== null ? new KernelSites(hint) : null;
-    this.kokKnown = checkedAtEntry && this.sites !== null;
+    this.flow = { unbound: true, kokKnown: checkedAtEntry && this.sites !== null, depthSynced: false };
     this.bindParams =
       selfBinding === null ? null : `{ sc = 1; it.pushScope(); ${selfBinding.map((p, i) => `it.define(${this.k(p)}, a${i});`).join(" ")} }`;
   }
@@ -92,8 +104,8 @@ export class Gen {
    */
   observe(): void {
     if (this.bindParams === null) return;
-    this.emit(this.unbound ? this.bindParams : `if (sc === 0) ${this.bindParams}`);
-    this.unbound = false;
+    this.emit(this.flow.unbound ? this.bindParams : `if (sc === 0) ${this.bindParams}`);
+    this.flow = { ...this.flow, unbound: false };
   }
 
   /**
@@ -107,7 +119,7 @@ export class Gen {
 
   /** True when a self-binding body's code written here runs before it can have bound its parameters. */
   get certainlyUnbound(): boolean {
-    return this.bindParams !== null && this.unbound;
+    return this.bindParams !== null && this.flow.unbound;
   }
 
   /**
@@ -126,8 +138,8 @@ export class Gen {
     if (own.length === 0) return;
     if (n === 0) return this.observe();
     const covered = own.map((p) => `(${Array.from({ length: n }, (_, i) => `${def}.params[${i}] === ${this.k(p)}`).join(" || ")})`).join(" && ");
-    this.emit(`if (${this.unbound ? "" : "sc === 0 && "}!(${covered})) ${this.bindParams}`);
-    this.unbound = false;
+    this.emit(`if (${this.flow.unbound ? "" : "sc === 0 && "}!(${covered})) ${this.bindParams}`);
+    this.flow = { ...this.flow, unbound: false };
   }
 
   /**
@@ -136,7 +148,54 @@ export class Gen {
    */
   calledOut(): void {
     this.emit("kok = false;");
-    this.kokKnown = false;
+    this.flow = { ...this.flow, kokKnown: false };
+  }
+
+  /** True when kok is certainly true here (FlowState.kokKnown). */
+  get kokKnown(): boolean {
+    return this.flow.kokKnown;
+  }
+
+  /** Marks kok as certainly true from here (inside a kernel call's checked branch). */
+  kokChecked(): void {
+    this.flow = { ...this.flow, kokKnown: true };
+  }
+
+  /**
+   * Before a call out: the interpreter's call depth is made this body's, `cd` (generated code
+   * keeps it in a local and passes it to its own recursive calls: see the unit's source), unless
+   * it certainly is already. Calls out leave it as they found it.
+   */
+  depthOut(): void {
+    if (this.flow.depthSynced) return;
+    this.emit("it.callDepth = cd;");
+    this.flow = { ...this.flow, depthSynced: true };
+  }
+
+  /** Marks the interpreter's call depth as possibly another than `cd` from here (after a lambda call). */
+  depthChanged(): void {
+    this.flow = { ...this.flow, depthSynced: false };
+  }
+
+  /**
+   * Writes alternative branches: each starts from the state before them, and afterwards holds
+   * what holds at the end of every one. `arms` write the code of each arm (the caller writes the
+   * JavaScript that selects them); an arm that writes nothing stands for a path with no code.
+   */
+  branch(...arms: (() => void)[]): void {
+    const before = this.flow;
+    let after: FlowState | null = null;
+    for (const arm of arms) {
+      this.flow = before;
+      arm();
+      after = after === null ? this.flow : meet(after, this.flow);
+    }
+    this.flow = after ?? before;
+  }
+
+  /** Forgets what a loop's later turns may not keep (a turn starts after the previous one's end). */
+  loopHead(): void {
+    this.flow = { unbound: false, kokKnown: false, depthSynced: false };
   }
 
   /** True when s is one of a self-binding body's parameters. */
@@ -171,6 +230,7 @@ export class Gen {
   /** Runs a node's closure code; its value lands in a temporary. */
   fallback(v: Value): string {
     this.observe();
+    this.depthOut();
     const r = this.t();
     this.emit(`${r} = ${this.k(compile(v))}(it);`);
     this.calledOut();
@@ -317,7 +377,10 @@ export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, Kernel
   const elsewhere = options.elsewhere !== undefined && options.elsewhere !== null && sites !== null ? g.k(options.elsewhere) : null;
   const constants = g.constants.map((_, i) => `k${i} = K[${i}]`).join(", ");
   // The unit is `unit`, which checks the session's kernel table and runs `body`; a recursive call
-  // made while that check still holds (jit-calls.ts, lambdaCall) calls `body` directly.
+  // made while that check still holds (jit-calls.ts, lambdaCall) calls `body` directly. `body`
+  // keeps the call depth it runs at in `cd` and passes cd + 1 to such calls, writing it to the
+  // interpreter only before calling out (Gen.depthOut): `unit` puts back the depth it was entered
+  // with, as every call leaves it.
   const source = [
     '"use strict";',
     `const { ${RUNTIME_NAMES} } = R;`,
@@ -325,9 +388,12 @@ export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, Kernel
     "const unit = function unit(it, a0, a1) {",
     "const S = it.session;",
     elsewhere !== null ? `if (S.kernelSet.fns !== ${sites}.table && !${sites}.accept(S.kernelSet.fns)) return ${elsewhere}.elsewhere(it, a0, a1);` : "",
-    "return body(it, a0, a1, S);",
+    "const cd = it.callDepth;",
+    "const r = body(it, a0, a1, S, cd);",
+    "it.callDepth = cd;",
+    "return r;",
     "};",
-    "function body(it, a0, a1, S) {",
+    "function body(it, a0, a1, S, cd) {",
     // Whether the session's table is still the one the sites are resolved against (jit-calls.ts).
     elsewhere !== null ? "let kok = true;" : "let kok = false;",
     locals.size > 0 ? "const rebinds = it.rebinds;" : "",

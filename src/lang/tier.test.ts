@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import type { CallContext, Host, KernelFn, LoadedKernel } from "./host.ts";
-import { Interp } from "./interp.ts";
+import { CALL_DEPTH_MAX, Interp } from "./interp.ts";
 import { generateUnit } from "./jit.ts";
 import { parseManifest } from "./manifest.ts";
 import { sourceForm } from "./printer.ts";
@@ -31,6 +31,8 @@ const T_KERNEL: LoadedKernel = {
     ["peek", Object.assign((cx: CallContext, args: readonly Value[]) => cx.eval(cx.eval(args[0]!)), { eager: { arity: 1 as const, call: (a: Value, _b: Value, _c: Value, cx: CallContext) => cx.eval(a) } })],
     // Swaps this kernel for version 2 in the running session, as the REPL's :reload does.
     ["swap", (cx) => ((cx as Interp).session.replaceKernel("t", T_KERNEL_2), NONE)],
+    // `(t/sub a b)`: integer subtraction with alu's pure equivalent, so the JS tier inlines it.
+    ["sub", Object.assign((cx: CallContext, args: readonly Value[]) => (cx.eval(args[0]!) as number) - (cx.eval(args[1]!) as number), { eager: { arity: 2 as const, call: (a: Value, b: Value) => (a as number) - (b as number) }, pure: "int-sub" })],
   ]),
   forms: new Map(),
 };
@@ -201,6 +203,43 @@ describe("both tiers behave the same", () => {
     const closure = runOn("closure", p);
     expect(closure).toBe("[DEBUG] 101\n|201");
     expect(runOn("js", p)).toBe(closure);
+  });
+
+  test("a branch that checked the kernel table says nothing of the other branch", () => {
+    // The else branch is written first; its check must not stand for the then branch, which runs
+    // after f(2) swapped the kernel.
+    const p = src(`[ #(load "t") (def f (fn (n :int) :int [ (if (eq n 2) (t/swap) 0) (if n (t/version 1) (t/version 2)) ])) (debug (f 1)) (f 2) ]`);
+    const closure = runOn("closure", p);
+    expect(closure).toBe("[DEBUG] 101\n|201");
+    expect(runOn("js", p)).toBe(closure);
+  });
+
+  test("calls nest up to CALL_DEPTH_MAX on both tiers, through a body calling itself and through other calls", () => {
+    // `down` calls itself directly (its depth kept in locals); `hop` reaches it through another
+    // lambda, a kernel evaluating code and eval text, which all see the depth.
+    const text = (n: number, via: string) =>
+      `[ #(load "t") (def down (fn (n :int p :int) :int [ (if (eq n 0) 0 ${via}) ])) (def hop (fn (n :int) :int [ (down n 0) ])) (down 3 0) (down 3 0) (down ${n} 0) ]`;
+    // Each with the n at which it nests about CALL_DEPTH_MAX deep (through hop, two calls a level).
+    const vias: [string, number][] = [
+      ["(down (t/sub n 1) 0)", CALL_DEPTH_MAX],
+      ["(hop (t/sub n 1))", CALL_DEPTH_MAX / 2],
+      ["(t/peek '(down (t/sub n 1) 0))", CALL_DEPTH_MAX],
+      ['(if (eq n 7) (eval "(down (t/sub n 1) 0)") (down (t/sub n 1) 0))', CALL_DEPTH_MAX],
+      // Every other level calls itself directly, then a kernel in a branch written after one that
+      // wrote the depth: the branches must not share what they know of it.
+      ["(if p (down (t/sub n 1) 0) (if n (t/peek '(down (t/sub n 1) 1)) (t/peek 0)))", CALL_DEPTH_MAX],
+    ];
+    for (const [via, n] of vias) {
+      const outcomes = [-3, -2, -1, 0, 1].map((d) => {
+        const p = src(text(n + d, via));
+        const closure = runOn("closure", p);
+        expect(runOn("js", p)).toBe(closure);
+        return closure;
+      });
+      // Some depth near the limit runs and one past it stops, the same on both tiers.
+      expect(outcomes.some((o) => o === "|0")).toBe(true);
+      expect(outcomes.some((o) => o.includes(`calls nest deeper than ${CALL_DEPTH_MAX}`))).toBe(true);
+    }
   });
 
   test("code shared by sessions whose kernels differ runs right in each, compiled again at most a bounded number of times", () => {
