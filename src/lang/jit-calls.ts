@@ -55,11 +55,11 @@ export function lambdaCall(g: Gen, head: Sym, args: readonly Value[], pos: numbe
   const v1 = values[1] ?? "NONE";
   g.emit("it.step();");
   g.emit(`if (cd >= ${CALL_DEPTH_MAX}) throw depthExceeded(${CALL_DEPTH_MAX});`);
-  // A call of this very body (its code is this unit's) while the session's kernel table is still
-  // the one checked at entry skips the check and keeps the depth in locals: `body` is the unit
-  // without them (jit.ts). A body that binds its own parameters is entered directly; the others
+  // A call of a body of this very unit (any code of the unit runs it alike, and the session's
+  // kernel table is still the one this code's sites were checked against) skips the entry check
+  // and keeps the depth in locals: `body` is the unit without them (jit.ts). A body that binds its own parameters is entered directly; the others
   // (closure code) in a scope bound here, by a helper, which keeps the generated function small.
-  const self = g.selfCall ? `${g.kokKnown ? "" : "kok && "}${d}.unit.code === unit ? body(it, ${v0}, ${v1}, S, cd + 1) : ` : "";
+  const self = g.selfCall ? `${g.kokKnown ? "" : "kok && "}${d}.unit === ${g.unitName} ? body(it, ${v0}, ${v1}, S, cd + 1) : ` : "";
   g.emit(`${r} = ${self}(it.callDepth = cd + 1, ${d}.unit.selfBinding ? ${d}.unit.code(it, ${v0}, ${v1}) : enterScoped(it, ${d}, ${v0}, ${v1}));`);
   g.depthChanged();
   g.calledOut();

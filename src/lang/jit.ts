@@ -86,11 +86,12 @@ export class Gen {
     readonly hint: ReadonlyMap<string, KernelFn> | null,
     private readonly locals: ReadonlyMap<Sym, string>,
     private readonly selfBinding: readonly Sym[] | null = null,
-    /** The unit checks the session's kernel table at entry (UnitOptions.elsewhere). */
-    private readonly checkedAtEntry = false,
+    /** The unit the code is made for, which checks the session's kernel table at entry (UnitOptions.elsewhere). */
+    elsewhere: object | null = null,
   ) {
     this.sites = hint !== null ? new KernelSites(hint) : null;
-    this.flow = { unbound: true, kokKnown: checkedAtEntry && this.sites !== null, depthSynced: false };
+    this.unitName = elsewhere !== null ? this.k(elsewhere) : null;
+    this.flow = { unbound: true, kokKnown: elsewhere !== null && this.sites !== null, depthSynced: false };
     this.bindParams =
       selfBinding === null ? null : `{ sc = 1; it.pushScope(); ${selfBinding.map((p, i) => `it.define(${this.k(p)}, a${i});`).join(" ")} }`;
   }
@@ -114,8 +115,11 @@ export class Gen {
    * a unit that checks the table at entry has a check to skip.
    */
   get selfCall(): boolean {
-    return this.bindParams !== null && this.checkedAtEntry;
+    return this.bindParams !== null && this.unitName !== null;
   }
+
+  /** The constant naming the unit the code is made for (see selfCall). */
+  readonly unitName: string | null;
 
   /** True when a self-binding body's code written here runs before it can have bound its parameters. */
   get certainlyUnbound(): boolean {
@@ -357,8 +361,10 @@ export interface UnitOptions {
   /** The body binds its parameters itself (see Gen.observe; callers then enter it without its scope). */
   readonly selfBinding?: boolean;
   /**
-   * Runs the unit for a session whose kernel table resolves its kernel calls otherwise (tier.ts,
-   * Unit.elsewhere); without it the unit checks the table at its first direct call instead.
+   * The unit the code is made for (tier.ts, Unit): runs it for a session whose kernel table
+   * resolves its kernel calls otherwise (Unit.elsewhere), and a lambda calling a body of this unit
+   * is a call of itself (jit-calls.ts). Without it the unit checks the table at its first direct
+   * call instead.
    */
   readonly elsewhere?: { elsewhere(it: Interp, a0: Value | undefined, a1: Value | undefined): Value } | null;
 }
@@ -368,8 +374,7 @@ export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, Kernel
   const params = options.params ?? null;
   const selfBinding = options.selfBinding === true;
   const locals = localParams(node, params);
-  const checkedAtEntry = options.elsewhere !== undefined && options.elsewhere !== null;
-  const g = new Gen(hint, locals, selfBinding ? params : null, checkedAtEntry);
+  const g = new Gen(hint, locals, selfBinding ? params : null, options.elsewhere ?? null);
   const result = g.expr(node);
   const temps = g.tempCount;
   // A session whose kernel table resolves the unit's kernel calls otherwise runs elsewhere.
