@@ -19,7 +19,7 @@ import type { EagerKernelFn, KernelFn } from "./host.ts";
 import { INTRINSICS, type Intrinsic } from "./intrinsics.ts";
 import { CALL_DEPTH_MAX } from "./interp.ts";
 import type { Gen } from "./jit.ts";
-import type { List, Sym, Value } from "./value.ts";
+import { T_INT, type List, type Sym, type Value } from "./value.ts";
 
 /** `(f a…)` where f names a lambda (spec §3.4): same checks, in the same order, as Interp.callLambda. */
 export function lambdaCall(g: Gen, head: Sym, args: readonly Value[], pos: number): string {
@@ -36,7 +36,9 @@ export function lambdaCall(g: Gen, head: Sym, args: readonly Value[], pos: numbe
   const values: string[] = [];
   for (let i = 0; i < n; i++) {
     const a = g.expr(args[i]!);
-    g.emit(`if (${d}.types[${i}] !== 0 && typeOf(${a}) !== ${d}.types[${i}]) throw argType(${i + 1}, ${d}.types[${i}], ${a}, ${pos});`);
+    // An argument known to be an integer (Gen.isInt) needs no look at its value.
+    const type = g.isInt(a) ? String(T_INT) : `typeOf(${a})`;
+    g.emit(`if (${d}.types[${i}] !== 0 && ${type} !== ${d}.types[${i}]) throw argType(${i + 1}, ${d}.types[${i}], ${a}, ${pos});`);
     values.push(a);
   }
   const r = g.t();
@@ -132,6 +134,8 @@ export function kernelCall(g: Gen, l: List, name: string, args: readonly Value[]
   // Where kok is certainly true, the table is the sites' and the closure branch could never run.
   if (g.kokKnown) {
     direct(g, args, r, inlined, pure, sites, slot);
+    // An integer equivalent's value is an integer (intrinsics.ts), here on the only path.
+    if (inlined && pure!.ret === "int") g.knownInt(r);
     return r;
   }
   g.emit(`if (kok || (kok = S.kernelSet.fns === ${sites}.table || ${sites}.accept(S.kernelSet.fns))) {`);

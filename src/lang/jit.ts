@@ -202,6 +202,19 @@ export class Gen {
     this.flow = { unbound: false, kokKnown: false, depthSynced: false };
   }
 
+  /** Temporaries certainly holding an integer (assigned once, on a path with no other assignment). */
+  private readonly ints = new Set<string>();
+
+  /** Records that the temporary t certainly holds an integer. */
+  knownInt(t: string): void {
+    this.ints.add(t);
+  }
+
+  /** True when the expression e (from expr) is certainly an integer: an integer literal or a temporary known to be one. */
+  isInt(e: string): boolean {
+    return /^(\d+|\(-\d+\))$/.test(e) || this.ints.has(e);
+  }
+
   /** True when s is one of a self-binding body's parameters. */
   isParam(s: Sym): boolean {
     return this.selfBinding !== null && this.selfBinding.includes(s);
