@@ -28,10 +28,16 @@ export function lambdaCall(g: Gen, head: Sym, args: readonly Value[], pos: numbe
   const n = args.length;
   const kh = g.k(head);
   if (g.isParam(head)) g.observe();
+  // A body entered by a call of itself through this same symbol, with no binding changed since
+  // (FlowState.pristine), is given the lambda its caller found (hd): the lookup would find it.
+  const given = g.selfCall && g.flow.pristine;
+  if (given) g.emit(`if (hs === ${kh}) ${d} = hd; else {`);
   g.emit(`${f} = it.lookup(${kh});`);
   g.emit(`if (!(${f} instanceof Aberrant)) throw unknownCallable(${kh}.name, ${pos});`);
   g.emit(`${d} = it.lambdaOf(${f});`);
   g.emit(`if (${d} === undefined) throw fail("Unknown function", ${pos});`);
+  if (given) g.emit("}");
+  const found = g.changes;
   g.emit(`if (${d}.params.length !== ${n}) throw arity(${d}, ${n}, ${pos});`);
   const values: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -42,8 +48,12 @@ export function lambdaCall(g: Gen, head: Sym, args: readonly Value[], pos: numbe
     values.push(a);
   }
   const r = g.t();
+  // Whether nothing written since the lookup may have changed what the symbol names: the
+  // arguments, or binding this body's parameters when one of them is the symbol.
+  const unchanged = g.changes === found;
   // The callee may read this body's parameters through dynamic scoping, unless its own shadow them.
   g.observeUnlessCovered(d, n);
+  const passes = unchanged && !g.ownParam(head);
   if (n > 2) {
     g.depthOut();
     g.emit(`${r} = it.enterLambda(${d}, ${values[0]}, ${values[1]}, [${values.slice(2).join(", ")}]);`);
@@ -59,9 +69,11 @@ export function lambdaCall(g: Gen, head: Sym, args: readonly Value[], pos: numbe
   g.emit(`if (cd >= ${CALL_DEPTH_MAX}) throw depthExceeded(${CALL_DEPTH_MAX});`);
   // A call of a body of this very unit (any code of the unit runs it alike, and the session's
   // kernel table is still the one this code's sites were checked against) skips the entry check
-  // and keeps the depth in locals: `body` is the unit without them (jit.ts). A body that binds its own parameters is entered directly; the others
-  // (closure code) in a scope bound here, by a helper, which keeps the generated function small.
-  const self = g.selfCall ? `${g.kokKnown ? "" : "kok && "}${d}.unit === ${g.unitName} ? body(it, ${v0}, ${v1}, S, cd + 1) : ` : "";
+  // and keeps the depth in locals: `body` is the unit without them (jit.ts). A body that binds its
+  // own parameters is entered directly; the others (closure code) in a scope bound here, by a
+  // helper, which keeps the generated function small.
+  const found_ = passes ? `, ${kh}, ${d}` : "";
+  const self = g.selfCall ? `${g.kokKnown ? "" : "kok && "}${d}.unit === ${g.unitName} ? body(it, ${v0}, ${v1}, S, cd + 1${found_}) : ` : "";
   g.emit(`${r} = ${self}(it.callDepth = cd + 1, ${d}.unit.selfBinding ? ${d}.unit.code(it, ${v0}, ${v1}) : enterScoped(it, ${d}, ${v0}, ${v1}));`);
   g.depthChanged();
   g.calledOut();

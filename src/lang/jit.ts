@@ -37,17 +37,19 @@ const RUNTIME_NAMES = Object.keys(RUNTIME).join(", ");
  * Facts about the generated code's state at a point, each certainly true there when set. `unbound`:
  * a self-binding body has not bound its parameters (sc === 0). `kokKnown`: kok is true (the
  * session's kernel table is the sites' one), from entry until a call out and inside a checked
- * branch. `depthSynced`: the interpreter's call depth is `cd`.
+ * branch. `depthSynced`: the interpreter's call depth is `cd`. `pristine`: no binding has changed
+ * since the unit was entered (nothing called out, bound or pushed a scope).
  */
 export interface FlowState {
   readonly unbound: boolean;
   readonly kokKnown: boolean;
   readonly depthSynced: boolean;
+  readonly pristine: boolean;
 }
 
 /** What holds after either of two paths. */
 function meet(a: FlowState, b: FlowState): FlowState {
-  return { unbound: a.unbound && b.unbound, kokKnown: a.kokKnown && b.kokKnown, depthSynced: a.depthSynced && b.depthSynced };
+  return { unbound: a.unbound && b.unbound, kokKnown: a.kokKnown && b.kokKnown, depthSynced: a.depthSynced && b.depthSynced, pristine: a.pristine && b.pristine };
 }
 
 /** A unit's generated source and the constants it names. */
@@ -91,7 +93,7 @@ export class Gen {
   ) {
     this.sites = hint !== null ? new KernelSites(hint) : null;
     this.unitName = elsewhere !== null ? this.k(elsewhere) : null;
-    this.flow = { unbound: true, kokKnown: elsewhere !== null && this.sites !== null, depthSynced: false };
+    this.flow = { unbound: true, kokKnown: elsewhere !== null && this.sites !== null, depthSynced: false, pristine: true };
     this.bindParams =
       selfBinding === null ? null : `{ sc = 1; it.pushScope(); ${selfBinding.map((p, i) => `it.define(${this.k(p)}, a${i});`).join(" ")} }`;
   }
@@ -104,9 +106,20 @@ export class Gen {
    * these (a leaf call) never binds at all, and is exactly as if it had: nothing could tell.
    */
   observe(): void {
+    // Every construct that binds or pushes a scope observes first, in every unit.
+    this.bindingsMayChange();
     if (this.bindParams === null) return;
     this.emit(this.flow.unbound ? this.bindParams : `if (sc === 0) ${this.bindParams}`);
     this.flow = { ...this.flow, unbound: false };
+  }
+
+  /** Writes so far that may change the interpreter's bindings (a call out, a binding, a scope). */
+  changes = 0;
+
+  /** Notes that the code written next may change bindings (see changes, FlowState.pristine). */
+  bindingsMayChange(): void {
+    this.changes++;
+    if (this.flow.pristine) this.flow = { ...this.flow, pristine: false };
   }
 
   /**
@@ -143,6 +156,7 @@ export class Gen {
     if (n === 0) return this.observe();
     const covered = own.map((p) => `(${Array.from({ length: n }, (_, i) => `${def}.params[${i}] === ${this.k(p)}`).join(" || ")})`).join(" && ");
     this.emit(`if (${this.flow.unbound ? "" : "sc === 0 && "}!(${covered})) ${this.bindParams}`);
+    this.bindingsMayChange();
     this.flow = { ...this.flow, unbound: false };
   }
 
@@ -152,6 +166,7 @@ export class Gen {
    */
   calledOut(): void {
     this.emit("kok = false;");
+    this.bindingsMayChange();
     this.flow = { ...this.flow, kokKnown: false };
   }
 
@@ -199,7 +214,7 @@ export class Gen {
 
   /** Forgets what a loop's later turns may not keep (a turn starts after the previous one's end). */
   loopHead(): void {
-    this.flow = { unbound: false, kokKnown: false, depthSynced: false };
+    this.flow = { unbound: false, kokKnown: false, depthSynced: false, pristine: false };
   }
 
   /** Temporaries certainly holding an integer (assigned once, on a path with no other assignment). */
@@ -213,6 +228,11 @@ export class Gen {
   /** True when the expression e (from expr) is certainly an integer: an integer literal or a temporary known to be one. */
   isInt(e: string): boolean {
     return /^(\d+|\(-\d+\))$/.test(e) || this.ints.has(e);
+  }
+
+  /** True when the parameters `own` of this body include s. */
+  ownParam(s: Sym): boolean {
+    return this.selfBinding !== null && this.selfBinding.includes(s);
   }
 
   /** True when s is one of a self-binding body's parameters. */
@@ -398,7 +418,8 @@ export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, Kernel
   // made while that check still holds (jit-calls.ts, lambdaCall) calls `body` directly. `body`
   // keeps the call depth it runs at in `cd` and passes cd + 1 to such calls, writing it to the
   // interpreter only before calling out (Gen.depthOut): `unit` puts back the depth it was entered
-  // with, as every call leaves it.
+  // with, as every call leaves it. Such a call also passes the symbol it called through and the
+  // lambda it found, still what that symbol names (jit-calls.ts): `hs`, `hd`.
   const source = [
     '"use strict";',
     `const { ${RUNTIME_NAMES} } = R;`,
@@ -411,7 +432,7 @@ export function generateUnit(node: List | Wrap, hint: ReadonlyMap<string, Kernel
     "it.callDepth = cd;",
     "return r;",
     "};",
-    "function body(it, a0, a1, S, cd) {",
+    "function body(it, a0, a1, S, cd, hs, hd) {",
     // Whether the session's table is still the one the sites are resolved against (jit-calls.ts).
     elsewhere !== null ? "let kok = true;" : "let kok = false;",
     locals.size > 0 ? "const rebinds = it.rebinds;" : "",

@@ -180,6 +180,10 @@ describe("both tiers behave the same", () => {
     ["two parameters shadowed in another order, and one not shadowed", "[ #(load \"t\") (def g (fn (b :int a :int) :int [ (t/peek 'a) ])) (def h (fn (a :int c :int) :int [ (t/peek 'b) ])) (def f (fn (a :int b :int) :int [ (debug (g a b) (h 7 8)) (g b a) ])) (debug (f 1 2) (f 3 4) (f 5 6)) ]"],
     ["defs of a shadowing callee, then defs of the caller", "[ (def g (fn (n :int) :int [ (def k 2) k ])) (def f (fn (n :int) :int [ (g n) (def k 3) (debug k n) (g n) ])) (debug (f 1) (f 2) (f 3)) ]"],
     ["an integer argument known at generation to a parameter of another type", "[ #(load \"t\") (def g (fn (s :str) :int [ 1 ])) (def f (fn (n :int) :int [ (g (t/sub n 1)) ])) (recover [ (f 1) ] [ 0 ]) (recover [ (f 2) ] [ 0 ]) (f 3) ]"],
+    // A body calling itself passes the lambda it found to the callee, for its own lookup of that symbol (jit-calls.ts).
+    ["a body whose parameter is named like the lambda it calls", "[ (def f (fn (f :int) :int [ (if (eq f 0) 0 (f 0)) ])) (recover [ (f 1) ] [ $exception ]) (recover [ (f 1) ] [ $exception ]) ]"],
+    ["a body that rebinds the symbol it called itself through", "[ (def f (fn (n :int) :int [ (if (eq n 0) [ (def f (fn (m :int) :int [ 5 ])) (f 9) ] (f 0)) ])) (debug (f 1) (f 1) (f 1)) ]"],
+    ["a callee that rebinds the symbol before its own call", "[ (def g (fn (n :int) :int [ 6 ])) (def f (fn (n :int) :int [ (if (eq n 2) [ (export f g) (f 0) ] (if (eq n 0) 0 (f 2))) ])) (debug (f 1) (f 1) (f 1)) ]"],
     ["a lambda made by a shadowing callee dies with its scope", "[ (def mk (fn (n :int) :aberrant [ (fn () :int [ n ]) ])) (def f (fn (n :int) :aberrant [ (mk n) ])) (f 1) (f 2) (def g (f 3)) (recover [ (g) ] [ $exception ]) ]"],
   ];
   for (const [name, text] of programs) {
