@@ -72,8 +72,8 @@ export function lambdaCall(g: Gen, head: Sym, args: readonly Value[], pos: numbe
   // and keeps the depth in locals: `body` is the unit without them (jit.ts). A body that binds its
   // own parameters is entered directly; the others (closure code) in a scope bound here, by a
   // helper, which keeps the generated function small.
-  const found_ = passes ? `, ${kh}, ${d}` : "";
-  const self = g.selfCall ? `${g.kokKnown ? "" : "kok && "}${d}.unit === ${g.unitName} ? body(it, ${v0}, ${v1}, S, cd + 1${found_}) : ` : "";
+  const handOver = passes ? `, ${kh}, ${d}` : "";
+  const self = g.selfCall ? `${g.kokKnown ? "" : "kok && "}${d}.unit === ${g.unitName} ? body(it, ${v0}, ${v1}, S, cd + 1${handOver}) : ` : "";
   g.emit(`${r} = ${self}(it.callDepth = cd + 1, ${d}.unit.selfBinding ? ${d}.unit.code(it, ${v0}, ${v1}) : enterScoped(it, ${d}, ${v0}, ${v1}));`);
   g.depthChanged();
   g.calledOut();
