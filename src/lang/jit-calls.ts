@@ -62,14 +62,14 @@ export function lambdaCall(g: Gen, head: Sym, args: readonly Value[], pos: numbe
   }
   // Interp.enterLambda, step for step, inline for the common arities so the engine sees the
   // whole call (measured: 6% of a call on fib); a change there comes here too. The call depth is
-  // the body's `cd` (jit.ts): the callee runs at cd + 1.
+  // the body's `cd` (jit-unit.ts): the callee runs at cd + 1.
   const v0 = values[0] ?? "NONE";
   const v1 = values[1] ?? "NONE";
   g.emit("it.step();");
   g.emit(`if (cd >= ${CALL_DEPTH_MAX}) throw depthExceeded(${CALL_DEPTH_MAX});`);
   // A call of a body of this very unit (any code of the unit runs it alike, and the session's
   // kernel table is still the one this code's sites were checked against) skips the entry check
-  // and keeps the depth in locals: `body` is the unit without them (jit.ts). A body that binds its
+  // and keeps the depth in locals: `body` is the unit without them (jit-unit.ts). A body that binds its
   // own parameters is entered directly; the others (closure code) in a scope bound here, by a
   // helper, which keeps the generated function small.
   const handOver = passes ? `, ${kh}, ${d}` : "";

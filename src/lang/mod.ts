@@ -15,7 +15,7 @@ export { Session, type Budget } from "./session.ts";
 export { KernelSet } from "./kernel-set.ts";
 export { compile } from "./compile.ts";
 export { setTierMode, tierMode, tierStats, unitOf, TIER_MODES, PROMOTE_AFTER, type TierMode, type UnitKind } from "./tier.ts";
-export { generateUnit, compileUnit } from "./jit.ts";
+export { generateUnit, compileUnit } from "./jit-unit.ts";
 export { INTRINSICS, fixed6Round, type Intrinsic } from "./intrinsics.ts";
 export { VALUE_INTRINSICS, pureMismatch, type ValueIntrinsic, type ValueEquivalent } from "./pure.ts";
 export { runUnit, runProgram, parseFile, locate, formatDiagnostic, type RunOutcome, type SourceDiagnostic } from "./run.ts";

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { CallContext, Host, KernelFn, LoadedKernel } from "./host.ts";
 import { CALL_DEPTH_MAX, Interp } from "./interp.ts";
-import { generateUnit } from "./jit.ts";
+import { generateUnit } from "./jit-unit.ts";
 import { parseManifest } from "./manifest.ts";
 import { sourceForm } from "./printer.ts";
 import { read } from "./reader.ts";

@@ -12,7 +12,7 @@
  */
 import type { Code, Interp } from "./interp.ts";
 import { compile } from "./compile.ts";
-import { compileUnit } from "./jit.ts";
+import { compileUnit } from "./jit-unit.ts";
 import type { List, Sym, Value, Wrap } from "./value.ts";
 
 /** Which tier runs code: `auto` promotes hot units, the others force one tier. */
