@@ -2,84 +2,21 @@
  * The JS tier: promotion rules and counters, identical results on both tiers, and code generation
  * by construction (hostile names and strings through every construct never reach the generated
  * source as code). The conformance suite (test/conformance.test.ts) runs every program under both
- * tiers too; this file covers what a program's output cannot show.
+ * tiers too; this file covers what a program's output cannot show. Lambda calls on the JS tier
+ * have their own tests (jit-calls.test.ts); both use the host of tier-test-support.ts.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import type { CallContext, Host, KernelFn, LoadedKernel } from "./host.ts";
-import { CALL_DEPTH_MAX, Interp } from "./interp.ts";
+import type { KernelFn, LoadedKernel } from "./host.ts";
+import { Interp } from "./interp.ts";
 import { generateUnit } from "./jit-unit.ts";
 import { parseManifest } from "./manifest.ts";
-import { sourceForm } from "./printer.ts";
-import { read } from "./reader.ts";
 import { runProgram } from "./run.ts";
 import { Session } from "./session.ts";
-import { PROMOTE_AFTER, UNIT_RECOMPILES_MAX, setTierMode, tierStats, unitOf, type TierMode } from "./tier.ts";
-import { List, NONE, Str, Wrap, sym, T_BRACE, T_BRACKET, T_DATUM, T_ERROR, T_PAREN, T_SOME, type Value } from "./value.ts";
+import { PROMOTE_AFTER, UNIT_RECOMPILES_MAX, setTierMode, tierStats, unitOf } from "./tier.ts";
+import { runOn, src, testHost } from "./tier-test-support.ts";
+import { List, Str, Wrap, sym, T_BRACE, T_BRACKET, T_DATUM, T_ERROR, T_PAREN, T_SOME, type Value } from "./value.ts";
 
 afterEach(() => setTierMode("auto"));
-
-/**
- * The one kernel of the test host, `t`: `(t/rebind)` evaluates `(export n 9)` in the caller's
- * scope from a value it builds itself, so the program text never shows the rebinding.
- */
-const T_KERNEL: LoadedKernel = {
-  functions: new Map<string, KernelFn>([
-    ["rebind", (cx) => cx.eval(new List(T_PAREN, [sym("export"), sym("n"), 9]))],
-    ["version", versionFn(1)],
-    // `(t/peek 'n)`: n's value in the caller's scope, the eager form included (a kernel reading a
-    // binding the program text never names there).
-    ["peek", Object.assign((cx: CallContext, args: readonly Value[]) => cx.eval(cx.eval(args[0]!)), { eager: { arity: 1 as const, call: (a: Value, _b: Value, _c: Value, cx: CallContext) => cx.eval(a) } })],
-    // Swaps this kernel for version 2 in the running session, as the REPL's :reload does.
-    ["swap", (cx) => ((cx as Interp).session.replaceKernel("t", T_KERNEL_2), NONE)],
-    // `(t/sub a b)`: integer subtraction with alu's pure equivalent, so the JS tier inlines it.
-    ["sub", Object.assign((cx: CallContext, args: readonly Value[]) => (cx.eval(args[0]!) as number) - (cx.eval(args[1]!) as number), { eager: { arity: 2 as const, call: (a: Value, b: Value) => (a as number) - (b as number) }, pure: "int-sub" })],
-  ]),
-  forms: new Map(),
-};
-const T_KERNEL_2: LoadedKernel = { functions: new Map([["version", versionFn(2)]]), forms: new Map() };
-
-/** `(t/version x)`: the kernel's version plus x, with an eager form (the JS tier's direct call). */
-function versionFn(v: number): KernelFn {
-  const f: KernelFn = (cx, args) => (cx.eval(args[0]!) as number) + v * 100;
-  f.eager = { arity: 1, call: (a) => (a as number) + v * 100 };
-  return f;
-}
-
-/** A host with only the `t` kernel that records output and log lines. */
-function testHost(): Host & { out: string; logs: string[] } {
-  const h = {
-    out: "",
-    logs: [] as string[],
-    workingDir: "/",
-    write(s: string) {
-      h.out += s;
-    },
-    loadKernel(name: string): LoadedKernel {
-      if (name === "t") return T_KERNEL;
-      throw new Error(`no kernel ${name} in this test`);
-    },
-    findManifest: () => null,
-    readImport: () => null,
-    log(level: string, message: string) {
-      h.logs.push(`${level} ${message}`);
-    },
-  };
-  return h;
-}
-
-/** Runs a program on one tier: its output and its value or exception, as text. */
-function runOn(mode: TierMode, program: Value, budget = {}): string {
-  setTierMode(mode);
-  const host = testHost();
-  const o = runProgram(program, { path: "t.sxs", text: "" }, host, budget);
-  return `${host.out}|${o.ok ? sourceForm(o.value) : `${o.exception.constructor.name}: ${o.exception.message}`}`;
-}
-
-const src = (text: string): Value => {
-  const v = read(text).value;
-  if (v === null) throw new Error(`bad test source: ${text}`);
-  return v;
-};
 
 describe("promotion", () => {
   test("a lambda body is compiled after PROMOTE_AFTER.lambda calls, once, and logged at debug level", () => {
@@ -174,17 +111,6 @@ describe("both tiers behave the same", () => {
     ["a loop in a body that reads its parameter", "[ (def f (fn (x :int) :int [ (do [ (done x) ]) ])) (debug (f 1) (f 2) (f 3)) ]"],
     ["a lambda made in a lazily bound body dies with its scope", "[ (def mk (fn (n :int) :aberrant [ (fn () :int [ n ]) ])) (mk 1) (mk 2) (def g (mk 3)) (recover [ (g) ] [ $exception ]) ]"],
     ["a two-parameter leaf and a caller binding the same names", "[ (def g (fn (a :int b :int) :int [ (eq a b) ])) (def f (fn (a :int b :int) :int [ (g b a) ])) (debug (f 1 2) (f 3 3) (f 4 5)) ]"],
-    // A body whose parameters a callee's shadow calls it without binding its own (Gen.observeUnlessCovered).
-    ["a callee shadowing the caller's parameter rebinds its own", "[ #(load \"t\") (def g (fn (n :int) :int [ (t/rebind) n ])) (def f (fn (n :int) :int [ (debug (g 5)) n ])) (debug (f 1) (f 2) (f 3)) ]"],
-    ["a shadowing callee, then a callee reading the caller's parameter", "[ (def show (fn (m :int) :int [ n ])) (def g (fn (n :int) :int [ (show 0) ])) (def f (fn (n :int) :int [ (debug (g 5)) (show 0) ])) (debug (f 1) (f 2) (f 3)) ]"],
-    ["two parameters shadowed in another order, and one not shadowed", "[ #(load \"t\") (def g (fn (b :int a :int) :int [ (t/peek 'a) ])) (def h (fn (a :int c :int) :int [ (t/peek 'b) ])) (def f (fn (a :int b :int) :int [ (debug (g a b) (h 7 8)) (g b a) ])) (debug (f 1 2) (f 3 4) (f 5 6)) ]"],
-    ["defs of a shadowing callee, then defs of the caller", "[ (def g (fn (n :int) :int [ (def k 2) k ])) (def f (fn (n :int) :int [ (g n) (def k 3) (debug k n) (g n) ])) (debug (f 1) (f 2) (f 3)) ]"],
-    ["an integer argument known at generation to a parameter of another type", "[ #(load \"t\") (def g (fn (s :str) :int [ 1 ])) (def f (fn (n :int) :int [ (g (t/sub n 1)) ])) (recover [ (f 1) ] [ 0 ]) (recover [ (f 2) ] [ 0 ]) (f 3) ]"],
-    // A body calling itself passes the lambda it found to the callee, for its own lookup of that symbol (jit-calls.ts).
-    ["a body whose parameter is named like the lambda it calls", "[ (def f (fn (f :int) :int [ (if (eq f 0) 0 (f 0)) ])) (recover [ (f 1) ] [ $exception ]) (recover [ (f 1) ] [ $exception ]) ]"],
-    ["a body that rebinds the symbol it called itself through", "[ (def f (fn (n :int) :int [ (if (eq n 0) [ (def f (fn (m :int) :int [ 5 ])) (f 9) ] (f 0)) ])) (debug (f 1) (f 1) (f 1)) ]"],
-    ["a callee that rebinds the symbol before its own call", "[ (def g (fn (n :int) :int [ 6 ])) (def f (fn (n :int) :int [ (if (eq n 2) [ (export f g) (f 0) ] (if (eq n 0) 0 (f 2))) ])) (debug (f 1) (f 1) (f 1)) ]"],
-    ["a lambda made by a shadowing callee dies with its scope", "[ (def mk (fn (n :int) :aberrant [ (fn () :int [ n ]) ])) (def f (fn (n :int) :aberrant [ (mk n) ])) (f 1) (f 2) (def g (f 3)) (recover [ (g) ] [ $exception ]) ]"],
   ];
   for (const [name, text] of programs) {
     test(name, () => {
@@ -199,52 +125,6 @@ describe("both tiers behave the same", () => {
     expect(closure).toContain("[DEBUG] 130\n[DEBUG] 231\n");
     expect(runOn("js", p)).toBe(closure);
     expect(runOn("auto", p)).toBe(closure);
-  });
-
-  test("a recursive call made after a deeper call swapped the kernel checks the table again", () => {
-    // f(1) calls f(0), which swaps `t`; its next call of itself, f(2), must see version 2. (f 3)
-    // runs first: the run that promotes a body still runs its closures.
-    const p = src(`[ #(load "t") (def f (fn (n :int) :int [ (if (eq n 0) [ (t/swap) 0 ] (if (eq n 1) [ (f 0) (f 2) ] (t/version 1))) ])) (debug (f 3)) (f 1) ]`);
-    const closure = runOn("closure", p);
-    expect(closure).toBe("[DEBUG] 101\n|201");
-    expect(runOn("js", p)).toBe(closure);
-  });
-
-  test("a branch that checked the kernel table says nothing of the other branch", () => {
-    // The else branch is written first; its check must not stand for the then branch, which runs
-    // after f(2) swapped the kernel.
-    const p = src(`[ #(load "t") (def f (fn (n :int) :int [ (if (eq n 2) (t/swap) 0) (if n (t/version 1) (t/version 2)) ])) (debug (f 1)) (f 2) ]`);
-    const closure = runOn("closure", p);
-    expect(closure).toBe("[DEBUG] 101\n|201");
-    expect(runOn("js", p)).toBe(closure);
-  });
-
-  test("calls nest up to CALL_DEPTH_MAX on both tiers, through a body calling itself and through other calls", () => {
-    // `down` calls itself directly (its depth kept in locals); `hop` reaches it through another
-    // lambda, a kernel evaluating code and eval text, which all see the depth.
-    const text = (n: number, via: string) =>
-      `[ #(load "t") (def down (fn (n :int p :int) :int [ (if (eq n 0) 0 ${via}) ])) (def hop (fn (n :int) :int [ (down n 0) ])) (down 3 0) (down 3 0) (down ${n} 0) ]`;
-    // Each with the n at which it nests about CALL_DEPTH_MAX deep (through hop, two calls a level).
-    const vias: [string, number][] = [
-      ["(down (t/sub n 1) 0)", CALL_DEPTH_MAX],
-      ["(hop (t/sub n 1))", CALL_DEPTH_MAX / 2],
-      ["(t/peek '(down (t/sub n 1) 0))", CALL_DEPTH_MAX],
-      ['(if (eq n 7) (eval "(down (t/sub n 1) 0)") (down (t/sub n 1) 0))', CALL_DEPTH_MAX],
-      // Every other level calls itself directly, then a kernel in a branch written after one that
-      // wrote the depth: the branches must not share what they know of it.
-      ["(if p (down (t/sub n 1) 0) (if n (t/peek '(down (t/sub n 1) 1)) (t/peek 0)))", CALL_DEPTH_MAX],
-    ];
-    for (const [via, n] of vias) {
-      const outcomes = [-3, -2, -1, 0, 1].map((d) => {
-        const p = src(text(n + d, via));
-        const closure = runOn("closure", p);
-        expect(runOn("js", p)).toBe(closure);
-        return closure;
-      });
-      // Some depth near the limit runs and one past it stops, the same on both tiers.
-      expect(outcomes.some((o) => o === "|0")).toBe(true);
-      expect(outcomes.some((o) => o.includes(`calls nest deeper than ${CALL_DEPTH_MAX}`))).toBe(true);
-    }
   });
 
   test("code shared by sessions whose kernels differ runs right in each, compiled again at most a bounded number of times", () => {
