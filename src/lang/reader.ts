@@ -43,8 +43,6 @@ export interface ParseResult {
  */
 export const NESTING_DEPTH_MAX = 10_000;
 
-const CLOSER: Record<number, number> = { 40: 41, 91: 93, 123: 125 }; // ( [ {
-const KIND: Record<number, ListKind> = { 40: T_PAREN, 91: T_BRACKET, 123: T_BRACE };
 const UNCLOSED: Record<number, [number, string]> = {
   40: [1, "Unclosed paren list"],
   91: [2, "Unclosed environment"],
@@ -133,10 +131,12 @@ const NO_DIAGNOSTICS: readonly ParseDiagnostic[] = Object.freeze([]);
 export function read(src: string): ParseResult {
   ITEMS.length = 0;
   CLOSERS.length = 0;
-  return new Reader(src).run();
+  return READER.run(src);
 }
 
+/** The reader's state for one read; one instance serves every read (they never nest, see ITEMS). */
 class Reader {
+  private s = "";
   private i = 0;
   private depth = 0;
   /** Set once nesting went too deep: reading stopped there, so enclosing lists are not "unclosed". */
@@ -145,9 +145,23 @@ class Reader {
   private readonly closers = CLOSERS;
   private readonly stack = ITEMS;
   private diags: ParseDiagnostic[] | null = null;
-  constructor(private readonly s: string) {}
 
-  run(): ParseResult {
+  run(src: string): ParseResult {
+    this.s = src;
+    this.i = 0;
+    this.depth = 0;
+    this.aborted = false;
+    this.diags = null;
+    try {
+      return this.first();
+    } finally {
+      // The source may be large (a file, a request body): the shared reader does not keep it.
+      this.s = "";
+      this.diags = null;
+    }
+  }
+
+  private first(): ParseResult {
     this.skip();
     const c = this.s.charCodeAt(this.i);
     if (this.i >= this.s.length || c === 41 || c === 93 || c === 125) {
@@ -182,25 +196,41 @@ class Reader {
     const s = this.s;
     const start = this.i;
     const c = s.charCodeAt(start);
-    const kind = KIND[c];
-    if (kind !== undefined) return this.list(c, kind);
-    if (c === 34) return this.string();
-    const prefix = PREFIX_NAMES[c];
-    if (prefix !== undefined) {
-      if (!this.enter(start)) return 0;
-      this.i++;
-      this.skip();
-      const nc = s.charCodeAt(this.i);
-      if (this.i >= s.length || nc === 41 || nc === 93 || nc === 125) {
-        this.error(6, `${prefix} operator requires an object`, this.i);
-        return 0;
-      }
-      const inner = this.object();
-      this.depth--;
-      if (c === 63) return aberrantLiteral(inner);
-      return new Wrap(c === 39 ? T_SOME : c === 64 ? T_ERROR : T_DATUM, inner, start);
+    switch (c) {
+      case 40:
+        return this.list(c, 41, T_PAREN);
+      case 91:
+        return this.list(c, 93, T_BRACKET);
+      case 123:
+        return this.list(c, 125, T_BRACE);
+      case 34:
+        return this.string();
+      case 39:
+      case 64:
+      case 35:
+      case 63:
+        return this.prefixed(c, start);
+      default:
+        return this.atom();
     }
-    return this.atom();
+  }
+
+  /** A quote, error, datum or aberrant prefix (`'`, `@`, `#`, `?`) and the object it wraps. */
+  private prefixed(c: number, start: number): Value {
+    const s = this.s;
+    const prefix = PREFIX_NAMES[c]!;
+    if (!this.enter(start)) return 0;
+    this.i++;
+    this.skip();
+    const nc = s.charCodeAt(this.i);
+    if (this.i >= s.length || nc === 41 || nc === 93 || nc === 125) {
+      this.error(6, `${prefix} operator requires an object`, this.i);
+      return 0;
+    }
+    const inner = this.object();
+    this.depth--;
+    if (c === 63) return aberrantLiteral(inner);
+    return new Wrap(c === 39 ? T_SOME : c === 64 ? T_ERROR : T_DATUM, inner, start);
   }
 
   /** Enters one nesting level for the object at `start`; past the limit, reports it and stops reading. */
@@ -212,11 +242,10 @@ class Reader {
     return false;
   }
 
-  private list(open: number, kind: ListKind): Value {
+  private list(open: number, close: number, kind: ListKind): Value {
     const s = this.s;
     const n = s.length;
     const start = this.i++;
-    const close = CLOSER[open]!;
     if (!this.enter(start)) return 0;
     // Elements collect on one shared stack and are copied out at their exact count: growing a
     // fresh array per list leaves slack and garbage that dominate memory on large data files.
@@ -345,6 +374,8 @@ class Reader {
     return v;
   }
 }
+
+const READER = new Reader();
 
 /** Line and column (both 1-based, column in bytes) of a byte offset. */
 export function lineCol(src: string, offset: number): { line: number; col: number } {

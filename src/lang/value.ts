@@ -112,9 +112,17 @@ export type Value = Int | NoneValue | Real | Str | Sym | List | Wrap | Aberrant;
  * only meaningful while its symbol is alive; anything keyed by id must hold the symbol itself (an
  * interpreter's trail does, for every binding it has), so a reused id never meets a stale binding.
  */
-interface SymbolEntry {
-  readonly ref: WeakRef<Sym>;
-  readonly id: number;
+/**
+ * A symbol's table entry: the weak reference itself carries the id, which is freed once the
+ * symbol is collected (one object per symbol rather than a reference and a record).
+ */
+class SymbolEntry extends WeakRef<Sym> {
+  constructor(
+    s: Sym,
+    readonly id: number,
+  ) {
+    super(s);
+  }
 }
 const symbols = new Map<string, SymbolEntry>();
 /** Ids of collected symbols, to be given to new ones. */
@@ -164,7 +172,7 @@ export function sym(name: string): Sym {
   const c = recent[slot];
   if (c !== undefined && c.name === name) return c;
   const e = symbols.get(name);
-  let s = e?.ref.deref();
+  let s = e?.deref();
   if (s === undefined) s = internNew(name, e);
   recent[slot] = s;
   return s;
@@ -182,14 +190,14 @@ function internNew(name: string, dead: SymbolEntry | undefined): Sym {
     });
   }
   const s = new Sym(name, freeIds.length > 0 ? freeIds.pop()! : idsInUse++);
-  symbols.set(name, { ref: new WeakRef(s), id: s.id });
+  symbols.set(name, new SymbolEntry(s, s.id));
   return s;
 }
 
 /** Drops the entries of collected symbols and frees their ids (after a collection, all of them). */
 export function sweepSymbols(): void {
   for (const [name, e] of symbols) {
-    if (e.ref.deref() !== undefined) continue;
+    if (e.deref() !== undefined) continue;
     symbols.delete(name);
     freeIds.push(e.id);
   }
@@ -201,7 +209,7 @@ export function sweepSymbols(): void {
  * input refuse unknown symbols instead of interning them.
  */
 export function internedSym(name: string): Sym | undefined {
-  return symbols.get(name)?.ref.deref();
+  return symbols.get(name)?.deref();
 }
 
 /** One more than the highest symbol id in use: the size binding tables grow to. */
