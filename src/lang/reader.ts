@@ -96,6 +96,14 @@ const DBL_MIN = 2.2250738585072014e-308;
 const PLAIN_REAL = /^[+-]?\d+\.\d+$/;
 /** Plain reals shorter than this cannot overflow or underflow, so parseFloat reads them as strtod would. */
 const PLAIN_REAL_CHARS_MAX = 24;
+/**
+ * Most digits of a plain real read by dividing its digits by a power of ten: below 10^15 both are
+ * exact doubles (< 2^53, and 10^k is exact up to 10^22), so the quotient is correctly rounded.
+ */
+const EXACT_REAL_DIGITS_MAX = 15;
+/** 10^k for k up to EXACT_REAL_DIGITS_MAX, made by multiplying (each product exact). */
+const POW10: readonly number[] = [1];
+for (let k = 1; k <= EXACT_REAL_DIGITS_MAX; k++) (POW10 as number[]).push((POW10[k - 1] as number) * 10);
 const STOD_PREFIX = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/;
 
 /** Converts an atom to a number value, or returns the C++ exception text (`stoll`/`stod`). */
@@ -347,9 +355,22 @@ class Reader {
     // So are plain `digits.digits` reals: atomNumber would read them with parseFloat too.
     if (digits > 0 && end === 46) {
       let j = i + 1;
-      while (j < n && isDigit(s.charCodeAt(j))) j++;
-      if (j > i + 1 && j - start < PLAIN_REAL_CHARS_MAX && isDelimiter(j < n ? s.charCodeAt(j) : 32)) {
+      let frac = 0;
+      while (j < n) {
+        const c = s.charCodeAt(j);
+        if (c < 48 || c > 57) break;
+        frac = frac * 10 + (c - 48);
+        j++;
+      }
+      const fracDigits = j - i - 1;
+      if (fracDigits > 0 && j - start < PLAIN_REAL_CHARS_MAX && isDelimiter(j < n ? s.charCodeAt(j) : 32)) {
         this.i = j;
+        // With few enough digits the digits and the power of ten are exact doubles, and one
+        // division of exact doubles is correctly rounded: exactly parseFloat's result.
+        if (digits + fracDigits <= EXACT_REAL_DIGITS_MAX) {
+          const x = (acc * POW10[fracDigits]! + frac) / POW10[fracDigits]!;
+          return new Real(neg ? -x : x);
+        }
         return new Real(parseFloat(s.slice(start, j)));
       }
     }
