@@ -9,6 +9,7 @@ import {
   Real,
   Str,
   sym,
+  symIn,
   T_BRACE,
   T_BRACKET,
   T_DATUM,
@@ -381,10 +382,10 @@ class Reader {
       i++;
     }
     this.i = i;
-    const a = s.slice(start, i);
     // Only a sign, a digit or a dot can start a number (atomKind): the rest, most symbols, are symbols.
     const c0 = s.charCodeAt(start);
-    if (!(c0 === 43 || c0 === 45 || c0 === 46 || (c0 >= 48 && c0 <= 57))) return sym(a);
+    if (!(c0 === 43 || c0 === 45 || c0 === 46 || (c0 >= 48 && c0 <= 57))) return symIn(s, start, i);
+    const a = s.slice(start, i);
     const kind = atomKind(a);
     if (kind === "sym") return sym(a);
     const v = atomNumber(a, kind);

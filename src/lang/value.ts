@@ -156,21 +156,37 @@ const SYMBOL_CACHE_SIZE = 512;
 const recent: (Sym | undefined)[] = new Array<Sym | undefined>(SYMBOL_CACHE_SIZE).fill(undefined);
 
 /**
- * A name's slot in `recent`, from its length, first byte and last four bytes: names made in
- * sequence (`key1`, `key2`, …) differ at the end.
+ * The slot in `recent` of the name src[start, end), from its length, first byte and last four
+ * bytes: names made in sequence (`key1`, `key2`, …) differ at the end.
  */
-function recentSlot(name: string): number {
-  const n = name.length;
-  let h = (n * 31 + name.charCodeAt(0)) | 0;
-  for (let i = n > 4 ? n - 4 : 0; i < n; i++) h = (h * 31 + name.charCodeAt(i)) | 0;
+function recentSlot(src: string, start: number, end: number): number {
+  const n = end - start;
+  let h = (n * 31 + src.charCodeAt(start)) | 0;
+  for (let i = n > 4 ? end - 4 : start; i < end; i++) h = (h * 31 + src.charCodeAt(i)) | 0;
   return (h ^ (h >>> 9)) & (SYMBOL_CACHE_SIZE - 1);
 }
 
 /** Interns a symbol name (a latin1 byte string). */
 export function sym(name: string): Sym {
-  const slot = recentSlot(name);
+  const slot = recentSlot(name, 0, name.length);
   const c = recent[slot];
   if (c !== undefined && c.name === name) return c;
+  return symSlow(name, slot);
+}
+
+/**
+ * Interns the name src[start, end) (the reader's atoms): a name interned lately is found without
+ * cutting it out of the source first.
+ */
+export function symIn(src: string, start: number, end: number): Sym {
+  const slot = recentSlot(src, start, end);
+  const c = recent[slot];
+  if (c !== undefined && c.name.length === end - start && src.startsWith(c.name, start)) return c;
+  return symSlow(src.slice(start, end), slot);
+}
+
+/** Interns a name not found in `recent` at its slot. */
+function symSlow(name: string, slot: number): Sym {
   const e = symbols.get(name);
   let s = e?.deref();
   if (s === undefined) s = internNew(name, e);
