@@ -111,10 +111,8 @@ export type Value = Int | NoneValue | Real | Str | Sym | List | Wrap | Aberrant;
  * those the collector has not taken yet) instead of growing with every symbol ever made. An id is
  * only meaningful while its symbol is alive; anything keyed by id must hold the symbol itself (an
  * interpreter's trail does, for every binding it has), so a reused id never meets a stale binding.
- */
-/**
- * A symbol's table entry: the weak reference itself carries the id, which is freed once the
- * symbol is collected (one object per symbol rather than a reference and a record).
+ * An entry is the weak reference itself, carrying the id to free once its symbol is collected (one
+ * object per symbol rather than a reference and a record).
  */
 class SymbolEntry extends WeakRef<Sym> {
   constructor(
