@@ -35,16 +35,31 @@ export class NoneValue {
 }
 export const NONE = new NoneValue();
 
+/*
+ * The value classes below assign their fields in their constructors (`declare` keeps the types)
+ * instead of declaring class fields: the engine runs class field initializers as a separate
+ * function on every construction, which values, made by the million when a large file is read,
+ * should not pay for. Fields are assigned in the order class fields had them.
+ */
+
 /** A real number (IEEE double). */
 export class Real {
-  readonly t = T_REAL;
-  constructor(readonly v: number) {}
+  declare readonly v: number;
+  declare readonly t: typeof T_REAL;
+  constructor(v: number) {
+    this.v = v;
+    this.t = T_REAL;
+  }
 }
 
 /** A byte string, held as a latin1 JS string. */
 export class Str {
-  readonly t = T_STR;
-  constructor(readonly s: string) {}
+  declare readonly s: string;
+  declare readonly t: typeof T_STR;
+  constructor(s: string) {
+    this.s = s;
+    this.t = T_STR;
+  }
 }
 
 /**
@@ -52,34 +67,46 @@ export class Str {
  * after the symbol is collected (see sym), so it means this symbol only while the symbol is alive.
  */
 export class Sym {
-  readonly t = T_SYMBOL;
+  declare readonly name: string;
+  declare readonly id: number;
+  declare readonly t: typeof T_SYMBOL;
   /** The code that evaluates this symbol (compile.ts), made once: symbols are interned. */
-  compiled: unknown = undefined;
-  constructor(
-    readonly name: string,
-    readonly id: number,
-  ) {}
+  declare compiled: unknown;
+  constructor(name: string, id: number) {
+    this.name = name;
+    this.id = id;
+    this.t = T_SYMBOL;
+    this.compiled = undefined;
+  }
 }
 
 /** A paren, brace or bracket list. `pos` is the source byte offset of its opening character, or -1. */
 export class List {
+  declare readonly t: ListKind;
+  declare readonly items: readonly Value[];
+  declare readonly pos: number;
   /** Compiled form, filled in lazily by the evaluator; lists are immutable so it never goes stale. */
-  compiled: unknown = undefined;
-  constructor(
-    readonly t: ListKind,
-    readonly items: readonly Value[],
-    readonly pos: number = -1,
-  ) {}
+  declare compiled: unknown;
+  constructor(t: ListKind, items: readonly Value[], pos = -1) {
+    this.t = t;
+    this.items = items;
+    this.pos = pos;
+    this.compiled = undefined;
+  }
 }
 
 /** A quote (`'x`), error (`@x`) or datum (`#x`) wrapping one value. */
 export class Wrap {
-  compiled: unknown = undefined;
-  constructor(
-    readonly t: WrapKind,
-    readonly inner: Value,
-    readonly pos: number = -1,
-  ) {}
+  declare readonly t: WrapKind;
+  declare readonly inner: Value;
+  declare readonly pos: number;
+  declare compiled: unknown;
+  constructor(t: WrapKind, inner: Value, pos = -1) {
+    this.t = t;
+    this.inner = inner;
+    this.pos = pos;
+    this.compiled = undefined;
+  }
 }
 
 /**
@@ -88,12 +115,16 @@ export class Wrap {
  * its inner object. `ref` caches the lambda object for fast calls; it is only a hint.
  */
 export class Aberrant {
-  readonly t = T_ABERRANT;
-  ref: LambdaDef | undefined = undefined;
-  constructor(
-    readonly id: number,
-    readonly inner: Value | null = null,
-  ) {}
+  declare readonly id: number;
+  declare readonly inner: Value | null;
+  declare readonly t: typeof T_ABERRANT;
+  declare ref: LambdaDef | undefined;
+  constructor(id: number, inner: Value | null = null) {
+    this.id = id;
+    this.inner = inner;
+    this.t = T_ABERRANT;
+    this.ref = undefined;
+  }
 }
 
 export type Value = Int | NoneValue | Real | Str | Sym | List | Wrap | Aberrant;
@@ -115,11 +146,10 @@ export type Value = Int | NoneValue | Real | Str | Sym | List | Wrap | Aberrant;
  * object per symbol rather than a reference and a record).
  */
 class SymbolEntry extends WeakRef<Sym> {
-  constructor(
-    s: Sym,
-    readonly id: number,
-  ) {
+  declare readonly id: number;
+  constructor(s: Sym, id: number) {
     super(s);
+    this.id = id;
   }
 }
 const symbols = new Map<string, SymbolEntry>();
