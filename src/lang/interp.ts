@@ -58,7 +58,7 @@ interface InterpArrays {
   /**
    * The trail: entries of three slots (symbol, shadowed value, shadowed depth), one per binding
    * made. It holds the symbol, not its id, so a bound symbol stays alive and its id is not reused
-   * while the binding exists (value.ts: ids of collected symbols are reused).
+   * while the binding exists (symbols.ts: ids of collected symbols are reused).
    */
   readonly trail: (number | Value)[];
   /** marks[d] is the trail length when the scope at depth d was pushed (global scope is depth 1). */

@@ -1,5 +1,5 @@
 /**
- * The weak symbol table (value.ts): a symbol nothing refers to is collected, swept and its id reused,
+ * The weak symbol table (symbols.ts): a symbol nothing refers to is collected, swept and its id reused,
  * so the table and the binding tables sized by symbolCount() stay as small as the set of live
  * symbols; a symbol bound in an interpreter stays alive while bound, so a reused id never meets a
  * stale binding.
