@@ -189,7 +189,7 @@ describe("decode", () => {
     const name = `codec-test-unknown-${Date.now()}`;
     // Built by hand: encoding through sym() would intern the name.
     const bytes = new Uint8Array([0x53, 0x01, 0x07, name.length, ...Buffer.from(name, "latin1")]);
-    // Symbols alive, not ids in use: a new symbol may take the id of a collected one (value.ts).
+    // Symbols alive, not ids in use: a new symbol may take the id of a collected one (symbols.ts).
     const before = symbolStats().live;
     const refused = decode(bytes, { knownSymbolsOnly: true });
     expect(refused.ok ? null : refused.error.code).toBe("codec-unknown-symbol");

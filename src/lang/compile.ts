@@ -13,11 +13,17 @@ import type { Code, Interp } from "./interp.ts";
 import { moduleCall, moduleValue } from "./modules.ts";
 import { Aberrant, List, NONE, Sym, Wrap, T_BRACKET, T_DATUM, T_ERROR, T_PAREN, T_SOME, type Value, typeOf } from "./value.ts";
 
+/**
+ * What a List's or Wrap's `compiled` holds once the node was walked (walk.ts) and not compiled yet:
+ * evaluated again, it is compiled (Interp.evalValue).
+ */
+export const WALKED: unknown = Object.freeze({ walked: true });
+
 /** Returns the compiled code of a value, compiling (and caching) it on first use. */
 export function compile(v: Value): Code {
   if (v instanceof List || v instanceof Wrap) {
-    const c = v.compiled as Code | undefined;
-    if (c !== undefined) return c;
+    const c = v.compiled;
+    if (typeof c === "function") return c as Code;
     const made = v instanceof List ? compileList(v) : compileWrap(v);
     v.compiled = made;
     return made;

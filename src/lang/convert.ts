@@ -53,11 +53,7 @@ export function castValue(target: TypeCode, isForm: boolean, v: Value, pos: numb
       return new Str("");
     }
     const kind = target as ListKind;
-    if (v instanceof Str) {
-      const bytes: Value[] = new Array(v.s.length);
-      for (let i = 0; i < v.s.length; i++) bytes[i] = v.s.charCodeAt(i);
-      return new List(kind, bytes);
-    }
+    if (v instanceof Str) return byteList(kind, v);
     if (v instanceof List) {
       try {
         return rebuildList(kind, v.items, "throw");
@@ -70,6 +66,37 @@ export function castValue(target: TypeCode, isForm: boolean, v: Value, pos: numb
   }
   if (target === T_STR) return new Str(strForm(v));
   throw new SlpException(`cast: type mismatch: expected ${target}, got ${a}`, pos);
+}
+
+/**
+ * Strings whose byte lists are kept for reuse (a cast is often of the same string each time: text
+ * built as byte lists joins constant parts around a variable one), direct-mapped by length and
+ * kind: a slot holds the last string cast to that kind at that length, found by identity. Values
+ * are immutable, so a list made once serves every cast of its string.
+ */
+const BYTE_LIST_SLOTS = 64;
+/** Longest string whose byte list is kept: what the slots hold alive stays small. */
+export const BYTE_LIST_CACHED_CHARS_MAX = 256;
+const byteListOf: (Str | undefined)[] = new Array<Str | undefined>(BYTE_LIST_SLOTS).fill(undefined);
+const byteLists: (List | undefined)[] = new Array<List | undefined>(BYTE_LIST_SLOTS).fill(undefined);
+
+/** `(cast :list-… s)` of a string: a list of its bytes (the same list for the same string lately). */
+function byteList(kind: ListKind, v: Str): List {
+  const s = v.s;
+  const n = s.length;
+  const slot = (n * 3 + kind) & (BYTE_LIST_SLOTS - 1);
+  if (byteListOf[slot] === v) {
+    const l = byteLists[slot]!;
+    if (l.t === kind) return l;
+  }
+  const bytes: Value[] = new Array(n);
+  for (let i = 0; i < n; i++) bytes[i] = s.charCodeAt(i);
+  const l = new List(kind, bytes);
+  if (n <= BYTE_LIST_CACHED_CHARS_MAX) {
+    byteListOf[slot] = v;
+    byteLists[slot] = l;
+  }
+  return l;
 }
 
 /** `eq` (spec §4.16): structural on lists and wrappers, STR-FORM on scalars, id on lambdas. */

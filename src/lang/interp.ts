@@ -10,10 +10,11 @@
 import { BUDGET_CLOCK } from "./budget-clock.ts";
 import { BudgetExceeded, SlpException } from "./errors.ts";
 import type { CallContext, SessionScope } from "./host.ts";
-import { compile } from "./compile.ts";
+import { compile, WALKED } from "./compile.ts";
 import { moduleValue } from "./modules.ts";
 import type { Session } from "./session.ts";
 import type { Unit } from "./tier.ts";
+import { walk } from "./walk.ts";
 import { Aberrant, List, NONE, NoneValue, Sym, T_NONE, Wrap, typeOf, type TypeCode, type Value, errorValue, symbolCount, TYPE_NAMES } from "./value.ts";
 
 /**
@@ -21,6 +22,11 @@ import { Aberrant, List, NONE, NoneValue, Sym, T_NONE, Wrap, typeOf, type TypeCo
  * first two argument values (already bound as its parameters); closure code ignores them.
  */
 export type Code = (it: Interp, a0?: Value, a1?: Value) => Value;
+
+/** Throws the closure tier's exception when an argument's value is not of its parameter's type. */
+export function checkArgType(t: TypeCode, i: number, v: Value, pos: number): void {
+  if (t !== T_NONE && typeOf(v) !== t) throw new SlpException(`Argument ${i + 1} type mismatch: expected ${t}, got ${typeOf(v)}`, pos);
+}
 
 /** A lambda created by `fn`. It dies when the scope it was created in is popped (spec §3.4). */
 export class LambdaDef {
@@ -52,7 +58,7 @@ interface InterpArrays {
   /**
    * The trail: entries of three slots (symbol, shadowed value, shadowed depth), one per binding
    * made. It holds the symbol, not its id, so a bound symbol stays alive and its id is not reused
-   * while the binding exists (value.ts: ids of collected symbols are reused).
+   * while the binding exists (symbols.ts: ids of collected symbols are reused).
    */
   readonly trail: (number | Value)[];
   /** marks[d] is the trail length when the scope at depth d was pushed (global scope is depth 1). */
@@ -374,23 +380,28 @@ export class Interp implements CallContext {
 
   /** Calls a lambda with argument expressions evaluated here (spec §3.4). */
   callLambda(f: Aberrant, argCodes: readonly Code[], pos: number): Value {
-    const def = this.lambdaOf(f);
-    if (def === undefined) throw new SlpException("Unknown function", pos);
     const n = argCodes.length;
-    if (n !== def.params.length) throw new SlpException(`Function expects ${def.params.length} arguments, got ${n}`, pos);
+    const def = this.lambdaToCall(f, n, pos);
     const types = def.types;
     let v0: Value = NONE;
     let v1: Value = NONE;
     let rest: Value[] | undefined;
     for (let i = 0; i < n; i++) {
       const v = argCodes[i]!(this);
-      const t = types[i]!;
-      if (t !== T_NONE && typeOf(v) !== t) throw new SlpException(`Argument ${i + 1} type mismatch: expected ${t}, got ${typeOf(v)}`, pos);
+      checkArgType(types[i]!, i, v, pos);
       if (i === 0) v0 = v;
       else if (i === 1) v1 = v;
       else (rest ??= [])[i - 2] = v;
     }
     return this.enterLambda(def, v0, v1, rest);
+  }
+
+  /** The live lambda f names, checked for a call of n arguments (before any is evaluated). */
+  lambdaToCall(f: Aberrant, n: number, pos: number): LambdaDef {
+    const def = this.lambdaOf(f);
+    if (def === undefined) throw new SlpException("Unknown function", pos);
+    if (n !== def.params.length) throw new SlpException(`Function expects ${def.params.length} arguments, got ${n}`, pos);
+    return def;
   }
 
   /** Calls a lambda with already evaluated argument values (used by `apply`). */
@@ -439,12 +450,19 @@ export class Interp implements CallContext {
     return r;
   }
 
-  /** Evaluates any value as an expression (used by kernels and `eval`). */
+  /**
+   * Evaluates any value as an expression (used by kernels, `eval` and top-level programs). A node
+   * is walked the first time (walk.ts: most such code runs once, fresh `eval` text always) and
+   * marked; the second time it is compiled to closures, which later runs reuse.
+   */
   evalValue(e: Value): Value {
     if (typeof e === "number" || typeof e === "bigint") return e;
     if (e instanceof List || e instanceof Wrap) {
-      const c = e.compiled as Code | undefined;
-      return c !== undefined ? c(this) : compile(e)(this);
+      const c = e.compiled;
+      if (typeof c === "function") return (c as Code)(this);
+      if (c === WALKED) return compile(e)(this);
+      e.compiled = WALKED;
+      return walk(this, e);
     }
     if (e instanceof Sym) {
       const id = e.id;

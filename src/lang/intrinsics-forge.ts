@@ -266,10 +266,8 @@ function concat(cx: CallContext, argc: number, t: Value, o: Value): Result {
 function joined(a: readonly Value[], b: readonly Value[]): readonly Value[] {
   if (a.length === 0) return b;
   if (b.length === 0) return a;
-  const out: Value[] = new Array(a.length + b.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i]!;
-  for (let i = 0; i < b.length; i++) out[a.length + i] = b[i]!;
-  return out;
+  // The engine's own concat copies in bulk, fast even before the JIT has looked at this code.
+  return a.concat(b);
 }
 
 /** forge/replace t m r: items equal to m replaced by r. */

@@ -277,6 +277,24 @@ describe("§1.4 atoms", () => {
     expect(Object.is(real(ok("0e0")), 0)).toBe(true);
   });
 
+  test("plain digits.digits reals read exactly as parseFloat reads them, on both sides of the exact-division limit", () => {
+    // The reader divides a plain real's digits by a power of ten up to 15 digits in all, and calls
+    // parseFloat past that; seeded so a failure can be replayed.
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const digits = (k: number): string => Array.from({ length: k }, () => String(rnd(10))).join("");
+    const cases = ["0.1", "0.3", "-0.0", "00.5", "9007199254740.993", "999999999999999.9", "99999999999999.99", "123456789012345.6", "0.000000000000001", "1.7976931348623157"];
+    for (let i = 0; i < 3000; i++) {
+      const a = 1 + rnd(12);
+      const b = 1 + rnd(13);
+      cases.push(`${rnd(2) === 0 ? "-" : ""}${digits(a)}.${digits(b)}`);
+    }
+    for (const a of cases) expect(Object.is(real(ok(a)), parseFloat(a))).toBe(true);
+  });
+
   test("a dangling exponent is dropped: 1e and 1e+ are 1.0", () => {
     expect(real(ok("1e"))).toBe(1);
     expect(real(ok("1e+"))).toBe(1);

@@ -9,6 +9,7 @@ import {
   Real,
   Str,
   sym,
+  symIn,
   T_BRACE,
   T_BRACKET,
   T_DATUM,
@@ -16,10 +17,10 @@ import {
   T_PAREN,
   T_SOME,
   Wrap,
-  intFromBig,
   type ListKind,
   type Value,
 } from "./value.ts";
+import { EXACT_REAL_DIGITS_MAX, PLAIN_REAL_CHARS_MAX, POW10, atomKind, atomNumber } from "./reader-atoms.ts";
 
 /** One syntax error. `code` follows spec §1.6 (1–6); 7 is a bad number, 8 a mismatched closer, 9 too deep. */
 export interface ParseDiagnostic {
@@ -43,8 +44,6 @@ export interface ParseResult {
  */
 export const NESTING_DEPTH_MAX = 10_000;
 
-const CLOSER: Record<number, number> = { 40: 41, 91: 93, 123: 125 }; // ( [ {
-const KIND: Record<number, ListKind> = { 40: T_PAREN, 91: T_BRACKET, 123: T_BRACE };
 const UNCLOSED: Record<number, [number, string]> = {
   40: [1, "Unclosed paren list"],
   91: [2, "Unclosed environment"],
@@ -56,67 +55,9 @@ function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
 }
 
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
 /** True for the bytes that end an atom: whitespace, a closer or a comment. */
 function isDelimiter(c: number): boolean {
   return isSpace(c) || c === 41 || c === 93 || c === 125 || c === 59;
-}
-
-/** Kind of an atom per spec §1.4. */
-function atomKind(a: string): "int" | "real" | "sym" {
-  let i = 0;
-  const n = a.length;
-  const c0 = a.charCodeAt(0);
-  if (c0 === 43 || c0 === 45) i = 1;
-  if (i >= n) return "sym";
-  const c1 = a.charCodeAt(i);
-  if (!isDigit(c1) && c1 !== 46) return "sym";
-  let dot = false;
-  let exp = false;
-  for (; i < n; i++) {
-    const c = a.charCodeAt(i);
-    if (isDigit(c)) continue;
-    if (c === 46) {
-      if (dot || exp) return "sym";
-      dot = true;
-    } else if (c === 101 || c === 69) {
-      if (exp) return "sym";
-      exp = true;
-      const nx = a.charCodeAt(i + 1);
-      if (nx === 43 || nx === 45) i++;
-    } else return "sym";
-  }
-  return dot || exp ? "real" : "int";
-}
-
-const INT64_MIN = -(1n << 63n);
-const INT64_MAX = (1n << 63n) - 1n;
-const DBL_MIN = 2.2250738585072014e-308;
-const PLAIN_REAL = /^[+-]?\d+\.\d+$/;
-/** Plain reals shorter than this cannot overflow or underflow, so parseFloat reads them as strtod would. */
-const PLAIN_REAL_CHARS_MAX = 24;
-const STOD_PREFIX = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/;
-
-/** Converts an atom to a number value, or returns the C++ exception text (`stoll`/`stod`). */
-export function atomNumber(a: string, kind: "int" | "real"): Value | "stoll" | "stod" {
-  if (kind === "int") {
-    if (a.length < 16) return parseInt(a, 10) || 0;
-    const b = BigInt(a.charCodeAt(0) === 43 ? a.slice(1) : a);
-    if (b < INT64_MIN || b > INT64_MAX) return "stoll";
-    return intFromBig(b);
-  }
-  // Plain `digits.digits` (the usual real in data) needs no prefix search: parseFloat reads it
-  // exactly as strtod would, and it cannot overflow or underflow at this length.
-  if (a.length < PLAIN_REAL_CHARS_MAX && PLAIN_REAL.test(a)) return new Real(parseFloat(a));
-  const m = STOD_PREFIX.exec(a);
-  if (m === null) return "stod";
-  const x = parseFloat(m[0]);
-  if (!Number.isFinite(x)) return "stod";
-  if (x === 0 ? /[1-9]/.test(m[1] ?? "") : Math.abs(x) < DBL_MIN) return "stod";
-  return new Real(x);
 }
 
 /**
@@ -133,10 +74,12 @@ const NO_DIAGNOSTICS: readonly ParseDiagnostic[] = Object.freeze([]);
 export function read(src: string): ParseResult {
   ITEMS.length = 0;
   CLOSERS.length = 0;
-  return new Reader(src).run();
+  return READER.run(src);
 }
 
+/** The reader's state for one read; one instance serves every read (they never nest, see ITEMS). */
 class Reader {
+  private s = "";
   private i = 0;
   private depth = 0;
   /** Set once nesting went too deep: reading stopped there, so enclosing lists are not "unclosed". */
@@ -145,9 +88,23 @@ class Reader {
   private readonly closers = CLOSERS;
   private readonly stack = ITEMS;
   private diags: ParseDiagnostic[] | null = null;
-  constructor(private readonly s: string) {}
 
-  run(): ParseResult {
+  run(src: string): ParseResult {
+    this.s = src;
+    this.i = 0;
+    this.depth = 0;
+    this.aborted = false;
+    this.diags = null;
+    try {
+      return this.first();
+    } finally {
+      // The source may be large (a file, a request body): the shared reader does not keep it.
+      this.s = "";
+      this.diags = null;
+    }
+  }
+
+  private first(): ParseResult {
     this.skip();
     const c = this.s.charCodeAt(this.i);
     if (this.i >= this.s.length || c === 41 || c === 93 || c === 125) {
@@ -182,25 +139,41 @@ class Reader {
     const s = this.s;
     const start = this.i;
     const c = s.charCodeAt(start);
-    const kind = KIND[c];
-    if (kind !== undefined) return this.list(c, kind);
-    if (c === 34) return this.string();
-    const prefix = PREFIX_NAMES[c];
-    if (prefix !== undefined) {
-      if (!this.enter(start)) return 0;
-      this.i++;
-      this.skip();
-      const nc = s.charCodeAt(this.i);
-      if (this.i >= s.length || nc === 41 || nc === 93 || nc === 125) {
-        this.error(6, `${prefix} operator requires an object`, this.i);
-        return 0;
-      }
-      const inner = this.object();
-      this.depth--;
-      if (c === 63) return aberrantLiteral(inner);
-      return new Wrap(c === 39 ? T_SOME : c === 64 ? T_ERROR : T_DATUM, inner, start);
+    switch (c) {
+      case 40:
+        return this.list(c, 41, T_PAREN);
+      case 91:
+        return this.list(c, 93, T_BRACKET);
+      case 123:
+        return this.list(c, 125, T_BRACE);
+      case 34:
+        return this.string();
+      case 39:
+      case 64:
+      case 35:
+      case 63:
+        return this.prefixed(c, start);
+      default:
+        return this.atom();
     }
-    return this.atom();
+  }
+
+  /** A quote, error, datum or aberrant prefix (`'`, `@`, `#`, `?`) and the object it wraps. */
+  private prefixed(c: number, start: number): Value {
+    const s = this.s;
+    const prefix = PREFIX_NAMES[c]!;
+    if (!this.enter(start)) return 0;
+    this.i++;
+    this.skip();
+    const nc = s.charCodeAt(this.i);
+    if (this.i >= s.length || nc === 41 || nc === 93 || nc === 125) {
+      this.error(6, `${prefix} operator requires an object`, this.i);
+      return 0;
+    }
+    const inner = this.object();
+    this.depth--;
+    if (c === 63) return aberrantLiteral(inner);
+    return new Wrap(c === 39 ? T_SOME : c === 64 ? T_ERROR : T_DATUM, inner, start);
   }
 
   /** Enters one nesting level for the object at `start`; past the limit, reports it and stops reading. */
@@ -212,11 +185,10 @@ class Reader {
     return false;
   }
 
-  private list(open: number, kind: ListKind): Value {
+  private list(open: number, close: number, kind: ListKind): Value {
     const s = this.s;
     const n = s.length;
     const start = this.i++;
-    const close = CLOSER[open]!;
     if (!this.enter(start)) return 0;
     // Elements collect on one shared stack and are copied out at their exact count: growing a
     // fresh array per list leaves slack and garbage that dominate memory on large data files.
@@ -318,9 +290,22 @@ class Reader {
     // So are plain `digits.digits` reals: atomNumber would read them with parseFloat too.
     if (digits > 0 && end === 46) {
       let j = i + 1;
-      while (j < n && isDigit(s.charCodeAt(j))) j++;
-      if (j > i + 1 && j - start < PLAIN_REAL_CHARS_MAX && isDelimiter(j < n ? s.charCodeAt(j) : 32)) {
+      let frac = 0;
+      while (j < n) {
+        const c = s.charCodeAt(j);
+        if (c < 48 || c > 57) break;
+        frac = frac * 10 + (c - 48);
+        j++;
+      }
+      const fracDigits = j - i - 1;
+      if (fracDigits > 0 && j - start < PLAIN_REAL_CHARS_MAX && isDelimiter(j < n ? s.charCodeAt(j) : 32)) {
         this.i = j;
+        // With few enough digits the digits and the power of ten are exact doubles, and one
+        // division of exact doubles is correctly rounded: exactly parseFloat's result.
+        if (digits + fracDigits <= EXACT_REAL_DIGITS_MAX) {
+          const x = (acc * POW10[fracDigits]! + frac) / POW10[fracDigits]!;
+          return new Real(neg ? -x : x);
+        }
         return new Real(parseFloat(s.slice(start, j)));
       }
     }
@@ -331,10 +316,10 @@ class Reader {
       i++;
     }
     this.i = i;
-    const a = s.slice(start, i);
     // Only a sign, a digit or a dot can start a number (atomKind): the rest, most symbols, are symbols.
     const c0 = s.charCodeAt(start);
-    if (!(c0 === 43 || c0 === 45 || c0 === 46 || (c0 >= 48 && c0 <= 57))) return sym(a);
+    if (!(c0 === 43 || c0 === 45 || c0 === 46 || (c0 >= 48 && c0 <= 57))) return symIn(s, start, i);
+    const a = s.slice(start, i);
     const kind = atomKind(a);
     if (kind === "sym") return sym(a);
     const v = atomNumber(a, kind);
@@ -345,6 +330,8 @@ class Reader {
     return v;
   }
 }
+
+const READER = new Reader();
 
 /** Line and column (both 1-based, column in bytes) of a byte offset. */
 export function lineCol(src: string, offset: number): { line: number; col: number } {

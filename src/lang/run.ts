@@ -3,7 +3,7 @@
  * a value, or the diagnostics / exception that stopped it.
  */
 import { compile } from "./compile.ts";
-import { unitOf, type UnitKind } from "./tier.ts";
+import { PROMOTE_AFTER, tierMode, unitOf, type UnitKind } from "./tier.ts";
 import { List, Wrap } from "./value.ts";
 import { BudgetExceeded, SlpException } from "./errors.ts";
 import type { Host, SourceFile } from "./host.ts";
@@ -44,9 +44,11 @@ export type RunOutcome =
 
 /**
  * Runs a parsed program as a unit of the given kind (tier.ts): a stored handler or job is compiled
- * to JavaScript on its first run, a top-level program stays on closures unless SUP_TIER=js.
+ * to JavaScript on its first run; a top-level program, which runs once, is walked (walk.ts) unless
+ * SUP_TIER=js compiles it.
  */
 export function runUnit(program: Value, kind: UnitKind, it: Interp): Value {
+  if (kind === "program" && PROMOTE_AFTER.program === Infinity && tierMode() !== "js") return it.evalValue(program);
   return program instanceof List || program instanceof Wrap ? unitOf(program, kind).code(it) : compile(program)(it);
 }
 

@@ -1,5 +1,5 @@
 /**
- * The weak symbol table (value.ts): a symbol nothing refers to is collected, swept and its id reused,
+ * The weak symbol table (symbols.ts): a symbol nothing refers to is collected, swept and its id reused,
  * so the table and the binding tables sized by symbolCount() stay as small as the set of live
  * symbols; a symbol bound in an interpreter stays alive while bound, so a reused id never meets a
  * stale binding.
@@ -8,7 +8,8 @@ import { describe, expect, test } from "bun:test";
 import type { Host } from "./host.ts";
 import { Interp } from "./interp.ts";
 import { Session } from "./session.ts";
-import { sweepSymbols, sym, symbolCount, symbolStats, type Sym } from "./value.ts";
+import { read } from "./reader.ts";
+import { List, sweepSymbols, sym, symbolCount, symbolStats, type Sym } from "./value.ts";
 
 const host: Host = {
   workingDir: "/",
@@ -117,5 +118,20 @@ describe("symbol table", () => {
     expect(next.lookup(reuser!)).toBeUndefined();
     expect(next.evalValue(reuser!)).toBe(reuser!);
     next.session.close();
+  });
+});
+
+describe("interning read text", () => {
+  test("the reader gives the interned symbol of every name, found among recent ones or not", () => {
+    // Names of one length differing in any byte (many share a recent-cache slot), read twice: the
+    // second read finds most of them among the recent symbols without cutting the name out first.
+    const names = Array.from({ length: 2000 }, (_, i) => `n${String(i).padStart(4, "0")}`).concat(["k:ey1", "k:ey2", "x", "y", "ab", "ba"]);
+    for (let round = 0; round < 2; round++) {
+      const list = read(`(${names.join(" ")})`).value as List;
+      list.items.forEach((v, i) => {
+        expect(v).toBe(sym(names[i]!));
+        expect((v as Sym).name).toBe(names[i]!);
+      });
+    }
   });
 });

@@ -1,11 +1,12 @@
 /**
  * The two execution tiers and when code moves from the first to the second.
  *
- * Every node first runs as closures (compile.ts): cheap to make, so code that runs once (most
- * `eval`ed text, a top-level program) never pays more. Code that runs often is a *unit*: a lambda
- * body, a `do` loop body, an `eval`ed program, a module, a stored handler or job. A unit counts its
- * runs; at its kind's threshold (PROMOTE_AFTER) it is compiled to one JavaScript function
- * (jit.ts) that replaces its closure code, so the engine optimises the whole body at once.
+ * Code that runs once (a top-level program, most `eval`ed text) is walked (walk.ts) and makes
+ * nothing; run again, code runs as closures (compile.ts), cheap to make. Code that runs often is
+ * a *unit*: a lambda body, a `do` loop body, an `eval`ed program, a module, a stored handler or
+ * job. A unit counts its runs; at its kind's threshold (PROMOTE_AFTER) it is compiled to one
+ * JavaScript function (jit.ts) that replaces its closure code, so the engine optimises the whole
+ * body at once.
  * `SUP_TIER` (set through setTierMode by the entry point) forces a tier: `closure` never
  * promotes, `js` promotes every unit on its first run (top-level programs too), `auto` is the
  * default. Promotions are logged at debug level and counted (tierStats).

@@ -8,6 +8,7 @@
  */
 
 import type { LambdaDef } from "./interp.ts";
+import { sym } from "./symbols.ts";
 
 export const T_NONE = 0;
 export const T_SOME = 1;
@@ -35,51 +36,78 @@ export class NoneValue {
 }
 export const NONE = new NoneValue();
 
+/*
+ * The value classes below assign their fields in their constructors (`declare` keeps the types)
+ * instead of declaring class fields: the engine runs class field initializers as a separate
+ * function on every construction, which values, made by the million when a large file is read,
+ * should not pay for. Fields are assigned in the order class fields had them.
+ */
+
 /** A real number (IEEE double). */
 export class Real {
-  readonly t = T_REAL;
-  constructor(readonly v: number) {}
+  declare readonly v: number;
+  declare readonly t: typeof T_REAL;
+  constructor(v: number) {
+    this.v = v;
+    this.t = T_REAL;
+  }
 }
 
 /** A byte string, held as a latin1 JS string. */
 export class Str {
-  readonly t = T_STR;
-  constructor(readonly s: string) {}
+  declare readonly s: string;
+  declare readonly t: typeof T_STR;
+  constructor(s: string) {
+    this.s = s;
+    this.t = T_STR;
+  }
 }
 
 /**
  * An interned symbol; compare with `===`. `id` indexes per-interpreter binding tables; it is reused
- * after the symbol is collected (see sym), so it means this symbol only while the symbol is alive.
+ * after the symbol is collected (see symbols.ts), so it means this symbol only while the symbol is alive.
  */
 export class Sym {
-  readonly t = T_SYMBOL;
+  declare readonly name: string;
+  declare readonly id: number;
+  declare readonly t: typeof T_SYMBOL;
   /** The code that evaluates this symbol (compile.ts), made once: symbols are interned. */
-  compiled: unknown = undefined;
-  constructor(
-    readonly name: string,
-    readonly id: number,
-  ) {}
+  declare compiled: unknown;
+  constructor(name: string, id: number) {
+    this.name = name;
+    this.id = id;
+    this.t = T_SYMBOL;
+    this.compiled = undefined;
+  }
 }
 
 /** A paren, brace or bracket list. `pos` is the source byte offset of its opening character, or -1. */
 export class List {
+  declare readonly t: ListKind;
+  declare readonly items: readonly Value[];
+  declare readonly pos: number;
   /** Compiled form, filled in lazily by the evaluator; lists are immutable so it never goes stale. */
-  compiled: unknown = undefined;
-  constructor(
-    readonly t: ListKind,
-    readonly items: readonly Value[],
-    readonly pos: number = -1,
-  ) {}
+  declare compiled: unknown;
+  constructor(t: ListKind, items: readonly Value[], pos = -1) {
+    this.t = t;
+    this.items = items;
+    this.pos = pos;
+    this.compiled = undefined;
+  }
 }
 
 /** A quote (`'x`), error (`@x`) or datum (`#x`) wrapping one value. */
 export class Wrap {
-  compiled: unknown = undefined;
-  constructor(
-    readonly t: WrapKind,
-    readonly inner: Value,
-    readonly pos: number = -1,
-  ) {}
+  declare readonly t: WrapKind;
+  declare readonly inner: Value;
+  declare readonly pos: number;
+  declare compiled: unknown;
+  constructor(t: WrapKind, inner: Value, pos = -1) {
+    this.t = t;
+    this.inner = inner;
+    this.pos = pos;
+    this.compiled = undefined;
+  }
 }
 
 /**
@@ -88,134 +116,22 @@ export class Wrap {
  * its inner object. `ref` caches the lambda object for fast calls; it is only a hint.
  */
 export class Aberrant {
-  readonly t = T_ABERRANT;
-  ref: LambdaDef | undefined = undefined;
-  constructor(
-    readonly id: number,
-    readonly inner: Value | null = null,
-  ) {}
+  declare readonly id: number;
+  declare readonly inner: Value | null;
+  declare readonly t: typeof T_ABERRANT;
+  declare ref: LambdaDef | undefined;
+  constructor(id: number, inner: Value | null = null) {
+    this.id = id;
+    this.inner = inner;
+    this.t = T_ABERRANT;
+    this.ref = undefined;
+  }
 }
 
 export type Value = Int | NoneValue | Real | Str | Sym | List | Wrap | Aberrant;
 
-/**
- * The symbol table. Interning is weak: the table refers to each symbol through a WeakRef, so a
- * symbol that no value, program or binding refers to any more is collected, and the next sweep of
- * the table drops its entry and puts its id on a free list. Code that makes symbols from request
- * data (`eval` of a string, decoded kv values) therefore leaves nothing behind once its values are
- * gone. A sweep runs when a new symbol needs an id, none is free, and the table has grown by half
- * since the last one, so its cost is a constant per symbol made.
- *
- * Ids index the per-interpreter binding tables (interp.ts), which are sized by symbolCount(): ids
- * are reused from the free list, so that count follows the number of symbols alive at once (plus
- * those the collector has not taken yet) instead of growing with every symbol ever made. An id is
- * only meaningful while its symbol is alive; anything keyed by id must hold the symbol itself (an
- * interpreter's trail does, for every binding it has), so a reused id never meets a stale binding.
- */
-interface SymbolEntry {
-  readonly ref: WeakRef<Sym>;
-  readonly id: number;
-}
-const symbols = new Map<string, SymbolEntry>();
-/** Ids of collected symbols, to be given to new ones. */
-const freeIds: number[] = [];
-/** One more than the highest id given out: the size binding tables need. */
-let idsInUse = 0;
-/** Smallest table that is swept: below it, a sweep would free too little to be worth its time. */
-const SWEEP_TABLE_SIZE_MIN = 1024;
-/**
- * How much the table must grow past what the last sweep left before the next one runs: a sweep
- * visits every entry, so the growth it waits for keeps its cost a constant per symbol made.
- */
-const SWEEP_GROWTH = 1.5;
-let sweepAt = SWEEP_TABLE_SIZE_MIN;
-/**
- * Set by a sweep, cleared when the current task ends. A WeakRef keeps its target alive until the
- * end of the task that made or read it, so a second sweep in one task (reading a large file makes
- * many symbols) could only find symbols older tasks left, which the first one already looked at:
- * it waits for the next task instead.
- */
-let sweptThisTask = false;
-
-/**
- * Symbols interned lately, by a hash of their name. Most lookups are of a few names (kernel
- * functions, a program's variables, read again with every `eval`ed text), and a slot here costs
- * far less than a probe of the large table (hashing the name, cache misses). The cache holds the
- * symbols in it alive, at most SYMBOL_CACHE_SIZE of them, which bounds what it keeps from the
- * collector.
- */
-const SYMBOL_CACHE_SIZE = 512;
-const recent: (Sym | undefined)[] = new Array<Sym | undefined>(SYMBOL_CACHE_SIZE).fill(undefined);
-
-/**
- * A name's slot in `recent`, from its length, first byte and last four bytes: names made in
- * sequence (`key1`, `key2`, …) differ at the end.
- */
-function recentSlot(name: string): number {
-  const n = name.length;
-  let h = (n * 31 + name.charCodeAt(0)) | 0;
-  for (let i = n > 4 ? n - 4 : 0; i < n; i++) h = (h * 31 + name.charCodeAt(i)) | 0;
-  return (h ^ (h >>> 9)) & (SYMBOL_CACHE_SIZE - 1);
-}
-
-/** Interns a symbol name (a latin1 byte string). */
-export function sym(name: string): Sym {
-  const slot = recentSlot(name);
-  const c = recent[slot];
-  if (c !== undefined && c.name === name) return c;
-  const e = symbols.get(name);
-  let s = e?.ref.deref();
-  if (s === undefined) s = internNew(name, e);
-  recent[slot] = s;
-  return s;
-}
-
-/** Makes a symbol; `dead` is the table's entry for a collected symbol of this name, if any. */
-function internNew(name: string, dead: SymbolEntry | undefined): Sym {
-  // A collected symbol of this name, not yet swept: its id is free now.
-  if (dead !== undefined) freeIds.push(dead.id);
-  else if (freeIds.length === 0 && symbols.size >= sweepAt && !sweptThisTask) {
-    sweepSymbols();
-    sweptThisTask = true;
-    queueMicrotask(() => {
-      sweptThisTask = false;
-    });
-  }
-  const s = new Sym(name, freeIds.length > 0 ? freeIds.pop()! : idsInUse++);
-  symbols.set(name, { ref: new WeakRef(s), id: s.id });
-  return s;
-}
-
-/** Drops the entries of collected symbols and frees their ids (after a collection, all of them). */
-export function sweepSymbols(): void {
-  for (const [name, e] of symbols) {
-    if (e.ref.deref() !== undefined) continue;
-    symbols.delete(name);
-    freeIds.push(e.id);
-  }
-  sweepAt = Math.max(SWEEP_TABLE_SIZE_MIN, Math.ceil(SWEEP_GROWTH * symbols.size));
-}
-
-/**
- * The symbol of this name if it is interned already, else undefined: lets a decoder of untrusted
- * input refuse unknown symbols instead of interning them.
- */
-export function internedSym(name: string): Sym | undefined {
-  return symbols.get(name)?.ref.deref();
-}
-
-/** One more than the highest symbol id in use: the size binding tables grow to. */
-export function symbolCount(): number {
-  return idsInUse;
-}
-
-/**
- * The symbol table's size, for a node's memory report: symbols in the table (alive, or collected
- * since the last sweep) and ids given out.
- */
-export function symbolStats(): { readonly live: number; readonly ids: number } {
-  return { live: symbols.size, ids: idsInUse };
-}
+// The symbol table (interning) is in symbols.ts; these are re-exported for the rest of the code.
+export { internedSym, sweepSymbols, sym, symbolCount, symbolStats, symIn } from "./symbols.ts";
 
 let nextLiteralId = -1;
 /** Makes an aberrant literal `?inner` with a fresh identity. */
