@@ -168,3 +168,34 @@ describe("graceful stop", () => {
     rt2.close();
   });
 });
+
+describe("stored static paths through Bun's router", () => {
+  test("a GET is answered without reading its URL unless the handler reads $request; other methods and HEAD reach the same routes", async () => {
+    const rt3 = new Runtime({ supHome: null });
+    const src3 = new MemoryRouteSource();
+    src3.put("GET /hello", `[ #(load "http" "json") (http/json 200 (json/object "hello" "world")) ]`);
+    src3.put("GET /q", `[ #(load "http") (http/text 200 (http/query "a")) ]`);
+    src3.put("POST /hello", `"posted"`);
+    src3.put("GET /x", `"acme x"`, { tenant: "acme" });
+    const s = new HttpServer({ source: src3, host: rt3.host, tenants: { byPath: true } });
+    const { port } = s.start({ port: 0 });
+    const at = `http://127.0.0.1:${port}`;
+    try {
+      while (!s.nativePaths().includes("/hello")) await Bun.sleep(1);
+      const before = s.dispatcher.stats.withoutUrl;
+      expect(await (await fetch(`${at}/hello`)).json()).toEqual({ hello: "world" });
+      expect(await (await fetch(`${at}/hello?z=1`)).json()).toEqual({ hello: "world" });
+      expect(await (await fetch(`${at}/q?a=b%20c`)).text()).toBe("b c");
+      expect(await (await fetch(`${at}/t/acme/x`)).text()).toBe("acme x");
+      expect(s.dispatcher.stats.withoutUrl - before).toBe(4);
+      expect(await (await fetch(`${at}/hello`, { method: "POST" })).text()).toBe("posted");
+      const head = await fetch(`${at}/hello`, { method: "HEAD" });
+      expect(head.status).toBe(200);
+      expect((await fetch(`${at}/hello`, { method: "DELETE" })).status).toBe(404);
+      expect(s.dispatcher.stats.withoutUrl - before).toBe(4);
+    } finally {
+      await s.stop({ drainMs: 1_000 });
+      rt3.close();
+    }
+  });
+});

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { flushLog, setLogLevel } from "../log.ts";
 import { Runtime } from "../node/runtime.ts";
 import { Dispatcher, hundredths, newRequestId } from "./dispatch.ts";
-import { REQUEST_BODY_BYTES_MAX } from "./limits.ts";
+import { REMEMBERED_PATHS_MAX, REQUEST_BODY_BYTES_MAX } from "./limits.ts";
 import { MemoryRouteSource } from "./memory-source.ts";
 import { REQUEST_ID_HEADER } from "./response.ts";
 import { RouteTable } from "./route-table.ts";
@@ -174,5 +174,83 @@ describe("access line durations", () => {
       const ms = (i * 7.123) % 250;
       expect(hundredths(ms)).toBe(`${Math.round(ms * 100) / 100}`);
     }
+  });
+});
+
+/** A request whose URL must not be read: Bun builds a server request's URL on first read. */
+class UrlUnread extends Request {
+  override get url(): string {
+    throw new Error("the URL was read");
+  }
+}
+
+describe("static paths (handleStatic)", () => {
+  test("a GET of a fixed route is answered without reading the URL, with the same answer, log line and metrics as handle", async () => {
+    const { src, d } = setup();
+    src.put("GET /hello", `[ #(load "http" "json") (http/json 200 (json/object "hello" "world")) ]`);
+    let r!: Response;
+    let slow!: Response;
+    const logs = await captureLogs(async () => {
+      r = await d.handleStatic(new UrlUnread("http://127.0.0.1/hello"), "/hello");
+      slow = await d.handle(new Request("http://127.0.0.1/hello"));
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toBe("application/json");
+    expect(await r.text()).toBe(await slow.text());
+    expect(d.stats.withoutUrl).toBe(1);
+    // Lines buffered together come out in one write.
+    const lines = logs.join("").split(/(?<=\n)/).filter((l) => l.startsWith("info request"));
+    expect(lines).toHaveLength(2);
+    for (const l of lines) expect(l).toMatch(/^info request id=[0-9a-f]{8}-[0-9a-z]+ method=GET path=\/hello tenant=default route="GET \/hello" version=1 status=200 ms=\d+(\.\d\d?)?\n$/);
+    expect(d.metrics.render([])).toContain('sup_http_requests_total{tenant="default",route="GET /hello",status="200"} 2');
+  });
+
+  test("the query is read from the URL only when the handler reads $request", async () => {
+    const { src, d } = setup();
+    src.put("GET /q", `[ #(load "http") (http/text 200 (http/query "a")) ]`);
+    const r = await d.handleStatic(new Request("http://127.0.0.1/q?a=%C3%A9t%C3%A9"), "/q");
+    expect(await r.text()).toBe("été");
+    expect(d.stats.withoutUrl).toBe(1);
+  });
+
+  test("tenant prefixes, errors with request ids, other methods and paths that are not fixed answer as handle does", async () => {
+    const { src, d } = setup();
+    src.put("GET /split", `"a"`, { meta: { split: [{ version: 1, weight: 100 }] } });
+    const cases: [string, string, RequestInit?][] = [
+      ["/t/acme/x", "/t/acme/x"],
+      ["/boom", "/boom"],
+      ["/five", "/five"],
+      ["/users/9", "/users/9"],
+      ["/split", "/split"],
+      ["/nothing", "/nothing"],
+      ["/echo", "/echo", { method: "POST", body: "hi" }],
+      ["/users/9", "/users/9", { method: "HEAD" }],
+    ];
+    for (const [url, path, init] of cases) {
+      const fast = await d.handleStatic(new Request(`http://127.0.0.1${url}`, init), path);
+      const slow = await d.handle(new Request(`http://127.0.0.1${url}`, init));
+      expect([url, fast.status, (await fast.text()).replace(/request [0-9a-z-]+/, "request ID")]).toEqual([url, slow.status, (await slow.text()).replace(/request [0-9a-z-]+/, "request ID")]);
+      expect(fast.headers.get(REQUEST_ID_HEADER) === null).toBe(slow.headers.get(REQUEST_ID_HEADER) === null);
+    }
+    // Only the fixed GETs went without the URL: /t/acme/x, /boom and /five.
+    expect(d.stats.withoutUrl).toBe(3);
+  });
+
+  test("every code change is followed at once", async () => {
+    const { src, d } = setup();
+    src.put("GET /v", `"one"`);
+    expect(await (await d.handleStatic(new UrlUnread("http://127.0.0.1/v"), "/v")).text()).toBe("one");
+    src.put("GET /v", `"two"`);
+    expect(await (await d.handleStatic(new UrlUnread("http://127.0.0.1/v"), "/v")).text()).toBe("two");
+    src.remove("GET /v");
+    expect((await d.handleStatic(new Request("http://127.0.0.1/v"), "/v")).status).toBe(404);
+  });
+
+  test(`at most ${REMEMBERED_PATHS_MAX} paths are remembered; one more starts the set again`, async () => {
+    const { d } = setup();
+    for (let i = 0; i < REMEMBERED_PATHS_MAX; i++) d.handleStatic(new Request(`http://127.0.0.1/none/${i}`), `/none/${i}`);
+    expect(d.rememberedPaths).toBe(REMEMBERED_PATHS_MAX);
+    expect((await d.handleStatic(new Request("http://127.0.0.1/none/last"), "/none/last")).status).toBe(404);
+    expect(d.rememberedPaths).toBe(1);
   });
 });

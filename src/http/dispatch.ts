@@ -5,9 +5,10 @@
  */
 import type { Host, SessionScope } from "../lang/mod.ts";
 import { log, logEnabled, logFormatted, logValue } from "../log.ts";
+import { accessFields, hundredths, logPath, newRequestId } from "./access.ts";
 import { RequestBodyTooLargeError } from "./errors.ts";
 import { runHandler } from "./handler.ts";
-import { REQUEST_BODY_BYTES_MAX } from "./limits.ts";
+import { REMEMBERED_PATHS_MAX, REQUEST_BODY_BYTES_MAX } from "./limits.ts";
 import { HttpMetrics, NO_ROUTE } from "./metrics.ts";
 import { bodyWithoutReading, readBody, requestValueOf } from "./request.ts";
 import { errorResponse, valueToResponse } from "./response.ts";
@@ -15,6 +16,8 @@ import type { RouteMatch, RouteTable, RouteVersion } from "./route-table.ts";
 import type { ClientInfo } from "./split.ts";
 import { parseTarget, queryPairs } from "./target.ts";
 import { TenantSelector } from "./tenant.ts";
+
+export { hundredths, newRequestId } from "./access.ts";
 
 /** What a Dispatcher serves from. */
 export interface DispatcherOptions {
@@ -31,34 +34,26 @@ export interface DispatcherOptions {
 
 /** Where a request went, for its log line and metrics. */
 interface Trace {
-  /** The request's URL and method, read once (each read of a Request's getters makes a string). */
-  readonly url: string;
-  readonly method: string;
   tenant: string;
   route: string;
-  version: number;
-  /** The access line's ` tenant=… route=… version=…`, once a route version matched. */
-  where: string | null;
+  /** The access line's fields from ` method=` to `status=` (accessFields). */
+  access: string;
 }
 
-// Request ids: a per-process random prefix (ids from different processes do not collide in merged
-// logs) and a counter (cheaper than a UUID per request, and ordered).
-const ID_PREFIX = Math.floor(Math.random() * 0x1_0000_0000)
-  .toString(16)
-  .padStart(8, "0");
-let nextId = 0;
-const BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz";
-/** `${ID_PREFIX}-` and the base-36 digits of nextId but the last, redone once every 36 ids. */
-let idHead = `${ID_PREFIX}-`;
-
-/** A fresh request id, e.g. `3f2a9c01-1k`: the prefix and a base-36 counter. */
-export function newRequestId(): string {
-  const n = nextId++;
-  const last = n % 36;
-  // Number-to-text with a radix is a runtime call; only the last digit changes between most ids.
-  if (last === 0) idHead = n === 0 ? `${ID_PREFIX}-` : `${ID_PREFIX}-${(n / 36).toString(36)}`;
-  return idHead + BASE36[last]!;
+/** A static path's tenant, route path and fixed GET match, remembered while the code stays the same. */
+interface Remembered {
+  readonly tenant: string;
+  /** The path the route matched (after any tenant prefix). */
+  readonly path: string;
+  readonly match: RouteMatch;
+  readonly route: string;
+  readonly access: string;
 }
+
+/** Remembered for a path whose GET match is not fixed (handle answers it). */
+const NOT_FIXED: Remembered = { tenant: "", path: "", match: null as unknown as RouteMatch, route: "", access: "" };
+
+const EMPTY_BODY = new Uint8Array(0);
 
 /** Turns requests into responses by running the routes' handlers. */
 export class Dispatcher {
@@ -71,7 +66,21 @@ export class Dispatcher {
   private inFlightCount = 0;
   private idleWaiters: (() => void)[] = [];
   /** The fixed fields of each route version's access lines, formatted once. */
-  private readonly accessFields = new WeakMap<RouteVersion, string>();
+  private readonly accessWhere = new WeakMap<RouteVersion, string>();
+  /**
+   * What handleStatic found for each path: its tenant and fixed GET match, so a repeated request
+   * skips tenant selection and matching. Forgotten when the code changes (`rememberedSeq`) or
+   * REMEMBERED_PATHS_MAX is reached.
+   */
+  private readonly remembered = new Map<string, Remembered>();
+  private rememberedSeq = Number.NaN;
+  /** Requests handleStatic answered without their URL: observable for tests. */
+  readonly stats = { withoutUrl: 0 };
+
+  /** Paths remembered now (observable for tests; at most REMEMBERED_PATHS_MAX). */
+  get rememberedPaths(): number {
+    return this.remembered.size;
+  }
 
   constructor(options: DispatcherOptions) {
     this.routes = options.routes;
@@ -101,15 +110,19 @@ export class Dispatcher {
   handle(req: Request, clientIp: ClientIp = ""): Response | Promise<Response> {
     const id = newRequestId();
     const t0 = performance.now();
-    const trace: Trace = { url: req.url, method: req.method, tenant: this.tenants.defaultTenant, route: NO_ROUTE, version: 0, where: null };
     this.inFlightCount++;
     this.metrics.inFlight = this.inFlightCount;
+    // The URL and method are read once (each read of a Request's getters makes a string).
+    const url = req.url;
+    const method = req.method;
+    const trace: Trace = { tenant: this.tenants.defaultTenant, route: NO_ROUTE, access: "" };
     let res: Response | Promise<Response>;
     try {
-      res = this.serve(req, clientIp, id, trace);
+      res = this.serve(req, url, method, clientIp, id, trace);
     } catch (e) {
       res = this.failed(e, id, trace);
     }
+    if (trace.access === "") trace.access = accessFields(method, logPath(url), ` tenant=${logValue(trace.tenant)} route=${logValue(trace.route)} version=0`);
     if (res instanceof Promise) {
       return res.then(
         (r) => this.finish(r, id, trace, t0),
@@ -120,42 +133,36 @@ export class Dispatcher {
   }
 
   /** A bug escaped serve: logged with the request id, answered 500. */
-  private failed(e: unknown, id: string, trace: Trace): Response {
-    log("error", "request failed", { id, tenant: trace.tenant, route: trace.route, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+  private failed(e: unknown, id: string, at: { readonly tenant: string; readonly route: string }): Response {
+    log("error", "request failed", { id, tenant: at.tenant, route: at.route, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
     return errorResponse(500, "Internal Server Error", id);
   }
 
   /** Counts, logs and releases a request that has its response. */
-  private finish(res: Response, id: string, trace: Trace, t0: number): Response {
+  private finish(res: Response, id: string, at: Trace | Remembered, t0: number): Response {
     const ms = performance.now() - t0;
     const status = res.status;
     this.inFlightCount--;
     this.metrics.inFlight = this.inFlightCount;
-    this.metrics.observe(trace.tenant, trace.route, status, ms / 1000);
-    // The access line is built only when it is written, and only its changing fields per request
-    // (ids are hex, a dash and base 36: never quoted).
-    if (logEnabled("info")) {
-      const where = trace.where ?? ` tenant=${logValue(trace.tenant)} route=${logValue(trace.route)} version=${trace.version}`;
-      // A method is an HTTP token: never spaces, quotes or `=`, so never quoted.
-      logFormatted("info", "request", ` id=${id} method=${trace.method} path=${logValue(safePath(trace.url))}${where} status=${status} ms=${hundredths(ms)}`);
-    }
+    this.metrics.observe(at.tenant, at.route, status, ms / 1000);
+    // Only the access line's changing fields are made per request (ids are hex, a dash and base
+    // 36: never quoted), and only when it is written.
+    if (logEnabled("info")) logFormatted("info", "request", ` id=${id}${at.access}${status} ms=${hundredths(ms)}`);
     if (this.inFlightCount === 0 && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
     return res;
   }
 
   /** The response (every one carries the request id), or a promise of it when the body must be read. */
-  private serve(req: Request, clientIp: ClientIp, id: string, trace: Trace): Response | Promise<Response> {
-    const target = parseTarget(trace.url);
+  private serve(req: Request, url: string, method: string, clientIp: ClientIp, id: string, trace: Trace): Response | Promise<Response> {
+    const target = parseTarget(url);
     // A server Request builds its Headers object on first use: only read it when needed.
     const host = this.tenants.byHost ? req.headers.get("host") : null;
     const { tenant, path } = this.tenants.select(host, target.path);
     trace.tenant = tenant;
-    const client = new RequestClient(req, clientIp);
-    const match = this.routes.resolve(tenant, trace.method, path, client);
+    const match = this.routes.resolve(tenant, method, path, new RequestClient(req, clientIp));
     if (match === null) return errorResponse(404, "Not Found", id);
     trace.route = match.route.pattern.name;
-    trace.version = match.run.version;
-    trace.where = this.accessFieldsOf(match);
+    trace.access = accessFields(method, logPath(url), this.whereOf(match));
     let body: Uint8Array | null;
     try {
       body = bodyWithoutReading(req, this.bodyBytesMax);
@@ -173,21 +180,69 @@ export class Dispatcher {
     );
   }
 
+  /**
+   * Answers a request whose URL path is exactly `path`, as Bun's router matched it against a stored
+   * static route's (plain segments, no escapes; any query follows). A GET of a fixed route is
+   * answered without reading the request's URL, which Bun builds on first read at about the cost of
+   * the rest of a small request; only a handler that reads `$request` makes it read (for the
+   * query). Anything else (another method, a body, tenants by Host header) is answered by handle.
+   */
+  handleStatic(req: Request, path: string, clientIp: ClientIp = ""): Response | Promise<Response> {
+    if (this.tenants.byHost || req.method !== "GET" || req.body !== null) return this.handle(req, clientIp);
+    let known: Remembered;
+    try {
+      known = this.knownPath(path);
+    } catch {
+      // A bug in matching: handle meets it again, logs it with a request id and answers 500.
+      return this.handle(req, clientIp);
+    }
+    if (known === NOT_FIXED) return this.handle(req, clientIp);
+    const id = newRequestId();
+    const t0 = performance.now();
+    this.inFlightCount++;
+    this.metrics.inFlight = this.inFlightCount;
+    this.stats.withoutUrl++;
+    let res: Response;
+    try {
+      res = this.run(req, known.match, known.path, null, EMPTY_BODY, id, known.tenant);
+    } catch (e) {
+      res = this.failed(e, id, known);
+    }
+    return this.finish(res, id, known, t0);
+  }
+
+  /** What a GET of a static path resolves to, remembered (see `remembered`). */
+  private knownPath(path: string): Remembered {
+    const seq = this.routes.source.seq;
+    if (seq !== this.rememberedSeq) {
+      this.remembered.clear();
+      this.rememberedSeq = seq;
+    }
+    let known = this.remembered.get(path);
+    if (known !== undefined) return known;
+    const choice = this.tenants.select(null, path);
+    const match = this.routes.resolveFixed(choice.tenant, "GET", choice.path);
+    known = match === null ? NOT_FIXED : { tenant: choice.tenant, path: choice.path, match, route: match.route.pattern.name, access: accessFields("GET", path, this.whereOf(match)) };
+    if (this.remembered.size >= REMEMBERED_PATHS_MAX) this.remembered.clear();
+    this.remembered.set(path, known);
+    return known;
+  }
+
   /** ` tenant=… route=… version=…` of a matched route version, made once per version. */
-  private accessFieldsOf(match: RouteMatch): string {
-    let text = this.accessFields.get(match.run);
+  private whereOf(match: RouteMatch): string {
+    let text = this.accessWhere.get(match.run);
     if (text === undefined) {
       text = ` tenant=${logValue(match.route.tenant)} route=${logValue(match.route.pattern.name)} version=${match.run.version}`;
-      this.accessFields.set(match.run, text);
+      this.accessWhere.set(match.run, text);
     }
     return text;
   }
 
   /** Runs the matched route's handler and maps its outcome to a response. */
-  private run(req: Request, match: RouteMatch, path: string, search: string, body: Uint8Array, id: string, tenant: string): Response {
+  private run(req: Request, match: RouteMatch, path: string, search: string | null, body: Uint8Array, id: string, tenant: string): Response {
     const route = match.route.pattern.name;
-    // `$request` is built only if the handler reads it.
-    const request = () => requestValueOf(req, path, match.params, queryPairs(search), body);
+    // `$request` is built only if the handler reads it; a null `search` is read from the URL then.
+    const request = () => requestValueOf(req, path, match.params, queryPairs(search ?? parseTarget(req.url).search), body);
     const outcome = runHandler(match.run, request, this.host, this.scopeFor?.(tenant) ?? null);
     if (outcome.kind === "value") {
       const r = valueToResponse(outcome.value, id);
@@ -233,23 +288,4 @@ class RequestClient implements ClientInfo {
   header(name: string): string | null {
     return this.req.headers.get(name);
   }
-}
-
-/**
- * A duration rounded to hundredths, written as `${Math.round(ms * 100) / 100}` would be ("0.05",
- * "1.5", "3") but with integer arithmetic: formatting a fraction is a costly part of an access line.
- */
-export function hundredths(ms: number): string {
-  const h = Math.round(ms * 100);
-  const whole = Math.floor(h / 100);
-  const frac = h - whole * 100;
-  if (frac === 0) return `${whole}`;
-  return frac % 10 === 0 ? `${whole}.${frac / 10}` : `${whole}.${frac < 10 ? "0" : ""}${frac}`;
-}
-
-/** The path of a request URL for logs (the query may hold secrets, so it is left out). */
-function safePath(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  const q = url.indexOf("?", start);
-  return start === -1 ? "/" : url.slice(start, q === -1 ? undefined : q);
 }

@@ -64,6 +64,15 @@ export const TENANT_TABLES_MAX = 10_000;
  */
 export const ROUTE_HITS_MAX = 1_024;
 
+/**
+ * Static paths the dispatcher remembers with their tenant and route (Dispatcher.handleStatic), so
+ * a repeated GET skips tenant selection and matching. The server passes only the paths of stored
+ * static routes (at most NATIVE_ROUTES_MAX), but the cap holds for any caller; when it is reached
+ * the whole set is forgotten and refilled by the paths still requested. Forgotten too whenever
+ * code changes.
+ */
+export const REMEMBERED_PATHS_MAX = 2_048;
+
 /** Upper bounds (seconds) of the request latency histogram: handlers are budgeted at 100 ms by default. */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 

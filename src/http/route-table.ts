@@ -64,6 +64,11 @@ export interface RouteMatch {
   readonly route: Route;
   readonly run: RouteVersion;
   readonly params: ReadonlyMap<string, string>;
+  /**
+   * True when every request for this tenant, method and path gets this same match until the code
+   * changes: a static route without a split. Such matches may be remembered by their request.
+   */
+  readonly fixed: boolean;
 }
 
 interface TenantRoutes {
@@ -116,9 +121,24 @@ export class RouteTable {
     const found = find(table, method, segs) ?? (method === "HEAD" ? find(table, "GET", segs) : null);
     if (found === null) return null;
     const [route, params] = found;
-    const match: RouteMatch = { route, params, run: this.pickVersion(route, client) };
-    if (params === NO_PARAMS && route.split === null && table.hits.size < ROUTE_HITS_MAX) table.hits.set(key, match);
+    const fixed = params === NO_PARAMS && route.split === null;
+    const match: RouteMatch = { route, params, run: this.pickVersion(route, client), fixed };
+    if (fixed && table.hits.size < ROUTE_HITS_MAX) table.hits.set(key, match);
     return match;
+  }
+
+  /**
+   * The match of a request whose match is fixed (RouteMatch.fixed), or null when it is not: no
+   * route matches, or the route has parameters or a split. Never draws a split's arm.
+   */
+  resolveFixed(tenant: string, method: string, path: string): RouteMatch | null {
+    const hit = this.tenant(tenant).hits.get(method + " " + path);
+    if (hit !== undefined) return hit;
+    const segs = splitPath(path);
+    const table = this.tenant(tenant);
+    const found = find(table, method, segs) ?? (method === "HEAD" ? find(table, "GET", segs) : null);
+    if (found === null || found[1] !== NO_PARAMS || found[0].split !== null) return null;
+    return this.resolve(tenant, method, path);
   }
 
   /** Every tenant's current route versions (for the metrics' version gauge). */

@@ -56,6 +56,11 @@ const RESERVED_PREFIX = "/_sup/";
  * the catch-all. Bounds the table rebuilt after every code change.
  */
 export const NATIVE_ROUTES_MAX = 1_000;
+/**
+ * Methods Bun's router hands the Dispatcher for a stored static path; others (and HEAD, which Bun
+ * gives the GET handler) reach it through Elysia's catch-all.
+ */
+const NATIVE_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 /** Path segments Bun's router reads literally (no `:param`, `*` or percent-escapes). */
 const PLAIN_SEGMENT = /^[A-Za-z0-9._~-]+$/;
 
@@ -79,12 +84,21 @@ export class HttpServer {
   private nativeSeq = Number.NaN;
   private nativeQueued = false;
   private nativeTable: readonly string[] = [];
-  /** What Bun's router calls for a stored static path. */
+  /** What Bun's router calls for a stored static path, but for GET (see nativeGet). */
   private readonly forward = (request: Request): Response | Promise<Response> => {
     if (this.routes.source.seq !== this.nativeSeq) this.queueNativeRoutes();
     if (this.draining) return new Response("Service Unavailable: shutting down\n", { status: 503, headers: { connection: "close" } });
     return this.dispatcher.handle(request, this.clientIp);
   };
+
+  /** What Bun's router calls for a GET (and a HEAD, which Bun gives the GET handler) of stored static path `path`. */
+  private nativeGet(path: string): (request: Request) => Response | Promise<Response> {
+    return (request) => {
+      if (this.routes.source.seq !== this.nativeSeq) this.queueNativeRoutes();
+      if (this.draining) return new Response("Service Unavailable: shutting down\n", { status: 503, headers: { connection: "close" } });
+      return this.dispatcher.handleStatic(request, path, this.clientIp);
+    };
+  }
   /** The address a request came from (looked up only when a sticky split asks). */
   private readonly clientIp = (request: Request): string => this.server?.requestIP(request)?.address ?? "";
 
@@ -200,7 +214,8 @@ export class HttpServer {
     const fetch = this.fetch;
     if (server === null || fetch === null || this.draining) return;
     const seq = this.routes.source.seq;
-    const routes: Record<string, (request: Request) => Response | Promise<Response>> = {};
+    type Handler = (request: Request) => Response | Promise<Response>;
+    const routes: Record<string, Partial<Record<(typeof NATIVE_METHODS)[number], Handler>>> = {};
     let count = 0;
     for (const rec of this.routes.source.listCode(undefined, "route")) {
       let segments: string[];
@@ -216,7 +231,8 @@ export class HttpServer {
       for (const p of [path, `/t/${rec.tenant}${path}`]) {
         if (routes[p] !== undefined || !PLAIN_SEGMENT.test(rec.tenant)) continue;
         if (count++ >= NATIVE_ROUTES_MAX) break;
-        routes[p] = this.forward;
+        routes[p] = { GET: this.nativeGet(p) };
+        for (const m of NATIVE_METHODS) routes[p][m] ??= this.forward;
       }
     }
     // Elysia's own routes are left to its fetch (`/_sup/*` is answered there as before).
