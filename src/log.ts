@@ -44,7 +44,7 @@ const LOG_FLUSH_MS = 10;
  */
 let pending = Buffer.allocUnsafe(LOG_BUFFER_BYTES_MAX);
 /** Node's and Bun's Buffer method that writes UTF-8 at an offset and returns the bytes written. */
-type Utf8Writable = Buffer & { utf8Write(text: string, offset: number): number };
+export type Utf8Writable = Buffer & { utf8Write(text: string, offset: number): number };
 let pendingBytes = 0;
 let lastFlush = 0;
 let flushScheduled = false;
@@ -119,13 +119,49 @@ export function logFormatted(level: LogLevel, message: string, fieldsText: strin
   }
   // utf8Write takes no encoding name to parse: half the cost of write(line, at, "utf8") a line.
   pendingBytes += (pending as Utf8Writable).utf8Write(line, pendingBytes);
-  if (!flushScheduled) {
-    flushScheduled = true;
-    const wait = lastFlush + LOG_FLUSH_MS - performance.now();
-    if (wait <= 0) setImmediate(flushAtTurnEnd);
-    // Unreferenced: a program that is done does not wait for it (the exit flush writes the rest).
-    else setTimeout(flushAtTurnEnd, wait).unref();
+  scheduleFlush();
+}
+
+/** How a line of `level` starts (`level message`), for callers that write lines in place. */
+export function logLineStart(level: LogLevel, message: string): string {
+  return `${level} ${message}`;
+}
+
+/**
+ * Room for one buffered line (info or debug) of at most `maxBytes` bytes, written in place: the
+ * caller writes the whole line, logLineStart to newline, into logBuffer() from the returned offset
+ * and hands the end to logCommit before anything else is logged. For a line written per request,
+ * made without building a string. -1 when lines of this level are not written, or when this one
+ * is dropped (stderr takes no more); a line of more than LOG_BUFFER_BYTES_MAX bytes cannot be written this way.
+ */
+export function logReserve(level: "info" | "debug", maxBytes: number): number {
+  if (RANK[level] < threshold || maxBytes > LOG_BUFFER_BYTES_MAX) return -1;
+  if (stalled && heldBytes + pendingBytes + maxBytes > LOG_STALLED_BYTES_MAX) {
+    dropped++;
+    return -1;
   }
+  if (pendingBytes + maxBytes > LOG_BUFFER_BYTES_MAX) flushLog();
+  return pendingBytes;
+}
+
+/** The buffer logReserve's offset is in (valid until logCommit). */
+export function logBuffer(): Buffer & Utf8Writable {
+  return pending as Buffer & Utf8Writable;
+}
+
+/** Ends a line written in place after logReserve: `end` is the offset after its newline. */
+export function logCommit(end: number): void {
+  pendingBytes = end;
+  scheduleFlush();
+}
+
+function scheduleFlush(): void {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  const wait = lastFlush + LOG_FLUSH_MS - performance.now();
+  if (wait <= 0) setImmediate(flushAtTurnEnd);
+  // Unreferenced: a program that is done does not wait for it (the exit flush writes the rest).
+  else setTimeout(flushAtTurnEnd, wait).unref();
 }
 
 /** Writes the buffered lines now (tests that capture stderr call it before they stop capturing). */

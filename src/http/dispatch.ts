@@ -4,12 +4,12 @@
  * its value, count and log. Every error response (status 400 and up) carries an `x-request-id`; nothing here throws.
  */
 import type { Host, SessionScope } from "../lang/mod.ts";
-import { log, logEnabled, logFormatted, logValue } from "../log.ts";
-import { accessFields, hundredths, logPath, newRequestId } from "./access.ts";
+import { log, logValue } from "../log.ts";
+import { accessFields, logAccess, logPath, nextRequest, requestId } from "./access.ts";
 import { RequestBodyTooLargeError } from "./errors.ts";
 import { runHandler } from "./handler.ts";
 import { REMEMBERED_PATHS_MAX, REQUEST_BODY_BYTES_MAX } from "./limits.ts";
-import { HttpMetrics, NO_ROUTE } from "./metrics.ts";
+import { HttpMetrics, NO_ROUTE, type RouteSeries } from "./metrics.ts";
 import { bodyWithoutReading, readBody, requestValueOf } from "./request.ts";
 import { errorResponse, valueToResponse } from "./response.ts";
 import type { RouteMatch, RouteTable, RouteVersion } from "./route-table.ts";
@@ -47,11 +47,14 @@ interface Remembered {
   readonly path: string;
   readonly match: RouteMatch;
   readonly route: string;
-  readonly access: string;
+  /** accessFields' text, encoded once. */
+  readonly access: Uint8Array;
+  /** Its metrics series, kept from request to request (HttpMetrics.observeKept). */
+  series: RouteSeries | undefined;
 }
 
 /** Remembered for a path whose GET match is not fixed (handle answers it). */
-const NOT_FIXED: Remembered = { tenant: "", path: "", match: null as unknown as RouteMatch, route: "", access: "" };
+const NOT_FIXED: Remembered = { tenant: "", path: "", match: null as unknown as RouteMatch, route: "", access: new Uint8Array(0), series: undefined };
 
 const EMPTY_BODY = new Uint8Array(0);
 
@@ -108,7 +111,7 @@ export class Dispatcher {
    * is answered synchronously: no promise, no microtask hop.
    */
   handle(req: Request, clientIp: ClientIp = ""): Response | Promise<Response> {
-    const id = newRequestId();
+    const id = nextRequest();
     const t0 = performance.now();
     this.inFlightCount++;
     this.metrics.inFlight = this.inFlightCount;
@@ -133,48 +136,48 @@ export class Dispatcher {
   }
 
   /** A bug escaped serve: logged with the request id, answered 500. */
-  private failed(e: unknown, id: string, at: { readonly tenant: string; readonly route: string }): Response {
+  private failed(e: unknown, n: number, at: { readonly tenant: string; readonly route: string }): Response {
+    const id = requestId(n);
     log("error", "request failed", { id, tenant: at.tenant, route: at.route, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
     return errorResponse(500, "Internal Server Error", id);
   }
 
-  /** Counts, logs and releases a request that has its response. */
-  private finish(res: Response, id: string, at: Trace | Remembered, t0: number): Response {
+  /** Counts, logs and releases request number `n`, which has its response. */
+  private finish(res: Response, n: number, at: Trace | Remembered, t0: number): Response {
     const ms = performance.now() - t0;
     const status = res.status;
     this.inFlightCount--;
     this.metrics.inFlight = this.inFlightCount;
-    this.metrics.observe(at.tenant, at.route, status, ms / 1000);
-    // Only the access line's changing fields are made per request (ids are hex, a dash and base
-    // 36: never quoted), and only when it is written.
-    if (logEnabled("info")) logFormatted("info", "request", ` id=${id}${at.access}${status} ms=${hundredths(ms)}`);
+    if ("series" in at) at.series = this.metrics.observeKept(at.series, at.tenant, at.route, status, ms / 1000);
+    else this.metrics.observe(at.tenant, at.route, status, ms / 1000);
+    logAccess(n, at.access, status, ms);
     if (this.inFlightCount === 0 && this.idleWaiters.length > 0) for (const w of this.idleWaiters.splice(0)) w();
     return res;
   }
 
   /** The response (every one carries the request id), or a promise of it when the body must be read. */
-  private serve(req: Request, url: string, method: string, clientIp: ClientIp, id: string, trace: Trace): Response | Promise<Response> {
+  private serve(req: Request, url: string, method: string, clientIp: ClientIp, id: number, trace: Trace): Response | Promise<Response> {
     const target = parseTarget(url);
     // A server Request builds its Headers object on first use: only read it when needed.
     const host = this.tenants.byHost ? req.headers.get("host") : null;
     const { tenant, path } = this.tenants.select(host, target.path);
     trace.tenant = tenant;
     const match = this.routes.resolve(tenant, method, path, new RequestClient(req, clientIp));
-    if (match === null) return errorResponse(404, "Not Found", id);
+    if (match === null) return errorResponse(404, "Not Found", requestId(id));
     trace.route = match.route.pattern.name;
     trace.access = accessFields(method, logPath(url), this.whereOf(match));
     let body: Uint8Array | null;
     try {
       body = bodyWithoutReading(req, this.bodyBytesMax);
     } catch (e) {
-      if (e instanceof RequestBodyTooLargeError) return errorResponse(413, "Payload Too Large", id);
+      if (e instanceof RequestBodyTooLargeError) return errorResponse(413, "Payload Too Large", requestId(id));
       throw e;
     }
     if (body !== null) return this.run(req, match, path, target.search, body, id, tenant);
     return readBody(req, this.bodyBytesMax).then(
       (b) => this.run(req, match, path, target.search, b, id, tenant),
       (e: unknown) => {
-        if (e instanceof RequestBodyTooLargeError) return errorResponse(413, "Payload Too Large", id);
+        if (e instanceof RequestBodyTooLargeError) return errorResponse(413, "Payload Too Large", requestId(id));
         throw e;
       },
     );
@@ -197,7 +200,7 @@ export class Dispatcher {
       return this.handle(req, clientIp);
     }
     if (known === NOT_FIXED) return this.handle(req, clientIp);
-    const id = newRequestId();
+    const id = nextRequest();
     const t0 = performance.now();
     this.inFlightCount++;
     this.metrics.inFlight = this.inFlightCount;
@@ -222,7 +225,7 @@ export class Dispatcher {
     if (known !== undefined) return known;
     const choice = this.tenants.select(null, path);
     const match = this.routes.resolveFixed(choice.tenant, "GET", choice.path);
-    known = match === null ? NOT_FIXED : { tenant: choice.tenant, path: choice.path, match, route: match.route.pattern.name, access: accessFields("GET", path, this.whereOf(match)) };
+    known = match === null ? NOT_FIXED : { tenant: choice.tenant, path: choice.path, match, route: match.route.pattern.name, access: Buffer.from(accessFields("GET", path, this.whereOf(match))), series: undefined };
     if (this.remembered.size >= REMEMBERED_PATHS_MAX) this.remembered.clear();
     this.remembered.set(path, known);
     return known;
@@ -238,19 +241,21 @@ export class Dispatcher {
     return text;
   }
 
-  /** Runs the matched route's handler and maps its outcome to a response. */
-  private run(req: Request, match: RouteMatch, path: string, search: string | null, body: Uint8Array, id: string, tenant: string): Response {
+  /** Runs the matched route's handler for request number `n` and maps its outcome to a response. */
+  private run(req: Request, match: RouteMatch, path: string, search: string | null, body: Uint8Array, n: number, tenant: string): Response {
     const route = match.route.pattern.name;
     // `$request` is built only if the handler reads it; a null `search` is read from the URL then.
     const request = () => requestValueOf(req, path, match.params, queryPairs(search ?? parseTarget(req.url).search), body);
     const outcome = runHandler(match.run, request, this.host, this.scopeFor?.(tenant) ?? null);
     if (outcome.kind === "value") {
-      const r = valueToResponse(outcome.value, id);
+      const r = valueToResponse(outcome.value, n);
       if (r.ok) return r.response;
+      const id = requestId(n);
       this.metrics.handlerError(tenant, route, "invalid-response");
       log("error", "handler returned no response", { id, tenant, route, version: match.run.version, reason: r.reason });
       return errorResponse(500, "Internal Server Error", id);
     }
+    const id = requestId(n);
     const where = { id, tenant, route, version: match.run.version };
     switch (outcome.kind) {
       case "budget":

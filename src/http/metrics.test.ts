@@ -36,6 +36,20 @@ describe("HttpMetrics", () => {
     expect(text).toContain('sup_http_request_duration_seconds_count{tenant="default",route="GET /a"} 5');
   });
 
+  test("observing through a kept series counts exactly as observe does", () => {
+    const plain = new HttpMetrics();
+    const kept = new HttpMetrics();
+    let series: ReturnType<HttpMetrics["observeKept"]>;
+    const statuses = [200, 200, 404, 200, 500, 404];
+    for (let i = 0; i < 60; i++) {
+      const status = statuses[i % statuses.length]!;
+      plain.observe("acme", "GET /a", status, i / 1000);
+      series = kept.observeKept(series, "acme", "GET /a", status, i / 1000);
+    }
+    expect(series).toBeDefined();
+    expect(kept.render([])).toBe(plain.render([]));
+  });
+
   test("label values are escaped", () => {
     expect(escapeLabel('a"b\\c\nd')).toBe('a\\"b\\\\c\\nd');
     const m = new HttpMetrics();

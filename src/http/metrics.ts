@@ -81,7 +81,7 @@ function zip(names: readonly string[], values: readonly string[]): Labels {
 }
 
 /** What one tenant's route has counted: its latency histogram and its request counters by status. */
-interface RouteSeries {
+export interface RouteSeries {
   readonly latency: HistogramSeries;
   readonly byStatus: Map<number, { value: number }>;
 }
@@ -130,6 +130,22 @@ export class HttpMetrics {
     }
     counter.value++;
     count(r.latency, seconds);
+  }
+
+  /**
+   * observe, for a caller that keeps its tenant and route's series between requests (a route the
+   * dispatcher remembers): given back what the last call returned (undefined the first time), it
+   * skips finding them by name. Returns the series to keep.
+   */
+  observeKept(kept: RouteSeries | undefined, tenant: string, route: string, status: number, seconds: number): RouteSeries | undefined {
+    const counter = kept?.byStatus.get(status);
+    if (counter === undefined) {
+      this.observe(tenant, route, status, seconds);
+      return this.routes.get(tenant)?.get(route);
+    }
+    counter.value++;
+    count(kept!.latency, seconds);
+    return kept;
   }
 
   /** observe for a tenant, route and status seen for the first time (or past the bound). */

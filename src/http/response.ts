@@ -5,6 +5,7 @@
  */
 import { List, Str, T_BRACE, TYPE_NAMES, typeOf, type Value } from "../lang/mod.ts";
 import { RESPONSE_TAG, TEXT_TYPE, readResponse } from "../../kernels/http/shape.ts";
+import { requestId as idOf } from "./access.ts";
 
 /** The header every response carries with its request id. */
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -27,8 +28,9 @@ function bytes(latin1: string): string | Uint8Array {
  * Converts a handler's value into a response. With a request id, an error response (status 400 and
  * above) carries it in REQUEST_ID_HEADER, replacing any such header the handler set; a success does
  * not, because the header costs a tenth of a small response's throughput and the id is in the log.
+ * The id may be given as the request's number (access.ts), whose id text is then made only for an error.
  */
-export function valueToResponse(v: Value, requestId?: string): ResponseOutcome {
+export function valueToResponse(v: Value, request?: string | number): ResponseOutcome {
   if (v instanceof Str) return { ok: true, response: build(bytes(v.s), 200, [["content-type", TEXT_TYPE]], undefined) };
   const r = readResponse(v);
   if (r === null) {
@@ -36,7 +38,8 @@ export function valueToResponse(v: Value, requestId?: string): ResponseOutcome {
     const reason = tagged ? "handler returned a malformed http-response (status 200-599, string header pairs, string body)" : `handler returned a value of type ${TYPE_NAMES[typeOf(v)]}, not a string or a response`;
     return { ok: false, reason };
   }
-  return { ok: true, response: build(bytes(r.body), r.status, r.headers, r.status >= ERROR_STATUS_MIN ? requestId : undefined) };
+  const requestId = r.status < ERROR_STATUS_MIN || request === undefined ? undefined : typeof request === "number" ? idOf(request) : request;
+  return { ok: true, response: build(bytes(r.body), r.status, r.headers, requestId) };
 }
 
 /**
