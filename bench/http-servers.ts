@@ -103,6 +103,23 @@ export async function putWithAdmin(dataDir: string, name: string, source: string
   return payload.ok.version;
 }
 
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux everywhere in practice). */
+const PROC_TICKS_PER_S = 100;
+
+/**
+ * CPU milliseconds (user + system) the main thread of process `pid` has used, from /proc; NaN where
+ * there is no /proc. The main thread is where a server answers requests: the collector's and other
+ * helper threads are left out.
+ */
+export function mainThreadCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / PROC_TICKS_PER_S;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Requests the node has answered, from its metrics (the sum of sup_http_requests_total). */
 export async function answeredRequests(base: string): Promise<number> {
   const text = await (await fetch(`${base}/_sup/metrics`)).text();

@@ -18,6 +18,12 @@
  * 3. A runaway neighbour (bench/http-runaway.ts): the p99 of a cheap route alone, then while a
  *    second client keeps requesting a route that runs to its time budget; and how long after its
  *    start each runaway request was stopped.
+ * 4. In one process (bench/http-inprocess.ts): CPU per request of the stored route's dispatch
+ *    against a bare Elysia app's, without sockets (less moved by the machine's load).
+ *
+ * Part 1 also reports the CPU time each server's main thread used per request (from /proc), and
+ * bare's as a share of the stored route's: what the request-rate ratio would be with each server
+ * bound by its thread, which a shared machine's load moves less than the rates themselves.
  *
  * Options: --rounds N (default 3), --duration S (per measurement, default 10), --warmup S (default 2), --threads N
  * (default 2), --connections N (default 50), --swaps N (default 100).
@@ -26,8 +32,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { inProcessBench } from "./http-inprocess.ts";
 import { runawayBench } from "./http-runaway.ts";
-import { answeredRequests, putWithAdmin, putWithCli, startBare, startNode, type BenchServer } from "./http-servers.ts";
+import { answeredRequests, mainThreadCpuMs, putWithAdmin, putWithCli, startBare, startNode, type BenchServer } from "./http-servers.ts";
 import { runWrk, writeRecordingScript, type WrkResult } from "./wrk.ts";
 
 /** The targets (issue 16): a stored route's requests/s as a share of the bare route's, and its p99 as a multiple of bare's. */
@@ -119,34 +126,46 @@ export async function httpBench(argv: string[] = []): Promise<number> {
     const wrk = (base: string, durationS: number, script?: string) => runWrk({ url: `${base}${script === undefined ? "/hello" : "/live"}`, threads: o.threads, connections: o.connections, durationS, script });
     console.log(`HTTP benchmark: wrk -t${o.threads} -c${o.connections} -d${o.durationS}s --latency, body ${expected}, ${navigator.hardwareConcurrency} cores, bun ${Bun.version}\n`);
     const targets = [
-      { name: "bare Elysia route", base: bare.base },
-      { name: "sup stored route, SUP_LOG default", base: info.server.base },
-      { name: "sup stored route, SUP_LOG=warn", base: warn.server.base },
+      { name: "bare Elysia route", base: bare.base, pid: bare.proc.pid },
+      { name: "sup stored route, SUP_LOG default", base: info.server.base, pid: info.server.proc.pid },
+      { name: "sup stored route, SUP_LOG=warn", base: warn.server.base, pid: warn.server.proc.pid },
     ];
     for (const t of targets) await wrk(t.base, o.warmupS);
     // Rounds with the servers in turn: a shared machine's load changes within seconds, so each
-    // ratio is taken within one round and the median round is reported.
+    // ratio is taken within one round and the median round is reported. The CPU time each server's
+    // main thread used per request moves less with the load than requests per second do.
     const rounds: WrkResult[][] = [];
+    const cpuUs: number[][] = [];
     for (let r = 0; r < o.rounds; r++) {
       const round: WrkResult[] = [];
-      for (const t of targets) round.push(await wrk(t.base, o.durationS));
+      const cpu: number[] = [];
+      for (const t of targets) {
+        const c0 = mainThreadCpuMs(t.pid);
+        const res = await wrk(t.base, o.durationS);
+        round.push(res);
+        cpu.push(((mainThreadCpuMs(t.pid) - c0) * 1000) / res.requests);
+      }
       rounds.push(round);
+      cpuUs.push(cpu);
     }
-    console.log("round  server                               req/s     p50 ms   p99 ms   vs bare   errors");
+    console.log("round  server                               req/s     p50 ms   p99 ms   vs bare   errors   CPU µs/req   vs bare");
     rounds.forEach((round, ri) => {
       targets.forEach((t, i) => {
         const r = round[i]!;
         const errors = r.non2xx3xx + r.socketErrors;
-        console.log(`${String(ri + 1).padStart(5)}  ${t.name.padEnd(34)} ${fmt(r.requestsPerSec).padStart(8)} ${fmt(r.p50Ms, 2).padStart(9)} ${fmt(r.p99Ms, 2).padStart(8)} ${(r.requestsPerSec / round[0]!.requestsPerSec).toFixed(2).padStart(9)} ${String(errors).padStart(8)}`);
+        const cpu = cpuUs[ri]![i]!;
+        console.log(`${String(ri + 1).padStart(5)}  ${t.name.padEnd(34)} ${fmt(r.requestsPerSec).padStart(8)} ${fmt(r.p50Ms, 2).padStart(9)} ${fmt(r.p99Ms, 2).padStart(8)} ${(r.requestsPerSec / round[0]!.requestsPerSec).toFixed(2).padStart(9)} ${String(errors).padStart(8)} ${fmt(cpu, 2).padStart(12)} ${(cpuUs[ri]![0]! / cpu).toFixed(2).padStart(9)}`);
         if (errors > 0) failures++;
       });
     });
+    const cpuMedian = (i: number) => [...cpuUs.map((c) => c[0]! / c[i]!)].sort((a, b) => a - b)[cpuUs.length >> 1]!;
     const byRatio = [...rounds].sort((a, b) => a[1]!.requestsPerSec / a[0]!.requestsPerSec - b[1]!.requestsPerSec / b[0]!.requestsPerSec);
     const median = byRatio[Math.floor(byRatio.length / 2)]!;
     const ratio = median[1]!.requestsPerSec / median[0]!.requestsPerSec;
     const p99 = median[1]!.p99Ms / median[0]!.p99Ms;
     const warnRatio = median[2]!.requestsPerSec / median[0]!.requestsPerSec;
     console.log(`\nmedian round: SUP_LOG default ${ratio.toFixed(2)} x bare, SUP_LOG=warn ${warnRatio.toFixed(2)} x bare`);
+    console.log(`main-thread CPU per request, bare's as a share of the stored route's (median round; the request rate a server bound by its one thread would reach): SUP_LOG default ${cpuMedian(1).toFixed(2)}, SUP_LOG=warn ${cpuMedian(2).toFixed(2)}`);
     console.log(`\ntarget: stored route >= ${TARGET_RATIO.toFixed(2)} x bare with the default log level: ${ratio >= TARGET_RATIO ? "met" : "NOT met"} (${ratio.toFixed(2)})`);
     console.log(`target: stored route p99 <= ${TARGET_P99_RATIO.toFixed(1)} x bare's: ${p99 <= TARGET_P99_RATIO ? "met" : "NOT met"} (${p99.toFixed(2)})`);
     console.log(`conditions: load average ${loadAverage()} before the run (wrk and the servers share the machine's cores)`);
@@ -154,6 +173,7 @@ export async function httpBench(argv: string[] = []): Promise<number> {
     failures += await liveReplacement(o, info.data, info.server.base, (script) => wrk(info.server.base, o.durationS + 1, script), work);
     failures += await checkRequestLog(info.server, info.log);
     failures += await runawayBench(o.durationS);
+    await inProcessBench();
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
     rmSync(work, { recursive: true, force: true });
