@@ -1,20 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { flushLog, setLogLevel } from "../log.ts";
+import { captureStderr } from "../../test/support/log-capture.ts";
+import { setLogLevel } from "../log.ts";
 import { accessFields, hundredths, logAccess, nextRequest, requestId } from "./access.ts";
 
 /** Runs `fn` with info lines on and returns what reached stderr. */
 function captured(fn: () => void): string {
-  const chunks: string[] = [];
-  const write = process.stderr.write;
   setLogLevel("info");
-  process.stderr.write = ((chunk: string | Uint8Array) => chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8")) > 0) as typeof process.stderr.write;
-  try {
-    fn();
-    flushLog();
-  } finally {
-    process.stderr.write = write;
-  }
-  return chunks.join("");
+  return captureStderr(fn);
 }
 
 afterEach(() => setLogLevel("warn"));
