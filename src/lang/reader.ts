@@ -38,9 +38,10 @@ export interface ParseResult {
 }
 
 /**
- * Deepest nesting the reader accepts, counting lists and prefixes (`'`, `@`, `#`, `?`) alike: both
- * recurse, so deeper input is rejected instead of overflowing the stack. The value codec uses the
- * same limit, so every value the reader produces can be encoded.
+ * Deepest nesting the reader accepts, counting lists and prefixes (`'`, `@`, `#`, `?`) alike. The
+ * reader keeps its own frames, but the checker, compiler, printer and codec walk values by
+ * recursion, so deeper input is rejected here instead of overflowing the stack there. The value
+ * codec uses the same limit, so every value the reader produces can be encoded.
  */
 export const NESTING_DEPTH_MAX = 10_000;
 
@@ -67,6 +68,10 @@ function isDelimiter(c: number): boolean {
  */
 const ITEMS: Value[] = [];
 const CLOSERS: number[] = [];
+/** The lists and prefixes being read, three numbers each: the list kind or −(prefix byte), the start offset, the list's base in ITEMS. */
+const FRAMES: number[] = [];
+/** listNext's answer when the list has another element to read. */
+const MORE: unique symbol = Symbol("more");
 /** A ParseResult's diagnostics when there are none (most reads). */
 const NO_DIAGNOSTICS: readonly ParseDiagnostic[] = Object.freeze([]);
 
@@ -74,6 +79,7 @@ const NO_DIAGNOSTICS: readonly ParseDiagnostic[] = Object.freeze([]);
 export function read(src: string): ParseResult {
   ITEMS.length = 0;
   CLOSERS.length = 0;
+  FRAMES.length = 0;
   return READER.run(src);
 }
 
@@ -87,6 +93,7 @@ class Reader {
   /** Closing characters of the lists being read, innermost last. */
   private readonly closers = CLOSERS;
   private readonly stack = ITEMS;
+  private readonly frames = FRAMES;
   private diags: ParseDiagnostic[] | null = null;
 
   run(src: string): ParseResult {
@@ -134,46 +141,62 @@ class Reader {
     this.i = Math.min(i, n);
   }
 
-  /** Reads one object starting at a non-space, non-closer byte (the caller guarantees both). */
+  /**
+   * Reads one object starting at a non-space, non-closer byte (the caller guarantees both). Lists
+   * and prefixes being read are frames on FRAMES, not calls, so nesting up to NESTING_DEPTH_MAX
+   * costs no JavaScript stack: a deep read must not depend on how much stack the caller has left.
+   */
   private object(): Value {
     const s = this.s;
-    const start = this.i;
-    const c = s.charCodeAt(start);
-    switch (c) {
-      case 40:
-        return this.list(c, 41, T_PAREN);
-      case 91:
-        return this.list(c, 93, T_BRACKET);
-      case 123:
-        return this.list(c, 125, T_BRACE);
-      case 34:
-        return this.string();
-      case 39:
-      case 64:
-      case 35:
-      case 63:
-        return this.prefixed(c, start);
-      default:
-        return this.atom();
+    const frames = this.frames;
+    const floor = frames.length;
+    for (;;) {
+      // Going down: start the object at this.i; a list or prefix opens a frame and reads its first element.
+      let v: Value;
+      const start = this.i;
+      const c = s.charCodeAt(start);
+      if (c === 40 || c === 91 || c === 123) {
+        this.i++;
+        if (!this.enter(start)) v = 0;
+        else {
+          frames.push(c === 40 ? T_PAREN : c === 91 ? T_BRACKET : T_BRACE, start, this.stack.length);
+          this.closers.push(c === 40 ? 41 : c === 91 ? 93 : 125);
+          const r = this.listNext();
+          if (r === MORE) continue;
+          v = r;
+        }
+      } else if (c === 39 || c === 64 || c === 35 || c === 63) {
+        if (!this.enter(start)) v = 0;
+        else {
+          this.i++;
+          this.skip();
+          const nc = s.charCodeAt(this.i);
+          if (this.i < s.length && nc !== 41 && nc !== 93 && nc !== 125) {
+            frames.push(-c, start, 0);
+            continue;
+          }
+          this.error(6, `${PREFIX_NAMES[c]!} operator requires an object`, this.i);
+          v = 0;
+        }
+      } else v = c === 34 ? this.string() : this.atom();
+      // Going up: the finished object completes prefixes and joins its list, until a list wants another element.
+      for (;;) {
+        const n = frames.length;
+        if (n === floor) return v;
+        const tag = frames[n - 3]!;
+        if (tag < 0) {
+          const at = frames[n - 2]!;
+          frames.length = n - 3;
+          this.depth--;
+          v = tag === -63 ? aberrantLiteral(v) : new Wrap(tag === -39 ? T_SOME : tag === -64 ? T_ERROR : T_DATUM, v, at);
+          continue;
+        }
+        this.stack.push(v);
+        const r = this.listNext();
+        if (r === MORE) break;
+        v = r;
+      }
     }
-  }
-
-  /** A quote, error, datum or aberrant prefix (`'`, `@`, `#`, `?`) and the object it wraps. */
-  private prefixed(c: number, start: number): Value {
-    const s = this.s;
-    const prefix = PREFIX_NAMES[c]!;
-    if (!this.enter(start)) return 0;
-    this.i++;
-    this.skip();
-    const nc = s.charCodeAt(this.i);
-    if (this.i >= s.length || nc === 41 || nc === 93 || nc === 125) {
-      this.error(6, `${prefix} operator requires an object`, this.i);
-      return 0;
-    }
-    const inner = this.object();
-    this.depth--;
-    if (c === 63) return aberrantLiteral(inner);
-    return new Wrap(c === 39 ? T_SOME : c === 64 ? T_ERROR : T_DATUM, inner, start);
   }
 
   /** Enters one nesting level for the object at `start`; past the limit, reports it and stops reading. */
@@ -185,20 +208,23 @@ class Reader {
     return false;
   }
 
-  private list(open: number, close: number, kind: ListKind): Value {
+  /**
+   * Reads on in the innermost list (the top frame) up to its next element (MORE, with this.i at
+   * it) or its end (then the list, its frame closed). Elements collect on one shared stack and are
+   * copied out at their exact count: growing a fresh array per list leaves slack and garbage that
+   * dominate memory on large data files.
+   */
+  private listNext(): Value | typeof MORE {
     const s = this.s;
     const n = s.length;
-    const start = this.i++;
-    if (!this.enter(start)) return 0;
-    // Elements collect on one shared stack and are copied out at their exact count: growing a
-    // fresh array per list leaves slack and garbage that dominate memory on large data files.
-    const stack = this.stack;
-    const base = stack.length;
-    this.closers.push(close);
+    const frames = this.frames;
+    const f = frames.length - 3;
+    const start = frames[f + 1]!;
+    const close = this.closers[this.closers.length - 1]!;
     for (;;) {
       this.skip();
       if (this.i >= n) {
-        const [code, msg] = UNCLOSED[open]!;
+        const [code, msg] = UNCLOSED[s.charCodeAt(start)]!;
         // Report only the innermost unclosed list or string: everything enclosing it is unclosed for
         // the same reason, and after a nesting error reading stopped early on purpose.
         if (!this.aborted && !(this.diags ?? []).some((d) => d.code >= 1 && d.code <= 4)) this.error(code, msg, start);
@@ -222,10 +248,14 @@ class Reader {
         this.i++;
         continue;
       }
-      stack.push(this.object());
+      return MORE;
     }
     this.closers.pop();
     this.depth--;
+    const kind = frames[f]! as ListKind;
+    const base = frames[f + 2]!;
+    frames.length = f;
+    const stack = this.stack;
     const items = stack.slice(base);
     stack.length = base;
     return new List(kind, items, start);
