@@ -38,8 +38,8 @@ function versionFn(v: number): KernelFn {
   return f;
 }
 
-/** A host with only the `t` kernel that records output and log lines. */
-export function testHost(): Host & { out: string; logs: string[] } {
+/** A host that records output and log lines, with the given kernels (by default only the `t` kernel). */
+export function testHost(kernels: Readonly<Record<string, LoadedKernel>> = { t: T_KERNEL }): Host & { out: string; logs: string[] } {
   const h = {
     out: "",
     logs: [] as string[],
@@ -48,8 +48,9 @@ export function testHost(): Host & { out: string; logs: string[] } {
       h.out += s;
     },
     loadKernel(name: string): LoadedKernel {
-      if (name === "t") return T_KERNEL;
-      throw new Error(`no kernel ${name} in this test`);
+      const k = kernels[name];
+      if (k === undefined) throw new Error(`no kernel ${name} in this test`);
+      return k;
     },
     findManifest: () => null,
     readImport: () => null,

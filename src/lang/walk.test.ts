@@ -7,13 +7,14 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { compile } from "./compile.ts";
-import type { CallContext, Host, KernelFn, LoadedKernel } from "./host.ts";
+import type { CallContext, KernelFn, LoadedKernel } from "./host.ts";
 import { Interp } from "./interp.ts";
 import { sourceForm } from "./printer.ts";
 import { read } from "./reader.ts";
 import { runProgram } from "./run.ts";
 import { STEPS_PER_CLOCK_CHECK, Session } from "./session.ts";
 import { setTierMode } from "./tier.ts";
+import { testHost as sharedTestHost } from "./tier-test-support.ts";
 import { List, NONE, Wrap, type Value } from "./value.ts";
 
 afterEach(() => setTierMode("auto"));
@@ -48,23 +49,8 @@ const K: LoadedKernel = {
   forms: new Map(),
 };
 
-function testHost(): Host & { out: string } {
-  const h = {
-    out: "",
-    workingDir: "/",
-    write(s: string) {
-      h.out += s;
-    },
-    loadKernel(name: string): LoadedKernel {
-      if (name === "k") return K;
-      throw new Error(`no kernel ${name} in this test`);
-    },
-    findManifest: () => null,
-    readImport: () => null,
-    log: () => {},
-  };
-  return h;
-}
+/** A host with only the `k` kernel. */
+const testHost = () => sharedTestHost({ k: K });
 
 const src = (text: string): Value => {
   const v = read(text).value;
