@@ -4,6 +4,7 @@
  * time it: without the budget clock, a loop is only looked at every 1,024 steps.
  */
 import { describe, expect, test } from "bun:test";
+import { withStackUsed } from "../../test/support/stack.ts";
 import type { Host, LoadedKernel } from "./host.ts";
 import { read } from "./reader.ts";
 import { runProgram } from "./run.ts";
@@ -85,5 +86,17 @@ describe("step budgets", () => {
     expect(r.message).toBe("Stopped program: steps budget of 5000 exhausted");
     expect(r.calls).toBeGreaterThanOrEqual(10 * (5000 - STEPS_PER_CLOCK_CHECK));
     expect(r.calls).toBeLessThanOrEqual(10 * 5000);
+  });
+});
+
+describe("the engine's stack", () => {
+  test("a program nested deeper than the stack left allows is stopped with a message that says so, not as a call-depth limit", () => {
+    // 10,000 nested bracket lists from a recursion that used 3/4 of the stack (evaluating them takes about all of it).
+    const depth = 10_000;
+    const source = `[${"[".repeat(depth - 2)}1${"]".repeat(depth - 2)}]`;
+    expect(withStackUsed(0.75, () => run(source, {}).message)).toBe("Stopped program: out of stack 0 calls deep (code or data nested too deeply)");
+    // Nested a tenth as deep, it runs from there.
+    const shallow = `[${"[".repeat(998)}1${"]".repeat(998)}]`;
+    expect(withStackUsed(0.75, () => run(shallow, {}).message)).toBe("finished");
   });
 });

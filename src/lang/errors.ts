@@ -27,10 +27,16 @@ export class BudgetExceeded extends SupError {
   constructor(
     readonly kind: BudgetKind,
     readonly limit: number,
+    /** For "depth": the engine's stack ran out first, `limit` calls deep (deeply nested code or data, not only calls). */
+    stackOut = false,
   ) {
     super(
       `budget-${kind}`,
-      kind === "depth" ? `Stopped program: calls nest deeper than ${limit}` : `Stopped program: ${kind} budget of ${limit}${kind === "time" ? " ms" : ""} exhausted`,
+      kind !== "depth"
+        ? `Stopped program: ${kind} budget of ${limit}${kind === "time" ? " ms" : ""} exhausted`
+        : stackOut
+          ? `Stopped program: out of stack ${limit} calls deep (code or data nested too deeply)`
+          : `Stopped program: calls nest deeper than ${limit}`,
     );
   }
 }

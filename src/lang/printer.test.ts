@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { debugForm, fixed6, NoTextForm, realThroughText, rebuildList, shortestReal, sourceForm, strForm, textFormElement } from "./printer.ts";
-import { read } from "./reader.ts";
+import { NESTING_DEPTH_MAX, read } from "./reader.ts";
+import { withStackUsed } from "../../test/support/stack.ts";
 import {
   Aberrant,
   aberrantLiteral,
@@ -425,6 +426,11 @@ describe("rebuildList (§2.6.3)", () => {
 // sourceForm
 
 describe("sourceForm", () => {
+  test("a list nested as deep as the reader allows prints with 30% of the stack already used (a job's result, the REPL)", () => {
+    const deep = value("(".repeat(NESTING_DEPTH_MAX) + ")".repeat(NESTING_DEPTH_MAX));
+    expect(withStackUsed(0.3, () => sourceForm(deep))).toBe("(".repeat(NESTING_DEPTH_MAX) + ")".repeat(NESTING_DEPTH_MAX));
+  });
+
   test("renders readable source", () => {
     expect(sourceForm(value("[ (f 1 2.5) '{a \"b\"} @x #y ?z ]"))).toBe("[(f 1 2.5) '{a \"b\"} @x #y ?z]");
     expect(sourceForm(new Real(2))).toBe("2.0");

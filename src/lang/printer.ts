@@ -213,7 +213,13 @@ export function sourceForm(v: Value): string {
   }
   if (v instanceof Sym) return v.name;
   if (v instanceof Str) return '"' + escapeString(v.s) + '"';
-  if (v instanceof List) return OPEN[v.t]! + v.items.map(sourceForm).join(" ") + CLOSE[v.t]!;
+  if (v instanceof List) {
+    // A plain loop, not items.map: a value nested as deep as the reader allows must print with the
+    // stack a job or the REPL has left, and map's frames tripled the stack used per level.
+    let out = OPEN[v.t]!;
+    for (let i = 0; i < v.items.length; i++) out += (i === 0 ? "" : " ") + sourceForm(v.items[i]!);
+    return out + CLOSE[v.t]!;
+  }
   if (v instanceof Wrap) return (v.t === T_SOME ? "'" : v.t === T_ERROR ? "@" : "#") + sourceForm(v.inner);
   if (v instanceof Aberrant) return v.inner !== null ? "?" + sourceForm(v.inner) : `<lambda ${v.id}>`;
   return typeOf(v) === T_NONE ? "<none>" : "?";

@@ -65,7 +65,7 @@ export function runProgram(program: Value, file: SourceFile, host: Host, budget:
     }
     if (e instanceof BudgetExceeded) return { ok: false, exception: e, where: null };
     if (e instanceof RangeError && /call stack/i.test(e.message)) {
-      return { ok: false, exception: new BudgetExceeded("depth", it.callDepth), where: null };
+      return { ok: false, exception: new BudgetExceeded("depth", it.callDepth, true), where: null };
     }
     throw e;
   } finally {
