@@ -5,7 +5,7 @@
  * exception, a program that did not parse and a bug in a kernel all come back as outcomes.
  * (Only a failure to release kernels at the end, itself a bug, would escape; the dispatcher catches it.)
  */
-import { BudgetExceeded, Interp, SlpException, Session, runUnit, locate, type Host, type SessionScope, type SourceDiagnostic, type Value } from "../lang/mod.ts";
+import { BudgetExceeded, Interp, SlpException, Session, runUnit, locate, stackExhausted, type Host, type SessionScope, type SourceDiagnostic, type Value } from "../lang/mod.ts";
 import { REQUEST_SYMBOL } from "../../kernels/http/shape.ts";
 import type { RouteVersion } from "./route-table.ts";
 
@@ -34,7 +34,8 @@ export function runHandler(run: RouteVersion, request: Value | (() => Value), ho
   } catch (e) {
     if (e instanceof BudgetExceeded) return { kind: "budget", error: e };
     if (e instanceof SlpException) return { kind: "exception", message: e.text, where: e.pos >= 0 ? locate(file, e.pos, e.text) : null };
-    if (e instanceof RangeError && /call stack/i.test(e.message)) return { kind: "budget", error: new BudgetExceeded("depth", it?.callDepth ?? 0) };
+    const stop = stackExhausted(e, it?.callDepth ?? 0);
+    if (stop !== null) return { kind: "budget", error: stop };
     // Anything else is a bug (in a kernel or the evaluator); the request still gets an answer.
     return { kind: "internal", message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
   } finally {

@@ -40,3 +40,12 @@ export class BudgetExceeded extends SupError {
     );
   }
 }
+
+/**
+ * The stop for a JavaScript stack overflow (the engine's RangeError) during evaluation, `callDepth`
+ * calls deep; null for any other error. Deeply nested code or data can exhaust the stack before
+ * CALL_DEPTH_MAX does.
+ */
+export function stackExhausted(e: unknown, callDepth: number): BudgetExceeded | null {
+  return e instanceof RangeError && /call stack/i.test(e.message) ? new BudgetExceeded("depth", callDepth, true) : null;
+}

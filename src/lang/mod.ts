@@ -6,7 +6,7 @@
 export * from "./value.ts";
 export { read, lineCol, NESTING_DEPTH_MAX, type ParseDiagnostic, type ParseResult } from "./reader.ts";
 export { debugForm, fixed6, shortestReal, strForm, sourceForm, rebuildList, realThroughText } from "./printer.ts";
-export { SlpException, BudgetExceeded, type BudgetKind } from "./errors.ts";
+export { SlpException, BudgetExceeded, stackExhausted, type BudgetKind } from "./errors.ts";
 export type { CallContext, KernelFn, LoadedKernel, Host, SourceFile, SessionScope } from "./host.ts";
 export { IMPORTS, ScopeKey } from "./host.ts";
 export { parseManifest, type Manifest, type ManifestFunction, type ManifestResult } from "./manifest.ts";

@@ -5,7 +5,7 @@
 import { compile } from "./compile.ts";
 import { PROMOTE_AFTER, tierMode, unitOf, type UnitKind } from "./tier.ts";
 import { List, Wrap } from "./value.ts";
-import { BudgetExceeded, SlpException } from "./errors.ts";
+import { BudgetExceeded, SlpException, stackExhausted } from "./errors.ts";
 import type { Host, SourceFile } from "./host.ts";
 import { Interp } from "./interp.ts";
 import { Session, type Budget } from "./session.ts";
@@ -64,9 +64,8 @@ export function runProgram(program: Value, file: SourceFile, host: Host, budget:
       return { ok: false, exception: e, where: e.pos >= 0 ? locate(file, e.pos, e.text) : null };
     }
     if (e instanceof BudgetExceeded) return { ok: false, exception: e, where: null };
-    if (e instanceof RangeError && /call stack/i.test(e.message)) {
-      return { ok: false, exception: new BudgetExceeded("depth", it.callDepth, true), where: null };
-    }
+    const stop = stackExhausted(e, it.callDepth);
+    if (stop !== null) return { ok: false, exception: stop, where: null };
     throw e;
   } finally {
     session.close();

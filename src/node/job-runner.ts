@@ -14,6 +14,7 @@ import {
   runUnit,
   latin1FromText,
   locate,
+  stackExhausted,
   parseFile,
   sourceForm,
   textFromLatin1,
@@ -114,7 +115,7 @@ function failure(e: unknown, file: SourceFile, it: Interp | undefined): JobOutco
     const where = e.pos >= 0 ? locate(file, e.pos, e.text) : null;
     return { ok: false, error: `Exception during execution: ${textFromLatin1(e.text)}${where === null ? "" : ` (at ${where.file}:${where.line}:${where.col})`}` };
   }
-  // The JS stack ran out before CALL_DEPTH_MAX did: the same failure as nesting too deep.
-  if (e instanceof RangeError && /call stack/i.test(e.message)) return { ok: false, error: new BudgetExceeded("depth", it?.callDepth ?? 0).message };
+  const stop = stackExhausted(e, it?.callDepth ?? 0);
+  if (stop !== null) return { ok: false, error: stop.message };
   return { ok: false, error: `internal error: ${e instanceof Error ? e.message : String(e)}`, internal: e instanceof Error ? (e.stack ?? e.message) : String(e) };
 }
