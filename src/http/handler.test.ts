@@ -3,6 +3,7 @@ import { sourceForm } from "../lang/printer.ts";
 import { sym, type Value } from "../lang/value.ts";
 import { Runtime } from "../node/runtime.ts";
 import { requestValue } from "../../kernels/http/shape.ts";
+import { withStackUsed } from "../../test/support/stack.ts";
 import { runHandler } from "./handler.ts";
 import { MemoryRouteSource } from "./memory-source.ts";
 import { RouteTable, type RouteVersion } from "./route-table.ts";
@@ -25,6 +26,14 @@ describe("runHandler", () => {
     expect(r.kind === "value" && sourceForm(r.value)).toBe('"1"');
     const direct = runHandler(version("[ $request ]"), request, rt.host);
     expect(direct.kind === "value" && direct.value).toBe(request);
+  });
+
+  test("a handler nested as deep as the reader allows compiles, and runs from a recursion that used 3/4 of the stack", () => {
+    const depth = 10_000;
+    const v = version(`[ #(load "http") ${"[".repeat(depth - 2)}1${"]".repeat(depth - 2)} ]`);
+    const r = withStackUsed(0.75, () => runHandler(v, request, rt.host));
+    expect(r.kind === "value" && r.value).toBe(1);
+    for (const k of rt.kernels()) expect(k.refs).toBe(0);
   });
 
   test("a compiled program runs again and again with fresh sessions", () => {

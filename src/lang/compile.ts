@@ -81,7 +81,7 @@ function compileSequence(l: List): Code {
   const items = l.items;
   const n = items.length;
   if (n === 0) return () => noneValue;
-  const codes = items.map(compile);
+  const codes = compileAll(items);
   const datum = items.map((v) => v instanceof Wrap && v.t === T_DATUM);
   if (n === 1) {
     const c0 = codes[0]!;
@@ -131,7 +131,7 @@ function compileCall(l: List): Code {
   if (!head.name.includes("/")) {
     // Kernel functions are always named `load-name/fn` and module calls `m/fn`, so a head without
     // a slash can only name a lambda: skip the kernel and module lookups entirely.
-    const codes = args.map(compile);
+    const codes = compileAll(args);
     const name = head.name;
     return (it: Interp) => {
       const f = it.lookup(head);
@@ -186,7 +186,17 @@ function compileCall(l: List): Code {
       if (r !== undefined) return r;
     }
     const f = it.lookup(head);
-    if (f instanceof Aberrant) return it.callLambda(f, (argCodes ??= args.map(compile)), pos);
+    if (f instanceof Aberrant) return it.callLambda(f, (argCodes ??= compileAll(args)), pos);
     throw new SlpException(`Unknown callable symbol: ${name}`, pos);
   };
+}
+
+/**
+ * Compiles each item, by a plain loop: `map` adds its own frames per nesting level, and code nested
+ * as deep as the reader allows must compile within the stack a handler has.
+ */
+export function compileAll(items: readonly Value[]): Code[] {
+  const codes = new Array<Code>(items.length);
+  for (let i = 0; i < items.length; i++) codes[i] = compile(items[i]!);
+  return codes;
 }

@@ -4,7 +4,7 @@
  * raised when the code runs, not when it is compiled, because the original only fails on code
  * that actually executes.
  */
-import { compile } from "./compile.ts";
+import { compile, compileAll } from "./compile.ts";
 import { castValue, matchEq, valuesEq } from "./convert.ts";
 import { BudgetExceeded, SlpException } from "./errors.ts";
 import type { Code, Interp } from "./interp.ts";
@@ -104,7 +104,7 @@ const fn: InstructionCompiler = (node, args) => {
 };
 
 const debug: InstructionCompiler = (_node, args) => {
-  const codes = args.map(compile);
+  const codes = compileAll(args);
   return (it) => {
     const host = it.session.host;
     host.write("[DEBUG]");
@@ -128,7 +128,7 @@ const exportInstr: InstructionCompiler = (node, args) => {
 
 const ifInstr: InstructionCompiler = (node, args) => {
   if (args.length !== 3) return fail("if requires exactly 3 arguments: condition, true-branch, false-branch", node.pos);
-  const [c, t, e] = args.map(compile) as [Code, Code, Code];
+  const [c, t, e] = compileAll(args) as [Code, Code, Code];
   return (it) => (c(it) === 0 ? e(it) : t(it));
 };
 
