@@ -5,10 +5,11 @@
  */
 import { describe, expect, test } from "bun:test";
 import { withStackUsed } from "../../test/support/stack.ts";
-import type { Host, LoadedKernel } from "./host.ts";
+import type { Host, KernelFn, LoadedKernel } from "./host.ts";
 import { read } from "./reader.ts";
 import { runProgram } from "./run.ts";
 import { STEPS_PER_CLOCK_CHECK } from "./session.ts";
+import { busyKernelFn } from "./tier-test-support.ts";
 import { NONE } from "./value.ts";
 
 /** Milliseconds one call of the slow kernel function keeps the thread. */
@@ -16,18 +17,8 @@ const SLOW_CALL_MS = 10;
 
 let calls = 0;
 const kernel: LoadedKernel = {
-  functions: new Map([
-    [
-      "slow",
-      () => {
-        calls++;
-        const until = performance.now() + SLOW_CALL_MS;
-        while (performance.now() < until) {
-          // Busy, as a kernel building a big value is: nothing else runs meanwhile.
-        }
-        return NONE;
-      },
-    ],
+  functions: new Map<string, KernelFn>([
+    ["slow", busyKernelFn(SLOW_CALL_MS, () => calls++)],
     [
       "fast",
       () => {

@@ -75,3 +75,18 @@ export const src = (text: string): Value => {
   if (v === null) throw new Error(`bad test source: ${text}`);
   return v;
 };
+
+/**
+ * A kernel function that keeps the thread busy for `ms` (as a kernel building a big value does:
+ * nothing else runs meanwhile), calling `counted` each time; for tests of time budgets.
+ */
+export function busyKernelFn(ms: number, counted: () => void): KernelFn {
+  return () => {
+    counted();
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // Busy.
+    }
+    return NONE;
+  };
+}

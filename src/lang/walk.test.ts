@@ -14,7 +14,7 @@ import { read } from "./reader.ts";
 import { runProgram } from "./run.ts";
 import { STEPS_PER_CLOCK_CHECK, Session } from "./session.ts";
 import { setTierMode } from "./tier.ts";
-import { testHost as sharedTestHost } from "./tier-test-support.ts";
+import { busyKernelFn, testHost as sharedTestHost } from "./tier-test-support.ts";
 import { List, NONE, Wrap, type Value } from "./value.ts";
 
 afterEach(() => setTierMode("auto"));
@@ -34,17 +34,7 @@ const K: LoadedKernel = {
     ["mix", mix],
     ["raw", (_cx, args) => args[0] ?? NONE],
     ["ev", (cx: CallContext, args) => cx.eval(args[0]!)],
-    [
-      "slow",
-      () => {
-        calls++;
-        const until = performance.now() + SLOW_CALL_MS;
-        while (performance.now() < until) {
-          // Busy: nothing else runs meanwhile.
-        }
-        return NONE;
-      },
-    ],
+    ["slow", busyKernelFn(SLOW_CALL_MS, () => calls++)],
   ]),
   forms: new Map(),
 };
